@@ -1,0 +1,2 @@
+//! `qmarket`: the platform's command line.
+fn main() {}
