@@ -1,1 +1,13 @@
-//! placeholder
+//! The vocabulary every qmarket crate shares: typed ids, timestamps, exact
+//! decimals, secret handling and the platform error.
+#![deny(missing_docs)]
+
+pub mod decimal;
+pub mod error;
+pub mod id;
+pub mod secret;
+pub mod time;
+
+pub use error::{Error, FieldError, Result};
+pub use id::IdKind;
+pub use time::Timestamp;

@@ -1,0 +1,170 @@
+//! The platform error: every domain operation fails with one of these, and
+//! `qmarket-http` maps it to an RFC 9457 problem response in one place.
+
+use serde::Serialize;
+
+/// Result of a domain operation.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One invalid input field, named by its JSON path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// JSON path of the field, e.g. `products[0].unitPrice`.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A field error for `field` saying `message`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Why an operation failed, as the caller should learn it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// Malformed request: unparsable body, wrong types, bad field values (400).
+    #[error("{detail}")]
+    BadRequest {
+        /// What is wrong, precisely.
+        detail: String,
+        /// The offending fields, when known.
+        errors: Vec<FieldError>,
+    },
+    /// No valid credential (401).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Valid credential, not allowed (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Unknown, or belonging to someone else (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// HTTP method not supported on this route (405).
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// The request conflicts with the current state (409).
+    #[error("{0}")]
+    Conflict(String),
+    /// The request body is larger than accepted (413).
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// The body's media type is not accepted (415).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// Well-formed but semantically invalid (422).
+    #[error("{detail}")]
+    Unprocessable {
+        /// What is wrong, precisely.
+        detail: String,
+        /// The offending fields, when known.
+        errors: Vec<FieldError>,
+    },
+    /// The upstream service could not be reached or answered garbage (502).
+    #[error("{0}")]
+    BadGateway(String),
+    /// The store or another dependency is unavailable; retrying may help (503).
+    #[error("{0}")]
+    Unavailable(String),
+    /// The upstream service did not answer in time (504).
+    #[error("{0}")]
+    GatewayTimeout(String),
+    /// A bug or broken invariant (500). The detail is logged, not shown.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// A 400 with `detail` and no field list.
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Error::BadRequest {
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// A 400 naming one invalid field.
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let error = FieldError::new(field, message);
+        Error::BadRequest {
+            detail: format!("{}: {}", error.field, error.message),
+            errors: vec![error],
+        }
+    }
+
+    /// A 422 with `detail` and no field list.
+    pub fn unprocessable(detail: impl Into<String>) -> Self {
+        Error::Unprocessable {
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// A 422 naming one field.
+    pub fn unprocessable_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let error = FieldError::new(field, message);
+        Error::Unprocessable {
+            detail: format!("{}: {}", error.field, error.message),
+            errors: vec![error],
+        }
+    }
+
+    /// A 404 for a `what` (e.g. "service") with `id`.
+    pub fn not_found(what: &str, id: &str) -> Self {
+        Error::NotFound(format!("{what} '{id}' does not exist"))
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Error::BadRequest { .. } => 400,
+            Error::Unauthenticated(_) => 401,
+            Error::Forbidden(_) => 403,
+            Error::NotFound(_) => 404,
+            Error::MethodNotAllowed(_) => 405,
+            Error::Conflict(_) => 409,
+            Error::PayloadTooLarge(_) => 413,
+            Error::UnsupportedMediaType(_) => 415,
+            Error::Unprocessable { .. } => 422,
+            Error::Internal(_) => 500,
+            Error::BadGateway(_) => 502,
+            Error::Unavailable(_) => 503,
+            Error::GatewayTimeout(_) => 504,
+        }
+    }
+
+    /// The field errors carried by 400 and 422 errors.
+    pub fn field_errors(&self) -> &[FieldError] {
+        match self {
+            Error::BadRequest { errors, .. } | Error::Unprocessable { errors, .. } => errors,
+            _ => &[],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_field_names_the_field_in_detail_and_errors() {
+        let error = Error::invalid_field("name", "must not be empty");
+        assert_eq!(error.status(), 400);
+        assert_eq!(error.to_string(), "name: must not be empty");
+        assert_eq!(error.field_errors(), &[FieldError::new("name", "must not be empty")]);
+    }
+
+    #[test]
+    fn every_variant_has_its_http_status() {
+        assert_eq!(Error::Unauthenticated(String::new()).status(), 401);
+        assert_eq!(Error::not_found("service", "svc_x").status(), 404);
+        assert_eq!(Error::unprocessable("x").status(), 422);
+        assert_eq!(Error::Unavailable(String::new()).status(), 503);
+        assert_eq!(Error::GatewayTimeout(String::new()).status(), 504);
+    }
+}

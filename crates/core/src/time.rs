@@ -1,0 +1,112 @@
+//! Timestamps: milliseconds since the Unix epoch, shown as RFC 3339 UTC.
+
+use std::fmt;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A point in time with millisecond precision, serialised as
+/// `2026-11-22T10:15:30.123Z`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+/// Milliseconds in one day.
+pub const DAY_MILLIS: i64 = 86_400_000;
+
+impl Timestamp {
+    /// The current time from the system clock.
+    pub fn now() -> Self {
+        Timestamp(Utc::now().timestamp_millis())
+    }
+
+    /// From milliseconds since the epoch.
+    pub fn from_millis(millis: i64) -> Self {
+        Timestamp(millis)
+    }
+
+    /// Milliseconds since the epoch.
+    pub fn millis(self) -> i64 {
+        self.0
+    }
+
+    /// This time plus `seconds` (negative to go back).
+    pub fn plus_seconds(self, seconds: i64) -> Self {
+        Timestamp(self.0.saturating_add(seconds.saturating_mul(1000)))
+    }
+
+    /// Days since the epoch (UTC), for day buckets.
+    pub fn day(self) -> i64 {
+        self.0.div_euclid(DAY_MILLIS)
+    }
+
+    /// Parses an RFC 3339 timestamp with any offset; `None` when it is not one.
+    pub fn parse(text: &str) -> Option<Self> {
+        DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|t| Timestamp(t.timestamp_millis()))
+    }
+
+    /// RFC 3339 in UTC with milliseconds and `Z`.
+    pub fn to_rfc3339(self) -> String {
+        DateTime::<Utc>::from_timestamp_millis(self.0)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
+            .to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_rfc3339())
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Timestamp::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "'{text}' is not an RFC 3339 timestamp such as 2026-11-22T10:15:30.123Z"
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_as_utc_with_milliseconds() {
+        let t = Timestamp::from_millis(1_795_342_530_123);
+        assert_eq!(t.to_rfc3339(), "2026-11-22T10:15:30.123Z");
+    }
+
+    #[test]
+    fn parses_offsets_into_utc() {
+        let t = Timestamp::parse("2026-11-22T11:15:30.123+01:00").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-11-22T10:15:30.123Z");
+        assert_eq!(Timestamp::parse("yesterday"), None);
+        assert_eq!(Timestamp::parse("2026-11-22"), None);
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let t = Timestamp::from_millis(1_795_342_530_123);
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(json, "\"2026-11-22T10:15:30.123Z\"");
+        assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), t);
+    }
+
+    #[test]
+    fn days_count_from_the_epoch_in_utc() {
+        assert_eq!(Timestamp::from_millis(0).day(), 0);
+        assert_eq!(Timestamp::from_millis(DAY_MILLIS - 1).day(), 0);
+        assert_eq!(Timestamp::from_millis(-1).day(), -1);
+    }
+}
