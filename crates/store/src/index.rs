@@ -1,0 +1,166 @@
+//! Newest-first lists kept without read-modify-write and listed without scans.
+
+use crate::{counter, KeyValue, Result};
+
+/// The most empty slots (removed entries, or appends whose writer died) one
+/// page visits before it returns early with a cursor, so a page's cost stays
+/// bounded whatever was removed before it.
+const MAX_HOLES_PER_PAGE: u64 = 1_000;
+
+/// One page of an index, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// `(sequence, value)` pairs, highest sequence first.
+    pub entries: Vec<(u64, String)>,
+    /// Pass as `before` to get the next page; `None` at the end.
+    pub next: Option<u64>,
+}
+
+/// An append-only list under a key prefix.
+///
+/// `append` takes a sequence number with an atomic increment of
+/// `{prefix}/seq` and writes the value under `{prefix}/{seq:020}`: concurrent
+/// appends get distinct numbers and distinct keys, so none is lost. Listing
+/// walks the numbers downwards, one `get` per slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Index {
+    prefix: String,
+}
+
+impl Index {
+    /// The index stored under `prefix` (e.g. `account/acc_x/services`).
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Self {
+            prefix: prefix.into(),
+        }
+    }
+
+    fn slot(&self, seq: u64) -> String {
+        format!("{}/{seq:020}", self.prefix)
+    }
+
+    fn seq_key(&self) -> String {
+        format!("{}/seq", self.prefix)
+    }
+
+    /// Appends `value`; returns its sequence number (keep it to remove it).
+    pub fn append(&self, kv: &dyn KeyValue, value: &str) -> Result<u64> {
+        let seq = kv.increment(&self.seq_key(), 1)?;
+        let seq = u64::try_from(seq).unwrap_or(0);
+        kv.set(&self.slot(seq), value.as_bytes())?;
+        Ok(seq)
+    }
+
+    /// Removes the entry with sequence number `seq`.
+    pub fn remove(&self, kv: &dyn KeyValue, seq: u64) -> Result<()> {
+        kv.delete(&self.slot(seq))
+    }
+
+    /// The highest sequence number handed out so far (0 for an empty index).
+    pub fn last_seq(&self, kv: &dyn KeyValue) -> Result<u64> {
+        Ok(u64::try_from(counter(kv, &self.seq_key())?).unwrap_or(0))
+    }
+
+    /// Up to `limit` entries with sequence numbers below `before` (all when
+    /// `None`), newest first.
+    pub fn page(&self, kv: &dyn KeyValue, before: Option<u64>, limit: usize) -> Result<Page> {
+        let last = self.last_seq(kv)?;
+        let mut seq = before.map_or(last, |b| b.saturating_sub(1).min(last));
+        let mut entries = Vec::new();
+        let mut holes = 0;
+        while seq > 0 && entries.len() < limit {
+            match kv.get(&self.slot(seq))? {
+                Some(bytes) => entries.push((seq, String::from_utf8_lossy(&bytes).into_owned())),
+                None => {
+                    holes += 1;
+                    if holes >= MAX_HOLES_PER_PAGE {
+                        seq -= 1;
+                        break;
+                    }
+                }
+            }
+            seq -= 1;
+        }
+        // `seq` is the next slot not yet visited.
+        let next = (seq > 0).then_some(seq + 1);
+        Ok(Page { entries, next })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemoryStore;
+
+    fn values(page: &Page) -> Vec<&str> {
+        page.entries.iter().map(|(_, v)| v.as_str()).collect()
+    }
+
+    #[test]
+    fn pages_list_newest_first_and_end_with_no_cursor() {
+        let kv = MemoryStore::new();
+        let index = Index::new("things");
+        for v in ["a", "b", "c", "d", "e"] {
+            index.append(&kv, v).unwrap();
+        }
+        let first = index.page(&kv, None, 2).unwrap();
+        assert_eq!(values(&first), ["e", "d"]);
+        let second = index.page(&kv, first.next, 2).unwrap();
+        assert_eq!(values(&second), ["c", "b"]);
+        let third = index.page(&kv, second.next, 2).unwrap();
+        assert_eq!(values(&third), ["a"]);
+        assert_eq!(third.next, None);
+    }
+
+    #[test]
+    fn removed_entries_are_skipped() {
+        let kv = MemoryStore::new();
+        let index = Index::new("things");
+        let a = index.append(&kv, "a").unwrap();
+        index.append(&kv, "b").unwrap();
+        index.remove(&kv, a).unwrap();
+        let page = index.page(&kv, None, 10).unwrap();
+        assert_eq!(values(&page), ["b"]);
+        assert_eq!(page.next, None);
+    }
+
+    #[test]
+    fn an_empty_index_lists_nothing() {
+        let kv = MemoryStore::new();
+        let page = Index::new("none").page(&kv, None, 10).unwrap();
+        assert!(page.entries.is_empty());
+        assert_eq!(page.next, None);
+    }
+
+    #[test]
+    fn a_long_run_of_holes_ends_the_page_early_with_a_cursor() {
+        let kv = MemoryStore::new();
+        let index = Index::new("holes");
+        index.append(&kv, "old").unwrap();
+        for _ in 0..1_500 {
+            let seq = index.append(&kv, "gone").unwrap();
+            index.remove(&kv, seq).unwrap();
+        }
+        let first = index.page(&kv, None, 10).unwrap();
+        assert!(first.entries.is_empty());
+        let second = index.page(&kv, first.next, 10).unwrap();
+        assert_eq!(values(&second), ["old"]);
+        assert_eq!(second.next, None);
+    }
+
+    #[test]
+    fn concurrent_appends_are_all_listed() {
+        let kv = std::sync::Arc::new(MemoryStore::new());
+        let handles: Vec<_> = (0..50)
+            .map(|i| {
+                let kv = kv.clone();
+                std::thread::spawn(move || Index::new("c").append(&*kv, &i.to_string()).unwrap())
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let page = Index::new("c").page(&*kv, None, 500).unwrap();
+        assert_eq!(page.entries.len(), 50);
+    }
+}
