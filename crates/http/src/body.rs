@@ -1,0 +1,137 @@
+//! Reading JSON request bodies with precise errors.
+
+use serde::de::DeserializeOwned;
+
+use crate::Request;
+use qmarket_core::{Error, FieldError};
+
+/// The largest JSON body the platform API accepts (1 MiB).
+pub const MAX_JSON_BODY: usize = 1 << 20;
+
+/// Parses the body of `req` as JSON into `T`.
+///
+/// Refuses bodies over [`MAX_JSON_BODY`] (413), a content type other than
+/// JSON (415), malformed JSON, and values of the wrong shape (400, naming the
+/// field by its JSON path). Duplicate and unknown fields are refused where
+/// `T` says so (`deny_unknown_fields`).
+pub fn json_body<T: DeserializeOwned>(req: &Request) -> qmarket_core::Result<T> {
+    if req.body.len() > MAX_JSON_BODY {
+        return Err(Error::PayloadTooLarge(format!(
+            "the body has {} bytes; at most {MAX_JSON_BODY} are accepted",
+            req.body.len()
+        )));
+    }
+    if let Some(ct) = req.header("content-type") {
+        let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if media != "application/json" && !media.ends_with("+json") {
+            return Err(Error::UnsupportedMediaType(format!(
+                "expected an application/json body, got '{}'",
+                media.chars().take(100).collect::<String>()
+            )));
+        }
+    }
+    if req.body.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::bad_request("the request body is empty; a JSON object is expected"));
+    }
+    let mut de = serde_json::Deserializer::from_slice(&req.body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = strip_position(&inner.to_string());
+        if inner.is_data() && path != "." {
+            Error::BadRequest {
+                detail: format!("{path}: {message}"),
+                errors: vec![FieldError::new(path, message)],
+            }
+        } else {
+            Error::bad_request(format!("the body is not valid JSON of the expected shape: {message}"))
+        }
+    })?;
+    de.end()
+        .map_err(|_| Error::bad_request("the body has trailing data after the JSON value"))?;
+    Ok(value)
+}
+
+/// serde_json appends " at line L column C"; the path already says where.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Method;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Thing {
+        name: String,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        count: u32,
+    }
+
+    fn parse(body: &str) -> qmarket_core::Result<Thing> {
+        json_body(
+            &Request::new(Method::Post, "/")
+                .with_header("content-type", "application/json")
+                .with_body(body),
+        )
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_field_path() {
+        let err = parse(r#"{"name":"a","inner":{"count":"x"}}"#).unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert_eq!(err.field_errors()[0].field, "inner.count");
+    }
+
+    #[test]
+    fn malformed_json_is_a_400() {
+        let err = parse(r#"{"name":"#).unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(err.to_string().contains("not valid JSON"), "{err}");
+    }
+
+    #[test]
+    fn unknown_and_duplicate_fields_are_refused() {
+        assert_eq!(parse(r#"{"name":"a","extra":1}"#).unwrap_err().status(), 400);
+        assert_eq!(parse(r#"{"name":"a","name":"b"}"#).unwrap_err().status(), 400);
+    }
+
+    #[test]
+    fn missing_fields_are_named() {
+        let err = parse(r#"{}"#).unwrap_err();
+        assert!(err.to_string().contains("missing field `name`"), "{err}");
+    }
+
+    #[test]
+    fn other_content_types_are_refused() {
+        let req = Request::new(Method::Post, "/")
+            .with_header("content-type", "text/plain")
+            .with_body("{}");
+        assert_eq!(json_body::<Thing>(&req).unwrap_err().status(), 415);
+    }
+
+    #[test]
+    fn empty_and_trailing_bodies_are_refused() {
+        assert_eq!(parse("").unwrap_err().status(), 400);
+        assert_eq!(parse(r#"{"name":"a"} {}"#).unwrap_err().status(), 400);
+    }
+
+    #[test]
+    fn oversized_bodies_are_refused_before_parsing() {
+        let body = format!(r#"{{"name":"{}"}}"#, "a".repeat(MAX_JSON_BODY));
+        assert_eq!(parse(&body).unwrap_err().status(), 413);
+    }
+}

@@ -1,0 +1,24 @@
+//! HTTP as the platform's handlers see it, independent of Spin.
+//!
+//! Components convert Spin's request into a [`Request`], call a handler that
+//! returns a [`Response`] (or a [`qmarket_core::Error`], turned into an
+//! RFC 9457 problem by [`problem`]), and convert back. Handlers are therefore
+//! plain functions, tested natively.
+#![deny(missing_docs)]
+
+mod body;
+mod pagination;
+mod problem;
+mod request;
+mod response;
+mod router;
+
+pub use body::{json_body, MAX_JSON_BODY};
+pub use pagination::{PageQuery, DEFAULT_LIMIT, MAX_LIMIT};
+pub use problem::{problem, problem_with, PROBLEM_CONTENT_TYPE};
+pub use request::{Method, Request};
+pub use response::{ListBody, Response};
+pub use router::{Params, Route};
+
+/// What every handler returns.
+pub type HandlerResult = qmarket_core::Result<Response>;
