@@ -1,0 +1,52 @@
+//! Accounts and their personal access tokens.
+
+use qmarket_core::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::record::record;
+
+/// A provider's or consumer's account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    /// `acc_…`
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// E-mail address, unique across accounts (compared in lower case).
+    pub email: String,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+record!(Account, "account");
+
+/// What a personal access token may be used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Scope {
+    /// The platform API and the metering API.
+    #[serde(rename = "API")]
+    Api,
+}
+
+/// A personal access token; its value is kept only as a hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessToken {
+    /// `pat_…`
+    pub id: String,
+    /// The owning account.
+    pub account_id: String,
+    /// The name its owner gave it.
+    pub name: String,
+    /// What it may be used for.
+    pub scopes: Vec<Scope>,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it stops working, if ever.
+    pub expires_at: Option<Timestamp>,
+    /// SHA-256 (hex) of the value.
+    pub value_hash: String,
+    /// Sequence number in the account's token index.
+    pub index_seq: u64,
+}
+record!(AccessToken, "pat");

@@ -1,0 +1,43 @@
+//! Consumer applications and the OAuth2 access tokens issued to them.
+
+use qmarket_core::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::record::record;
+
+/// A consumer's application: the client of the client-credentials grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Application {
+    /// `app_…`
+    pub id: String,
+    /// The owning (consumer) account.
+    pub account_id: String,
+    /// Display name.
+    pub name: String,
+    /// The OAuth2 client id.
+    pub consumer_key: String,
+    /// SHA-256 (hex) of the consumer secret.
+    pub consumer_secret_hash: String,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// Sequence number in the account's application index.
+    pub index_seq: u64,
+}
+record!(Application, "app");
+
+/// An access token issued by `POST /oauth/token`, stored under the hash of
+/// its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthToken {
+    /// SHA-256 (hex) of the token value (its key).
+    pub id: String,
+    /// The application it was issued to.
+    pub application_id: String,
+    /// The application's owner.
+    pub account_id: String,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+}
+record!(OAuthToken, "oauth");

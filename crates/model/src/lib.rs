@@ -1,0 +1,57 @@
+//! The records the platform keeps, and the key each lives under.
+//!
+//! Every component reads and writes the same store, so the record shapes and
+//! key layout are defined here once. Rules (who may do what, validation) live
+//! in the capability crates; this crate only knows how records are stored.
+//!
+//! Key layout (one JSON record per key; `…/seq` keys and `…/count` keys are
+//! counters touched only through `increment`):
+//!
+//! | key | holds |
+//! |---|---|
+//! | `account/{acc}` | [`Account`] |
+//! | `account-email/{sha256(email)}` | claim counter: e-mail addresses are unique |
+//! | `pat/{pat}` | [`AccessToken`] |
+//! | `pat-hash/{sha256(value)}` | the token id, for lookup by value |
+//! | `account/{acc}/pats/…` | index of the account's tokens |
+//! | `app/{app}` | [`Application`] |
+//! | `app-key/{consumerKey}` | the application id |
+//! | `account/{acc}/apps/…` | index of the account's applications |
+//! | `oauth/{sha256(access_token)}` | [`OAuthToken`] |
+//! | `service/{svc}` | [`Service`] |
+//! | `service/{svc}/api-spec` | the service's OpenAPI document (JSON) |
+//! | `account/{acc}/services/…` | index of the provider's services |
+//! | `marketplace/…` | index of published services |
+//! | `plan/{plan}` | [`PricingPlan`] |
+//! | `service/{svc}/plans/…` | index of the service's plans |
+//! | `sub/{sub}` | [`Subscription`] |
+//! | `app/{app}/subs/…` | index of the application's subscriptions |
+//! | `app/{app}/service/{svc}` | the application's active subscription id to that service |
+//! | `service/{svc}/subscriptions/count` | counter: active subscriptions |
+//! | `plan/{plan}/subscriptions/count` | counter: subscriptions ever made to the plan |
+//! | `correlation/{uuid}` | [`Correlation`] |
+//! | `event/{evt}` | [`MeteringEvent`] |
+//! | `service/{svc}/events/…` | index of the service's metering events |
+//! | `sub/{sub}/events/…` | index of the subscription's metering events |
+#![deny(missing_docs)]
+
+mod account;
+mod application;
+mod correlation;
+mod metering_event;
+mod pricing_plan;
+mod record;
+mod service;
+mod subscription;
+
+pub use account::{AccessToken, Account, Scope};
+pub use application::{Application, OAuthToken};
+pub use correlation::Correlation;
+pub use metering_event::MeteringEvent;
+pub use pricing_plan::{PlanType, PricingPlan, Product, CURRENCY};
+pub use record::Record;
+pub use service::{
+    Lifecycle, ManagedConfig, Resources, Runtime, SecurityConfiguration, SecurityType, Service,
+    ServiceType,
+};
+pub use subscription::Subscription;

@@ -1,0 +1,39 @@
+//! Subscriptions of applications to services.
+
+use qmarket_core::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::record::record;
+
+/// An application's subscription to a service under one pricing plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscription {
+    /// `sub_…`
+    pub id: String,
+    /// The subscribing application.
+    pub application_id: String,
+    /// The application's owner (the consumer).
+    pub subscriber_id: String,
+    /// The service.
+    pub service_id: String,
+    /// The service's owner (the provider).
+    pub provider_id: String,
+    /// The plan usage is billed under.
+    pub pricing_plan_id: String,
+    /// Usage is test usage (internal publication, owner's own application).
+    pub test_mode: bool,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// Sequence number in the application's subscription index.
+    pub index_seq: u64,
+}
+record!(Subscription, "sub");
+
+impl Subscription {
+    /// The key holding the id of application `app`'s active subscription to
+    /// service `svc`.
+    pub fn by_application_and_service_key(app: &str, svc: &str) -> String {
+        format!("app/{app}/service/{svc}")
+    }
+}
