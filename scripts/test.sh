@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite, as the README documents it and CI runs it:
+# installs what is missing, builds every component for wasm32-wasip2, checks
+# formatting and lints, then runs every unit and end-to-end test (the latter
+# start the platform on the embedded host, on SQLite and on Redis).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "system packages"
+scripts/install-deps.sh
+
+step "wasm components"
+scripts/build-wasm.sh
+
+step "formatting (cargo fmt --check)"
+cargo fmt --all -- --check
+
+step "lints (cargo clippy -D warnings)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests"
+cargo test --workspace --locked "$@"
