@@ -1,0 +1,328 @@
+//! Shared set-up for the end-to-end tests: the platform started from the
+//! repository's `spin.toml` on the embedded host, a small JSON client, and
+//! the provider and consumer flows of the API contract as one-liners.
+//!
+//! Each test binary includes this with `mod support;` and uses what it needs.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use qmarket_host::{TestApp, TestAppOptions};
+use serde_json::{json, Value};
+
+/// The repository's `spin.toml`.
+pub fn manifest() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("spin.toml")
+}
+
+/// The platform on an ephemeral port with a fresh SQLite store.
+pub fn platform() -> TestApp {
+    platform_with(TestAppOptions::new(manifest()))
+}
+
+/// The platform started with `options`.
+pub fn platform_with(options: TestAppOptions) -> TestApp {
+    TestApp::start(options).expect(
+        "the platform starts (build the components first: scripts/build-wasm.sh)",
+    )
+}
+
+/// A response as the tests look at it.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// The status code.
+    pub status: u16,
+    /// Header names in lower case with their values.
+    pub headers: Vec<(String, String)>,
+    /// The body as text.
+    pub text: String,
+}
+
+impl Reply {
+    /// The body parsed as JSON (`Null` when it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+
+    /// The first value of header `name`.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Panics with the body when the status is not `expected`.
+    #[track_caller]
+    pub fn expect(self, expected: u16) -> Self {
+        assert_eq!(self.status, expected, "unexpected status; body: {}", self.text);
+        self
+    }
+
+    /// Whether this is an RFC 9457 problem with status `status`.
+    #[track_caller]
+    pub fn expect_problem(self, status: u16) -> Self {
+        let reply = self.expect(status);
+        assert_eq!(
+            reply.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            reply.text
+        );
+        assert_eq!(reply.json()["status"], status, "{}", reply.text);
+        reply
+    }
+}
+
+/// A request builder over one platform.
+pub struct Call {
+    method: &'static str,
+    url: String,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+}
+
+impl Call {
+    /// `method url`.
+    pub fn new(method: &'static str, url: String) -> Self {
+        Call {
+            method,
+            url,
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Adds `Authorization: Bearer <token>`.
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// Sends `value` as a JSON body.
+    pub fn json(mut self, value: &Value) -> Self {
+        self.body = Some(value.to_string().into_bytes());
+        self.header("content-type", "application/json")
+    }
+
+    /// Sends `bytes` as the body (set the content type yourself).
+    pub fn body(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.body = Some(bytes.into());
+        self
+    }
+
+    /// Sends the request and reads the whole response.
+    pub fn send(self) -> Reply {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .allow_non_standard_methods(true)
+            .build()
+            .into();
+        let mut builder = http::Request::builder().method(self.method).uri(&self.url);
+        for (name, value) in &self.headers {
+            builder = builder.header(name, value);
+        }
+        let request = builder
+            .body(self.body.unwrap_or_default())
+            .expect("a well-formed test request");
+        let mut response = agent.run(request).expect("the platform answers");
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_string()
+            .unwrap_or_default();
+        Reply { status, headers, text }
+    }
+}
+
+/// Requests against a running platform.
+pub trait Api {
+    /// `GET path`.
+    fn get(&self, path: &str) -> Call;
+    /// `POST path`.
+    fn post(&self, path: &str) -> Call;
+    /// `PUT path`.
+    fn put(&self, path: &str) -> Call;
+    /// `PATCH path`.
+    fn patch(&self, path: &str) -> Call;
+    /// `DELETE path`.
+    fn delete(&self, path: &str) -> Call;
+}
+
+impl Api for TestApp {
+    fn get(&self, path: &str) -> Call {
+        Call::new("GET", self.url(path))
+    }
+    fn post(&self, path: &str) -> Call {
+        Call::new("POST", self.url(path))
+    }
+    fn put(&self, path: &str) -> Call {
+        Call::new("PUT", self.url(path))
+    }
+    fn patch(&self, path: &str) -> Call {
+        Call::new("PATCH", self.url(path))
+    }
+    fn delete(&self, path: &str) -> Call {
+        Call::new("DELETE", self.url(path))
+    }
+}
+
+/// A signed-up account and its first access token (scope API).
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// `acc_…`
+    pub id: String,
+    /// The access token's value.
+    pub token: String,
+}
+
+/// Signs up `name` (e-mail derived from the name) and returns the account.
+pub fn sign_up(app: &TestApp, name: &str) -> Account {
+    let unique = qmarket_core::id::new_uuid_v4().expect("random");
+    let reply = app
+        .post("/api/accounts")
+        .json(&json!({"name": name, "email": format!("{name}-{unique}@example.org")}))
+        .send()
+        .expect(201);
+    let body = reply.json();
+    Account {
+        id: body["id"].as_str().expect("account id").to_string(),
+        token: body["accessToken"]["value"]
+            .as_str()
+            .expect("token value")
+            .to_string(),
+    }
+}
+
+/// Creates an external service at `url` for `provider`; returns its id.
+pub fn create_external_service(app: &TestApp, provider: &Account, url: &str) -> String {
+    let reply = app
+        .post("/api/services")
+        .bearer(&provider.token)
+        .json(&json!({
+            "name": "Quantum walk",
+            "type": "EXTERNAL",
+            "description": "Samples quantum walks",
+            "quantumBackend": "SIMULATOR",
+            "url": url,
+        }))
+        .send()
+        .expect(201);
+    reply.json()["id"].as_str().expect("service id").to_string()
+}
+
+/// A pricing plan with one product.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// `plan_…`
+    pub id: String,
+    /// The product's `prod_…` id.
+    pub product_id: String,
+}
+
+/// Creates a plan with the product `API` at `unit_price` per `call`.
+pub fn create_plan(app: &TestApp, provider: &Account, service_id: &str, unit_price: &str) -> Plan {
+    let reply = app
+        .post(&format!("/api/services/{service_id}/pricing-plans"))
+        .bearer(&provider.token)
+        .json(&json!({
+            "name": "Pay per use",
+            "type": "COMMERCIAL",
+            "products": [{"name": "API", "unitPrice": unit_price, "unit": "call"}],
+        }))
+        .send()
+        .expect(201);
+    let body = reply.json();
+    Plan {
+        id: body["id"].as_str().expect("plan id").to_string(),
+        product_id: body["products"][0]["id"]
+            .as_str()
+            .expect("product id")
+            .to_string(),
+    }
+}
+
+/// `POST /api/services/{id}/{action}` (publish-internal, publish, unpublish).
+pub fn lifecycle(app: &TestApp, provider: &Account, service_id: &str, action: &str) {
+    app.post(&format!("/api/services/{service_id}/{action}"))
+        .bearer(&provider.token)
+        .send()
+        .expect(200);
+}
+
+/// An application with its client credentials.
+#[derive(Debug, Clone)]
+pub struct Application {
+    /// `app_…`
+    pub id: String,
+    /// OAuth2 client id.
+    pub consumer_key: String,
+    /// OAuth2 client secret.
+    pub consumer_secret: String,
+}
+
+/// Creates an application for `owner`.
+pub fn create_application(app: &TestApp, owner: &Account) -> Application {
+    let reply = app
+        .post("/api/applications")
+        .bearer(&owner.token)
+        .json(&json!({"name": "Lab notebook"}))
+        .send()
+        .expect(201);
+    let body = reply.json();
+    Application {
+        id: body["id"].as_str().expect("application id").to_string(),
+        consumer_key: body["consumerKey"].as_str().expect("key").to_string(),
+        consumer_secret: body["consumerSecret"].as_str().expect("secret").to_string(),
+    }
+}
+
+/// Subscribes `application` to `service_id` under `plan_id`; returns the
+/// subscription's JSON.
+pub fn subscribe(
+    app: &TestApp,
+    owner: &Account,
+    application: &Application,
+    service_id: &str,
+    plan_id: &str,
+) -> Value {
+    app.post(&format!("/api/applications/{}/subscriptions", application.id))
+        .bearer(&owner.token)
+        .json(&json!({"serviceId": service_id, "pricingPlanId": plan_id}))
+        .send()
+        .expect(201)
+        .json()
+}
+
+/// An OAuth2 access token for `application` (client-credentials grant).
+pub fn access_token(app: &TestApp, application: &Application) -> String {
+    use base64::Engine as _;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        application.consumer_key, application.consumer_secret
+    ));
+    let reply = app
+        .post("/oauth/token")
+        .header("authorization", &format!("Basic {basic}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .expect(200);
+    reply.json()["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_string()
+}
