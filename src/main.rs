@@ -1,2 +1,101 @@
-//! `qmarket`: the platform's command line.
-fn main() {}
+//! `qmarket`: the platform's command line. `qmarket up` runs a `spin.toml`
+//! on the embedded Spin-compatible host.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use qmarket_host::{App, HostOptions, Server, VariableSource};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "qmarket", version, about = "The qmarket platform")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve a Spin application (spin.toml) on the embedded host.
+    Up {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        listen: SocketAddr,
+        /// The application manifest.
+        #[arg(short = 'f', long = "from", default_value = "spin.toml")]
+        from: PathBuf,
+        /// A Spin-format runtime configuration file (key-value stores).
+        #[arg(long)]
+        runtime_config_file: Option<PathBuf>,
+        /// Where durable state lives (default: .spin next to the manifest).
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Up {
+            listen,
+            from,
+            runtime_config_file,
+            state_dir,
+        } => {
+            let options = HostOptions {
+                manifest: from,
+                runtime_config: runtime_config_file,
+                state_dir,
+                variables: VariableSource {
+                    env: Vec::new(),
+                    inherit_process_env: true,
+                },
+                cache_dir: None,
+            };
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?;
+            runtime.block_on(up(options, listen))
+        }
+    }
+}
+
+async fn up(options: HostOptions, listen: SocketAddr) -> anyhow::Result<()> {
+    let manifest = options.manifest.display().to_string();
+    let app = App::load(&options).with_context(|| format!("cannot start {manifest}"))?;
+    let server = Server::bind(app, listen).await?;
+    let base = format!("http://{}", server.local_addr());
+    eprintln!("Serving {base}");
+    eprintln!("Available Routes:");
+    for (route, component) in server.app().routes() {
+        eprintln!("  {component}: {base}{route}");
+    }
+    server.run(shutdown_signal()).await?;
+    eprintln!("Stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

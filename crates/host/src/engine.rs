@@ -1,0 +1,119 @@
+//! The process-wide Wasm engine and the on-disk cache of compiled components.
+//!
+//! One engine serves every application started in the process (tests start
+//! many), with the pooling allocator and copy-on-write memory images so a
+//! fresh instance per request is cheap. Compiled components are cached as
+//! `<sha256 of wasm bytes and engine settings>.cwasm`.
+
+use crate::Error;
+use sha2::{Digest, Sha256};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use wasmtime::component::Component;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// Instances (and their memories) that may be live at once across the process.
+const POOL_INSTANCES: u32 = 1000;
+
+static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
+
+/// The shared engine, created on first use.
+pub(crate) fn engine() -> Result<&'static Engine, Error> {
+    ENGINE
+        .get_or_init(|| {
+            let mut pool = PoolingAllocationConfig::default();
+            pool.total_component_instances(POOL_INSTANCES)
+                .total_core_instances(POOL_INSTANCES * 4)
+                .total_memories(POOL_INSTANCES * 2)
+                .total_tables(POOL_INSTANCES * 4)
+                .total_stacks(POOL_INSTANCES)
+                .max_memory_size(256 << 20);
+            let mut config = Config::new();
+            config
+                .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+                .memory_init_cow(true)
+                .memory_reservation(1 << 30)
+                .wasm_component_model(true);
+            Engine::new(&config).map_err(|e| format!("{e:#}"))
+        })
+        .as_ref()
+        .map_err(|e| Error::Engine(e.clone()))
+}
+
+/// The default directory for compiled components: `$QMARKET_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/qmarket/components`, else `~/.cache/qmarket/components`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("QMARKET_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("qmarket").join("components"))
+}
+
+/// Loads the component at `path`, from the cache when it holds a compiled copy.
+pub(crate) fn load_component(
+    engine: &Engine,
+    id: &str,
+    path: &Path,
+    cache_dir: Option<&Path>,
+) -> Result<Component, Error> {
+    let fail = |message: String| Error::Component {
+        id: id.to_string(),
+        path: path.to_owned(),
+        message,
+    };
+    let wasm = std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    let cached = cache_dir.map(|dir| dir.join(format!("{}.cwasm", cache_key(engine, &wasm))));
+
+    if let Some(cached) = &cached {
+        if cached.exists() {
+            // SAFETY: the file was written by `Component::serialize` of an
+            // engine with the same settings (the key covers them) and wasmtime
+            // still checks its header; a stale or foreign file fails to load
+            // and is replaced below.
+            if let Ok(component) = unsafe { Component::deserialize_file(engine, cached) } {
+                return Ok(component);
+            }
+        }
+    }
+
+    let component = Component::new(engine, &wasm).map_err(|e| fail(format!("{e:#}")))?;
+    if let Some(cached) = cached {
+        // The cache is an optimisation: failing to write it is not an error.
+        if let Ok(bytes) = component.serialize() {
+            if let Some(dir) = cached.parent() {
+                let _ = std::fs::create_dir_all(dir);
+                let tmp = dir.join(format!(
+                    ".{}.{}.tmp",
+                    std::process::id(),
+                    cached
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .unwrap_or("component")
+                ));
+                if std::fs::write(&tmp, bytes).is_ok() {
+                    let _ = std::fs::rename(&tmp, &cached);
+                }
+            }
+        }
+    }
+    Ok(component)
+}
+
+fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
+    let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
+    engine
+        .precompile_compatibility_hash()
+        .hash(&mut engine_hash);
+    let mut digest = Sha256::new();
+    digest.update(engine_hash.finish().to_le_bytes());
+    digest.update(wasm);
+    digest
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

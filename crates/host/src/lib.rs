@@ -1,0 +1,41 @@
+//! `qmarket-host`: a Spin-compatible host on wasmtime.
+//!
+//! It runs a `spin.toml` (manifest version 2) and the same `#[http_component]`
+//! Wasm components Spin would run: HTTP routing with Spin's rules and headers,
+//! `fermyon:spin/key-value` and `wasi:keyvalue` on one store (SQLite by
+//! default, Redis through a runtime config file), `fermyon:spin/variables`,
+//! and outbound `wasi:http` limited to `allowed_outbound_hosts`.
+//!
+//! ```no_run
+//! use qmarket_host::{TestApp, TestAppOptions};
+//!
+//! let app = TestApp::start(TestAppOptions::new("spin.toml")).expect("app starts");
+//! let url = format!("{}/api/health", app.base_url());
+//! // ... send requests to `url` with any HTTP client ...
+//! # drop(url);
+//! ```
+//!
+//! The `qmarket up` command wraps [`App::load`] and [`Server`].
+#![deny(missing_docs)]
+
+mod app;
+mod bindings;
+mod engine;
+mod error;
+pub mod key_value;
+pub mod manifest;
+pub mod outbound;
+pub mod routes;
+pub mod runtime_config;
+pub mod server;
+mod state;
+mod stdio;
+mod test_app;
+pub mod variables;
+
+pub use app::{App, HostOptions, DEFAULT_STATE_DIR};
+pub use engine::default_cache_dir;
+pub use error::Error;
+pub use server::Server;
+pub use test_app::{TestApp, TestAppOptions};
+pub use variables::VariableSource;

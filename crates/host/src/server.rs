@@ -1,0 +1,312 @@
+//! The HTTP server: one fresh `Store` and instance per request, Spin's
+//! request headers, one log line per request, graceful shutdown.
+
+use crate::app::{App, LoadedComponent};
+use crate::outbound::OutboundHooks;
+use crate::routes::RouteMatch;
+use crate::state::RequestState;
+use crate::Error;
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use wasmtime::component::ResourceTable;
+use wasmtime::Store;
+use wasmtime_wasi::WasiCtx;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpView};
+
+/// Spin's liveness endpoint.
+pub const HEALTH_PATH: &str = "/.well-known/spin/health";
+/// How long shutdown waits for in-flight requests.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Headers Spin adds to every request routed to a component.
+pub mod headers {
+    /// The full URL of the request.
+    pub const FULL_URL: &str = "spin-full-url";
+    /// The part of the path matched by the route's `/...`.
+    pub const PATH_INFO: &str = "spin-path-info";
+    /// The matched route, with the base.
+    pub const MATCHED_ROUTE: &str = "spin-matched-route";
+    /// The route without its `/...`.
+    pub const COMPONENT_ROUTE: &str = "spin-component-route";
+    /// The route as written in the manifest.
+    pub const RAW_COMPONENT_ROUTE: &str = "spin-raw-component-route";
+    /// The application base path.
+    pub const BASE_PATH: &str = "spin-base-path";
+    /// The client's `ip:port`.
+    pub const CLIENT_ADDR: &str = "spin-client-addr";
+    /// Prefix of one header per `:name` route segment.
+    pub const PATH_MATCH_PREFIX: &str = "spin-path-match-";
+}
+
+/// A bound, not yet serving, server.
+pub struct Server {
+    app: Arc<App>,
+    listener: TcpListener,
+    local_addr: SocketAddr,
+}
+
+struct Shared {
+    app: Arc<App>,
+    self_authority: Arc<str>,
+}
+
+impl Server {
+    /// Binds `addr` (port 0 picks a free port).
+    pub async fn bind(app: App, addr: SocketAddr) -> Result<Self, Error> {
+        let bind_err = |source| Error::Bind { addr, source };
+        let listener = TcpListener::bind(addr).await.map_err(bind_err)?;
+        let local_addr = listener.local_addr().map_err(bind_err)?;
+        Ok(Self {
+            app: Arc::new(app),
+            listener,
+            local_addr,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The application being served.
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish
+    /// (up to a grace period).
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+        let shared = Arc::new(Shared {
+            app: self.app,
+            self_authority: Arc::from(self.local_addr.to_string()),
+        });
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let builder = auto::Builder::new(TokioExecutor::new());
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => {
+                    let (stream, client) = match accepted {
+                        Ok(conn) => conn,
+                        Err(e) => {
+                            eprintln!("accept failed: {e}");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let shared = shared.clone();
+                    let service = hyper::service::service_fn(move |req| {
+                        let shared = shared.clone();
+                        async move { Ok::<_, Infallible>(handle(&shared, client, req).await) }
+                    });
+                    let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                    let conn = graceful.watch(conn);
+                    tokio::spawn(async move {
+                        // Client resets and protocol errors are the client's business.
+                        let _ = conn.await;
+                    });
+                }
+                () = &mut shutdown => break,
+            }
+        }
+        drop(self.listener);
+        if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            eprintln!("shutdown: in-flight requests did not finish within {SHUTDOWN_GRACE:?}");
+        }
+        Ok(())
+    }
+}
+
+fn text_response(status: StatusCode, body: &'static str) -> Response<HyperOutgoingBody> {
+    let mut response = Response::new(
+        Full::new(Bytes::from_static(body.as_bytes()))
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
+    *response.status_mut() = status;
+    response
+}
+
+async fn handle(
+    shared: &Shared,
+    client: SocketAddr,
+    req: Request<Incoming>,
+) -> Response<HyperOutgoingBody> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+
+    let (component_id, response) = if path == HEALTH_PATH {
+        ("-", text_response(StatusCode::OK, "OK"))
+    } else {
+        match shared.app.router.route(&path) {
+            None => ("-", text_response(StatusCode::NOT_FOUND, "")),
+            Some(matched) => match shared.app.components.get(matched.component) {
+                None => ("-", text_response(StatusCode::NOT_FOUND, "")),
+                Some(component) => {
+                    let response = invoke(shared, component, &matched, client, req).await;
+                    (matched.component, response)
+                }
+            },
+        }
+    };
+    eprintln!(
+        "{method} {path} {component_id} {} {:.3}ms",
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    response
+}
+
+async fn invoke(
+    shared: &Shared,
+    component: &Arc<LoadedComponent>,
+    matched: &RouteMatch<'_>,
+    client: SocketAddr,
+    req: Request<Incoming>,
+) -> Response<HyperOutgoingBody> {
+    match invoke_guest(shared, component, matched, client, req).await {
+        Ok(response) => response,
+        Err(message) => {
+            eprintln!("[{}] error: {message}", component.id);
+            text_response(StatusCode::INTERNAL_SERVER_ERROR, "")
+        }
+    }
+}
+
+fn spin_request(
+    matched: &RouteMatch<'_>,
+    client: SocketAddr,
+    local: &str,
+    req: Request<Incoming>,
+) -> Result<Request<Incoming>, String> {
+    let (mut parts, body) = req.into_parts();
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| h.parse::<http::uri::Authority>().is_ok())
+        .map(str::to_string)
+        .or_else(|| parts.uri.authority().map(|a| a.to_string()))
+        .unwrap_or_else(|| local.to_string());
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|pq| pq.as_str())
+        .unwrap_or("/")
+        .to_string();
+    let full_url = format!("http://{host}{path_and_query}");
+    parts.uri = full_url
+        .parse()
+        .map_err(|e| format!("bad request URL: {e}"))?;
+
+    let mut set = |name: &str, value: &str| -> Result<(), String> {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
+        let value = HeaderValue::from_str(value).map_err(|e| e.to_string())?;
+        parts.headers.insert(name, value);
+        Ok(())
+    };
+    set(headers::FULL_URL, &full_url)?;
+    set(headers::PATH_INFO, &matched.path_info)?;
+    set(headers::MATCHED_ROUTE, matched.based_route)?;
+    set(headers::COMPONENT_ROUTE, matched.component_route)?;
+    set(headers::RAW_COMPONENT_ROUTE, matched.raw_route)?;
+    set(headers::BASE_PATH, "/")?;
+    set(headers::CLIENT_ADDR, &client.to_string())?;
+    for (name, value) in &matched.params {
+        set(
+            &format!(
+                "{}{}",
+                headers::PATH_MATCH_PREFIX,
+                name.to_ascii_lowercase()
+            ),
+            value,
+        )?;
+    }
+    Ok(Request::from_parts(parts, body))
+}
+
+async fn invoke_guest(
+    shared: &Shared,
+    component: &Arc<LoadedComponent>,
+    matched: &RouteMatch<'_>,
+    client: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Response<HyperOutgoingBody>, String> {
+    let req = spin_request(matched, client, &shared.self_authority, req)?;
+
+    let wasi = WasiCtx::builder()
+        .envs(&component.environment)
+        .stdout(component.output.clone())
+        .stderr(component.output.clone())
+        .build();
+    let state = RequestState {
+        wasi,
+        http: WasiHttpCtx::new(),
+        table: ResourceTable::new(),
+        outbound: OutboundHooks {
+            policy: component.outbound.clone(),
+            self_authority: Some(shared.self_authority.clone()),
+        },
+        key_value: component.key_value.clone(),
+        variables: component.variables.clone(),
+    };
+    let mut store = Store::new(component.pre.engine(), state);
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let incoming = store
+        .data_mut()
+        .http()
+        .new_incoming_request(Scheme::Http, req)
+        .map_err(|e| format!("{e:#}"))?;
+    let outparam = store
+        .data_mut()
+        .http()
+        .new_response_outparam(sender)
+        .map_err(|e| format!("{e:#}"))?;
+
+    let pre = component.pre.clone();
+    let task = tokio::task::spawn(async move {
+        let proxy = pre.instantiate_async(&mut store).await?;
+        proxy
+            .wasi_http_incoming_handler()
+            .call_handle(&mut store, incoming, outparam)
+            .await
+    });
+
+    match receiver.await {
+        Ok(Ok(response)) => {
+            // The guest may still be streaming the body: its task keeps running.
+            let id = component.id.clone();
+            tokio::spawn(async move {
+                match task.await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => eprintln!("[{id}] error after response: {e:#}"),
+                    Err(e) => eprintln!("[{id}] task failed after response: {e}"),
+                }
+            });
+            Ok(response)
+        }
+        Ok(Err(code)) => Err(format!("guest returned an error response: {code:?}")),
+        Err(_) => match task.await {
+            Ok(Ok(())) => Err("guest did not set a response".to_string()),
+            Ok(Err(e)) => Err(format!("guest trapped: {e:?}")),
+            Err(e) => Err(format!("guest task failed: {e}")),
+        },
+    }
+}

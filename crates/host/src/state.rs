@@ -1,0 +1,38 @@
+//! The data of one request's `Store`.
+
+use crate::key_value::KeyValueAccess;
+use crate::outbound::OutboundHooks;
+use crate::variables::ComponentVariables;
+use std::sync::Arc;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+/// Everything a guest can reach while it handles one request.
+pub(crate) struct RequestState {
+    pub(crate) wasi: WasiCtx,
+    pub(crate) http: WasiHttpCtx,
+    pub(crate) table: ResourceTable,
+    pub(crate) outbound: OutboundHooks,
+    pub(crate) key_value: KeyValueAccess,
+    pub(crate) variables: Arc<ComponentVariables>,
+}
+
+impl WasiView for RequestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for RequestState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outbound,
+        }
+    }
+}
