@@ -1,0 +1,227 @@
+//! The sealer: AEAD encryption of short secrets into versioned text.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use qmarket_core::{Error, Result};
+use qmarket_store::KeyValue;
+
+use crate::key::{self, KEY_LEN};
+
+/// The prefix of every text sealed in the current format.
+pub const SEALED_PREFIX: &str = "v1.";
+
+/// ChaCha20-Poly1305's nonce length.
+const NONCE_LEN: usize = 12;
+
+/// Seals and opens upstream passwords (ChaCha20-Poly1305, random nonce per
+/// seal, versioned text format).
+#[derive(Clone)]
+pub struct Sealer {
+    cipher: ChaCha20Poly1305,
+}
+
+impl std::fmt::Debug for Sealer {
+    // The key must never reach a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealer { .. }")
+    }
+}
+
+impl Sealer {
+    /// The key from the `encryption_key` variable (base64 of 32 bytes; a
+    /// malformed one is an [`Error::Internal`] naming the variable, never
+    /// echoing it), or, when that is `None`, a key generated once and kept in
+    /// the store under [`crate::GENERATED_KEY`] (the first instance to claim
+    /// it writes it; the others wait briefly and read it), with a warning on
+    /// stderr once per instance.
+    pub fn load(kv: &dyn KeyValue, configured_key: Option<&str>) -> Result<Sealer> {
+        let key = match configured_key.filter(|k| !k.trim().is_empty()) {
+            Some(text) => key::configured(text)?,
+            None => key::generated(kv)?,
+        };
+        Ok(Sealer::from_key(&key))
+    }
+
+    /// A sealer with the raw 32-byte `key`.
+    pub fn from_key(key: &[u8; KEY_LEN]) -> Sealer {
+        Sealer {
+            cipher: ChaCha20Poly1305::new(Key::from_slice(key)),
+        }
+    }
+
+    /// `plaintext` encrypted under a fresh random nonce, as
+    /// `v1.<nonce>.<ciphertext>` (unpadded base64url).
+    pub fn seal(&self, plaintext: &str) -> Result<String> {
+        let mut nonce = [0u8; NONCE_LEN];
+        qmarket_core::id::random_bytes(&mut nonce)?;
+        let ciphertext = self
+            .cipher
+            .encrypt(Nonce::from_slice(&nonce), plaintext.as_bytes())
+            .map_err(|_| Error::Internal("sealing failed".into()))?;
+        Ok(format!(
+            "{SEALED_PREFIX}{}.{}",
+            URL_SAFE_NO_PAD.encode(nonce),
+            URL_SAFE_NO_PAD.encode(ciphertext)
+        ))
+    }
+
+    /// The plaintext of a text [`Sealer::seal`] produced with the same key.
+    /// A malformed, tampered-with or foreign-key text is an
+    /// [`Error::Internal`] (stored data the platform cannot use), whose detail
+    /// never includes the text.
+    pub fn open(&self, sealed: &str) -> Result<String> {
+        let unreadable =
+            || Error::Internal("a sealed secret could not be opened (wrong key or damaged)".into());
+        let rest = sealed.strip_prefix(SEALED_PREFIX).ok_or_else(|| {
+            Error::Internal("a sealed secret has an unknown format version".into())
+        })?;
+        let (nonce, ciphertext) = rest.split_once('.').ok_or_else(unreadable)?;
+        let nonce = URL_SAFE_NO_PAD.decode(nonce).map_err(|_| unreadable())?;
+        if nonce.len() != NONCE_LEN {
+            return Err(unreadable());
+        }
+        let ciphertext = URL_SAFE_NO_PAD
+            .decode(ciphertext)
+            .map_err(|_| unreadable())?;
+        let plaintext = self
+            .cipher
+            .decrypt(Nonce::from_slice(&nonce), ciphertext.as_slice())
+            .map_err(|_| unreadable())?;
+        String::from_utf8(plaintext).map_err(|_| unreadable())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{GENERATED_KEY, GENERATED_KEY_CLAIM};
+    use qmarket_store::MemoryStore;
+    use std::sync::Arc;
+
+    const KEY_A: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    const KEY_B: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+
+    #[test]
+    fn a_sealed_password_opens_to_itself_and_does_not_contain_it() {
+        // Setup
+        let sealer = Sealer::load(&MemoryStore::new(), Some(KEY_A)).unwrap();
+        // Exec
+        let sealed = sealer.seal("correct horse battery staple").unwrap();
+        // Check
+        assert!(sealed.starts_with(SEALED_PREFIX), "{sealed}");
+        assert!(!sealed.contains("horse"));
+        assert_eq!(
+            sealer.open(&sealed).unwrap(),
+            "correct horse battery staple"
+        );
+    }
+
+    #[test]
+    fn sealing_twice_gives_different_texts() {
+        let sealer = Sealer::load(&MemoryStore::new(), Some(KEY_A)).unwrap();
+        assert_ne!(sealer.seal("pw").unwrap(), sealer.seal("pw").unwrap());
+    }
+
+    #[test]
+    fn a_text_sealed_under_another_key_does_not_open() {
+        let a = Sealer::load(&MemoryStore::new(), Some(KEY_A)).unwrap();
+        let b = Sealer::load(&MemoryStore::new(), Some(KEY_B)).unwrap();
+        let err = b.open(&a.seal("pw").unwrap()).unwrap_err();
+        assert_eq!(err.status(), 500);
+    }
+
+    #[test]
+    fn a_tampered_or_malformed_text_does_not_open() {
+        let sealer = Sealer::load(&MemoryStore::new(), Some(KEY_A)).unwrap();
+        let sealed = sealer.seal("pw").unwrap();
+        let mut tampered = sealed.clone().into_bytes();
+        let last = tampered.len() - 1;
+        tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        for bad in [
+            tampered.as_str(),
+            "pw",
+            "v1.",
+            "v1.abc",
+            "v2.AAAA.AAAA",
+            "v1.!!.!!",
+            "",
+        ] {
+            assert!(sealer.open(bad).is_err(), "{bad:?} opened");
+        }
+    }
+
+    #[test]
+    fn a_malformed_configured_key_names_the_variable_without_echoing_it() {
+        for bad in [
+            "not base64!",
+            "c2hvcnQ=",
+            "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB",
+        ] {
+            let err = Sealer::load(&MemoryStore::new(), Some(bad)).unwrap_err();
+            assert_eq!(err.status(), 500);
+            let text = err.to_string();
+            assert!(text.contains("encryption_key"), "{text}");
+            assert!(!text.contains(bad), "{text}");
+        }
+    }
+
+    #[test]
+    fn without_a_configured_key_one_is_generated_once_and_kept_apart() {
+        // Setup
+        let kv = MemoryStore::new();
+        // Exec
+        let first = Sealer::load(&kv, None).unwrap();
+        let second = Sealer::load(&kv, Some("  ")).unwrap();
+        // Check
+        let sealed = first.seal("pw").unwrap();
+        assert_eq!(second.open(&sealed).unwrap(), "pw");
+        assert!(kv.exists(GENERATED_KEY).unwrap());
+    }
+
+    #[test]
+    fn a_configured_key_does_not_touch_the_store() {
+        let kv = MemoryStore::new();
+        Sealer::load(&kv, Some(KEY_A)).unwrap();
+        assert!(kv.dump().is_empty());
+    }
+
+    #[test]
+    fn instances_racing_to_generate_the_key_all_end_up_with_the_same_one() {
+        // Setup
+        let kv = Arc::new(MemoryStore::new());
+        // Exec
+        let sealers: Vec<Sealer> = (0..16)
+            .map(|_| {
+                let kv = kv.clone();
+                std::thread::spawn(move || Sealer::load(&*kv, None).unwrap())
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect();
+        // Check
+        let sealed = sealers[0].seal("pw").unwrap();
+        for s in &sealers {
+            assert_eq!(s.open(&sealed).unwrap(), "pw");
+        }
+        // Only instances that found no key tried to claim; exactly one of them wrote it.
+        assert!(kv.increment(GENERATED_KEY_CLAIM, 0).unwrap() >= 1);
+    }
+
+    #[test]
+    fn a_loser_whose_winner_never_writes_gets_a_retryable_error() {
+        let kv = MemoryStore::new();
+        kv.increment(GENERATED_KEY_CLAIM, 1).unwrap();
+        let err = Sealer::load(&kv, None).unwrap_err();
+        assert_eq!(err.status(), 503);
+    }
+
+    #[test]
+    fn debug_output_hides_the_key() {
+        let sealer = Sealer::load(&MemoryStore::new(), Some(KEY_B)).unwrap();
+        assert_eq!(format!("{sealer:?}"), "Sealer { .. }");
+    }
+}
