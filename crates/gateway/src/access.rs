@@ -1,0 +1,242 @@
+//! Who may call which service through the gateway.
+
+use qmarket_core::id::{is_well_formed, IdKind};
+use qmarket_core::{Error, Result};
+use qmarket_model::{Lifecycle, Record, Service, ServiceType, Subscription};
+use qmarket_store::KeyValue;
+
+/// The authenticated application making the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// `app_…`
+    pub application_id: String,
+    /// The application's owner.
+    pub account_id: String,
+}
+
+/// Permission to forward one call: the service and the subscription it is
+/// made under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// The called service.
+    pub service: Service,
+    /// The caller's active subscription to it.
+    pub subscription: Subscription,
+}
+
+/// Decides whether `caller` may call `service_id`:
+/// - 404 when the id is malformed or unknown, when the service is not
+///   published (`CREATED`), when it is published internally (`ACCESSIBLE`)
+///   and the caller is not its owner's application (it does not exist for
+///   anyone else), and for `MANAGED` services, whose execution API is not
+///   served by the forwarding gateway;
+/// - 403 when the application has no active subscription to it.
+pub fn authorize(kv: &dyn KeyValue, caller: &Caller, service_id: &str) -> Result<Grant> {
+    let not_found = || Error::not_found("service", service_id);
+    if !is_well_formed(IdKind::Service, service_id) {
+        return Err(not_found());
+    }
+    let service = Service::load(kv, service_id)?.ok_or_else(not_found)?;
+    let visible = match service.lifecycle {
+        Lifecycle::Published => true,
+        Lifecycle::Accessible => service.owner_id == caller.account_id,
+        Lifecycle::Created => false,
+    };
+    if !visible {
+        return Err(not_found());
+    }
+    if service.kind == ServiceType::Managed {
+        return Err(Error::NotFound(format!(
+            "service '{service_id}' is a managed service; it has no forwarding endpoint"
+        )));
+    }
+    let not_subscribed = || {
+        Error::Forbidden(format!(
+            "the application is not subscribed to service '{service_id}'"
+        ))
+    };
+    let key = Subscription::by_application_and_service_key(&caller.application_id, service_id);
+    let subscription_id = kv
+        .get(&key)?
+        .and_then(|bytes| stored_id(&bytes))
+        .ok_or_else(not_subscribed)?;
+    let subscription = Subscription::load(kv, &subscription_id)?.ok_or_else(not_subscribed)?;
+    if subscription.application_id != caller.application_id || subscription.service_id != service_id
+    {
+        return Err(not_subscribed());
+    }
+    Ok(Grant {
+        service,
+        subscription,
+    })
+}
+
+/// An id kept under a pointer key, as a JSON string or as plain text.
+fn stored_id(bytes: &[u8]) -> Option<String> {
+    serde_json::from_slice::<String>(bytes)
+        .ok()
+        .or_else(|| {
+            std::str::from_utf8(bytes)
+                .ok()
+                .map(|s| s.trim().to_string())
+        })
+        .filter(|id| !id.is_empty())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use qmarket_core::Timestamp;
+    use qmarket_model::{SecurityConfiguration, SecurityType};
+    use qmarket_store::MemoryStore;
+
+    pub(crate) const SVC: &str = "svc_0123456789abcdefghjkmnpqrs";
+    pub(crate) const SUB: &str = "sub_0123456789abcdefghjkmnpqrs";
+    pub(crate) const APP: &str = "app_0123456789abcdefghjkmnpqrs";
+
+    pub(crate) fn service(lifecycle: Lifecycle, kind: ServiceType) -> Service {
+        Service {
+            id: SVC.into(),
+            owner_id: "acc_provider".into(),
+            name: "Quantum walk".into(),
+            kind,
+            description: String::new(),
+            quantum_backend: "SIMULATOR".into(),
+            url: Some("http://127.0.0.1:9/base".into()),
+            security_configuration: SecurityConfiguration {
+                kind: SecurityType::None,
+                username: None,
+                sealed_password: None,
+            },
+            managed: None,
+            lifecycle,
+            created_at: Timestamp::from_millis(0),
+            updated_at: Timestamp::from_millis(0),
+            index_seq: 1,
+            marketplace_seq: None,
+        }
+    }
+
+    pub(crate) fn subscription() -> Subscription {
+        Subscription {
+            id: SUB.into(),
+            application_id: APP.into(),
+            subscriber_id: "acc_consumer".into(),
+            service_id: SVC.into(),
+            provider_id: "acc_provider".into(),
+            pricing_plan_id: "plan_1".into(),
+            test_mode: false,
+            created_at: Timestamp::from_millis(0),
+            index_seq: 1,
+        }
+    }
+
+    pub(crate) fn consumer() -> Caller {
+        Caller {
+            application_id: APP.into(),
+            account_id: "acc_consumer".into(),
+        }
+    }
+
+    /// A store with a published external service and the consumer's
+    /// subscription to it.
+    pub(crate) fn subscribed_store() -> MemoryStore {
+        let kv = MemoryStore::new();
+        service(Lifecycle::Published, ServiceType::External)
+            .save(&kv)
+            .unwrap();
+        subscription().save(&kv).unwrap();
+        let key = Subscription::by_application_and_service_key(APP, SVC);
+        kv.set(&key, &serde_json::to_vec(SUB).unwrap()).unwrap();
+        kv
+    }
+
+    #[test]
+    fn a_subscribed_application_is_granted_its_subscription() {
+        let kv = subscribed_store();
+        let grant = authorize(&kv, &consumer(), SVC).unwrap();
+        assert_eq!(grant.subscription, subscription());
+        assert_eq!(grant.service.id, SVC);
+    }
+
+    #[test]
+    fn the_subscription_pointer_may_hold_the_id_as_plain_text() {
+        let kv = subscribed_store();
+        kv.set(
+            &Subscription::by_application_and_service_key(APP, SVC),
+            SUB.as_bytes(),
+        )
+        .unwrap();
+        assert!(authorize(&kv, &consumer(), SVC).is_ok());
+    }
+
+    #[test]
+    fn unknown_or_malformed_services_are_not_found() {
+        let kv = subscribed_store();
+        for id in ["svc_zzzzzzzzzzzzzzzzzzzzzzzzzz", "svc_1", "../x", ""] {
+            assert_eq!(
+                authorize(&kv, &consumer(), id).unwrap_err().status(),
+                404,
+                "{id}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unpublished_service_is_not_found_even_with_a_subscription() {
+        let kv = subscribed_store();
+        service(Lifecycle::Created, ServiceType::External)
+            .save(&kv)
+            .unwrap();
+        assert_eq!(authorize(&kv, &consumer(), SVC).unwrap_err().status(), 404);
+    }
+
+    #[test]
+    fn an_internally_published_service_exists_only_for_its_owners_applications() {
+        let kv = subscribed_store();
+        service(Lifecycle::Accessible, ServiceType::External)
+            .save(&kv)
+            .unwrap();
+        assert_eq!(authorize(&kv, &consumer(), SVC).unwrap_err().status(), 404);
+        let owner = Caller {
+            account_id: "acc_provider".into(),
+            ..consumer()
+        };
+        assert!(authorize(&kv, &owner, SVC).is_ok());
+    }
+
+    #[test]
+    fn a_managed_service_is_not_found_here() {
+        let kv = subscribed_store();
+        service(Lifecycle::Published, ServiceType::Managed)
+            .save(&kv)
+            .unwrap();
+        assert_eq!(authorize(&kv, &consumer(), SVC).unwrap_err().status(), 404);
+    }
+
+    #[test]
+    fn an_application_without_a_subscription_is_forbidden() {
+        let kv = subscribed_store();
+        let other = Caller {
+            application_id: "app_zzzzzzzzzzzzzzzzzzzzzzzzzz".into(),
+            account_id: "acc_consumer".into(),
+        };
+        assert_eq!(authorize(&kv, &other, SVC).unwrap_err().status(), 403);
+    }
+
+    #[test]
+    fn a_cancelled_subscription_is_forbidden() {
+        let kv = subscribed_store();
+        Subscription::remove(&kv, SUB).unwrap();
+        assert_eq!(authorize(&kv, &consumer(), SVC).unwrap_err().status(), 403);
+    }
+
+    #[test]
+    fn a_pointer_to_someone_elses_subscription_is_forbidden() {
+        let kv = subscribed_store();
+        let mut foreign = subscription();
+        foreign.application_id = "app_other".into();
+        foreign.save(&kv).unwrap();
+        assert_eq!(authorize(&kv, &consumer(), SVC).unwrap_err().status(), 403);
+    }
+}

@@ -1,0 +1,58 @@
+//! The gateway's forwarding rules, independent of Spin.
+//!
+//! A consumer's application calls `ANY /gateway/{serviceId}/{path...}` with
+//! its OAuth2 bearer token; the gateway forwards the call to the service's
+//! URL and hands back the answer. Everything that decides *what* is sent
+//! lives here and is tested natively; the `gateway` component only moves
+//! bytes between Spin's `wasi:http` and these functions:
+//!
+//! ```text
+//! consumer ──► gateway component
+//!                ├─ authenticate the application            (qmarket-identity)
+//!                ├─ GatewayPath::parse                      service id + remainder
+//!                ├─ authorize                               404 / 403, the Grant
+//!                ├─ UpstreamUrl::parse + target             where the call goes
+//!                ├─ new_correlation                         fresh UUID v4
+//!                ├─ BodyLimit                               413 before and while reading
+//!                ├─ Correlation::save                       durable before sending
+//!                ├─ upstream_request_headers                filtering, X-Forwarded-*, Basic
+//!                ├─ send (wasi:http, connect/first-byte/between-bytes timeouts)
+//!                └─ upstream_response_headers               hop-by-hop out, x-correlation-id in
+//! ```
+//!
+//! # Outbound hosts
+//! Provider URLs are user data, so `spin.toml` lets the gateway call any
+//! `http`/`https` host and port. The cost: a provider can point a service at
+//! an address only the platform can reach (an internal admin port, cloud
+//! metadata). A deployment that serves known providers should narrow
+//! `allowed_outbound_hosts`; the registry accepts only `http(s)` URLs without
+//! credentials, and this crate refuses anything else before a request is made.
+#![deny(missing_docs)]
+
+mod access;
+mod basic_auth;
+mod body_limit;
+mod config;
+mod correlation;
+mod failure;
+mod forwarded;
+mod gateway_path;
+mod headers;
+mod upstream_url;
+
+pub use access::{authorize, Caller, Grant};
+pub use basic_auth::{basic_authorization, upstream_authorization};
+pub use body_limit::BodyLimit;
+pub use config::{
+    GatewayConfig, DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT_MS, MAX_BODY_BYTES_LIMIT,
+    MAX_BODY_VARIABLE, MAX_TIMEOUT_MS, TIMEOUT_VARIABLE,
+};
+pub use correlation::new_correlation;
+pub use failure::{failure_response, UpstreamFailure};
+pub use forwarded::{client_ip, forwarded_for, forwarded_proto_and_host};
+pub use gateway_path::GatewayPath;
+pub use headers::{
+    is_hop_by_hop, upstream_request_headers, upstream_response_headers, ForwardContext,
+    CORRELATION_HEADER,
+};
+pub use upstream_url::{Scheme, Target, UpstreamUrl};
