@@ -33,6 +33,10 @@
 //! | `event/{evt}` | [`MeteringEvent`] |
 //! | `service/{svc}/events/…` | index of the service's metering events |
 //! | `sub/{sub}/events/…` | index of the subscription's metering events |
+//! | `sub/{sub}/usage/{prod}/{day}` | counter: micro-units of a product used on a UTC day |
+//! | `metering-idem/{acc}/{sha256(eventId)}` | claim counter of a metering idempotency key |
+//! | `metering-idem/{acc}/{sha256(eventId)}/intent` | the [`MeteringEvent`] that key stands for |
+//! | `metering-idem/{acc}/{sha256(eventId)}/takeover`, `…/applied/{effect}` | claims that finish that event once |
 #![deny(missing_docs)]
 
 mod account;

@@ -46,3 +46,28 @@ pub struct MeteringEvent {
     pub test_mode: bool,
 }
 record!(MeteringEvent, "event");
+
+impl MeteringEvent {
+    /// The index of service `svc`'s events (arrival order).
+    pub fn service_index(svc: &str) -> String {
+        format!("service/{svc}/events")
+    }
+
+    /// The index of subscription `sub`'s events (arrival order).
+    pub fn subscription_index(sub: &str) -> String {
+        format!("sub/{sub}/events")
+    }
+
+    /// The counter of micro-units (count × 10^6) of product `prod` used under
+    /// subscription `sub` on UTC day `day` (days since the Unix epoch).
+    pub fn usage_key(sub: &str, prod: &str, day: i64) -> String {
+        format!("sub/{sub}/usage/{prod}/{day}")
+    }
+
+    /// The claim counter of idempotency key `key_hash` (SHA-256 hex of the
+    /// client's `eventId`) of account `acc`; the keys of that report's
+    /// progress (`…/intent`, `…/takeover`, `…/applied/{effect}`) live below it.
+    pub fn idempotency_key(acc: &str, key_hash: &str) -> String {
+        format!("metering-idem/{acc}/{key_hash}")
+    }
+}

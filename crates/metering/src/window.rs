@@ -1,0 +1,213 @@
+//! The `from` / `to` query parameters of listings and usage bills.
+//!
+//! Both take an RFC 3339 timestamp (`2026-11-22T10:15:30Z`) or a UTC date
+//! (`2026-11-22`). A date as `from` means the start of that day; a date as
+//! `to` means the whole day is included (the window ends at the next
+//! midnight). Windows are half-open: `from` ≤ t < `to`.
+
+use chrono::{Datelike, NaiveDate, TimeZone, Utc};
+use qmarket_core::time::DAY_MILLIS;
+use qmarket_core::{Error, Result, Timestamp};
+
+/// The longest usage window, in days.
+pub const MAX_USAGE_DAYS: i64 = 366;
+
+/// A half-open time window `[from, to)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// First instant inside.
+    pub from: Timestamp,
+    /// First instant after.
+    pub to: Timestamp,
+}
+
+/// Which end of a window a parameter gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    From,
+    To,
+}
+
+fn parse_bound(field: &str, text: &str, end: End) -> Result<Timestamp> {
+    let text = text.trim();
+    if let Some(t) = Timestamp::parse(text) {
+        return Ok(t);
+    }
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+        Error::invalid_field(
+            field,
+            "must be an RFC 3339 timestamp (2026-11-22T10:15:30Z) or a date (2026-11-22)",
+        )
+    })?;
+    let start = date_start(date).ok_or_else(|| Error::invalid_field(field, "is out of range"))?;
+    Ok(match end {
+        End::From => start,
+        End::To => Timestamp::from_millis(start.millis() + DAY_MILLIS),
+    })
+}
+
+fn date_start(date: NaiveDate) -> Option<Timestamp> {
+    let midnight = date.and_hms_opt(0, 0, 0)?;
+    Some(Timestamp::from_millis(
+        Utc.from_utc_datetime(&midnight).timestamp_millis(),
+    ))
+}
+
+fn month_start(year: i32, month: u32) -> Option<Timestamp> {
+    date_start(NaiveDate::from_ymd_opt(year, month, 1)?)
+}
+
+/// The calendar month (UTC) that contains `now`.
+pub fn current_month(now: Timestamp) -> Result<Window> {
+    let date = Utc
+        .timestamp_millis_opt(now.millis())
+        .single()
+        .ok_or_else(|| Error::Internal("clock out of range".into()))?
+        .date_naive();
+    let (next_year, next_month) = if date.month() == 12 {
+        (date.year() + 1, 1)
+    } else {
+        (date.year(), date.month() + 1)
+    };
+    match (
+        month_start(date.year(), date.month()),
+        month_start(next_year, next_month),
+    ) {
+        (Some(from), Some(to)) => Ok(Window { from, to }),
+        _ => Err(Error::Internal("clock out of range".into())),
+    }
+}
+
+fn floor_day(t: Timestamp) -> Timestamp {
+    Timestamp::from_millis(t.day() * DAY_MILLIS)
+}
+
+fn ceil_day(t: Timestamp) -> Timestamp {
+    let floor = floor_day(t);
+    if floor == t {
+        t
+    } else {
+        Timestamp::from_millis(floor.millis() + DAY_MILLIS)
+    }
+}
+
+impl Window {
+    /// The window of a usage bill: whole UTC days (`from` rounded down, `to`
+    /// rounded up to midnight), at most [`MAX_USAGE_DAYS`]; the current
+    /// calendar month when neither is given, its missing end taken from it
+    /// when only one is.
+    pub fn for_usage(from: Option<&str>, to: Option<&str>, now: Timestamp) -> Result<Self> {
+        let month = current_month(now)?;
+        let from = match from {
+            Some(text) => floor_day(parse_bound("from", text, End::From)?),
+            None => month.from,
+        };
+        let to = match to {
+            Some(text) => ceil_day(parse_bound("to", text, End::To)?),
+            None => month.to,
+        };
+        let window = Window { from, to };
+        if window.from >= window.to {
+            return Err(Error::invalid_field("to", "must be after from"));
+        }
+        if window.days() > MAX_USAGE_DAYS {
+            return Err(Error::invalid_field(
+                "to",
+                format!("the window spans more than {MAX_USAGE_DAYS} days"),
+            ));
+        }
+        Ok(window)
+    }
+
+    /// The window of an event listing: exact instants; unbounded ends when
+    /// not given.
+    pub fn for_listing(from: Option<&str>, to: Option<&str>) -> Result<Self> {
+        let window = Window {
+            from: match from {
+                Some(text) => parse_bound("from", text, End::From)?,
+                None => Timestamp::from_millis(i64::MIN),
+            },
+            to: match to {
+                Some(text) => parse_bound("to", text, End::To)?,
+                None => Timestamp::from_millis(i64::MAX),
+            },
+        };
+        if window.from >= window.to {
+            return Err(Error::invalid_field("to", "must be after from"));
+        }
+        Ok(window)
+    }
+
+    /// Whether `t` lies inside.
+    pub fn contains(&self, t: Timestamp) -> bool {
+        self.from <= t && t < self.to
+    }
+
+    /// The UTC days (days since the epoch) the window covers, for day counters.
+    pub fn day_range(&self) -> std::ops::Range<i64> {
+        self.from.day()..ceil_day(self.to).day()
+    }
+
+    fn days(&self) -> i64 {
+        let r = self.day_range();
+        r.end - r.start
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(text: &str) -> Timestamp {
+        Timestamp::parse(text).unwrap()
+    }
+
+    #[test]
+    fn the_default_usage_window_is_the_current_calendar_month() {
+        let w = Window::for_usage(None, None, t("2026-12-15T10:00:00Z")).unwrap();
+        assert_eq!(w.from, t("2026-12-01T00:00:00Z"));
+        assert_eq!(w.to, t("2027-01-01T00:00:00Z"));
+        assert_eq!(w.day_range().end - w.day_range().start, 31);
+    }
+
+    #[test]
+    fn usage_windows_round_out_to_whole_days_and_dates_include_their_day() {
+        let now = t("2026-12-15T10:00:00Z");
+        let w = Window::for_usage(
+            Some("2026-11-03T10:00:00Z"),
+            Some("2026-11-05T00:00:01Z"),
+            now,
+        )
+        .unwrap();
+        assert_eq!(w.from, t("2026-11-03T00:00:00Z"));
+        assert_eq!(w.to, t("2026-11-06T00:00:00Z"));
+        let w = Window::for_usage(Some("2026-11-03"), Some("2026-11-03"), now).unwrap();
+        assert_eq!(w.from, t("2026-11-03T00:00:00Z"));
+        assert_eq!(w.to, t("2026-11-04T00:00:00Z"));
+    }
+
+    #[test]
+    fn bad_windows_are_400s() {
+        let now = t("2026-12-15T10:00:00Z");
+        for (from, to) in [
+            (Some("yesterday"), None),
+            (None, Some("2026-13-01")),
+            (Some("2026-11-05"), Some("2026-11-04")),
+            (Some("2025-01-01"), Some("2026-12-01")),
+        ] {
+            let err = Window::for_usage(from, to, now).unwrap_err();
+            assert_eq!(err.status(), 400, "{from:?} {to:?}");
+        }
+        assert!(Window::for_usage(Some("2025-12-01"), Some("2026-11-30"), now).is_ok());
+    }
+
+    #[test]
+    fn listing_windows_are_exact_and_open_ended_by_default() {
+        let w = Window::for_listing(Some("2026-11-03T10:00:00Z"), None).unwrap();
+        assert!(!w.contains(t("2026-11-03T09:59:59.999Z")));
+        assert!(w.contains(t("2026-11-03T10:00:00Z")));
+        let w = Window::for_listing(None, Some("2026-11-03")).unwrap();
+        assert!(w.contains(t("2026-11-03T23:59:59.999Z")));
+        assert!(!w.contains(t("2026-11-04T00:00:00Z")));
+    }
+}
