@@ -50,3 +50,26 @@ pub struct AccessToken {
     pub index_seq: u64,
 }
 record!(AccessToken, "pat");
+
+impl Account {
+    /// The claim counter of e-mail address `email` (compared in lower case):
+    /// the first account to claim it owns it.
+    pub fn email_claim_key(email: &str) -> String {
+        format!(
+            "account-email/{}",
+            qmarket_core::secret::hash(&email.to_lowercase())
+        )
+    }
+}
+
+impl AccessToken {
+    /// The key holding the id of the token whose value hashes to `value_hash`.
+    pub fn by_value_hash_key(value_hash: &str) -> String {
+        format!("pat-hash/{value_hash}")
+    }
+
+    /// The index of account `acc`'s tokens (values: token ids).
+    pub fn account_index(acc: &str) -> String {
+        format!("account/{acc}/pats")
+    }
+}

@@ -41,3 +41,15 @@ pub struct OAuthToken {
     pub expires_at: Timestamp,
 }
 record!(OAuthToken, "oauth");
+
+impl Application {
+    /// The key holding the id of the application with consumer key `key`.
+    pub fn by_consumer_key_key(key: &str) -> String {
+        format!("app-key/{key}")
+    }
+
+    /// The index of account `acc`'s applications (values: application ids).
+    pub fn account_index(acc: &str) -> String {
+        format!("account/{acc}/apps")
+    }
+}

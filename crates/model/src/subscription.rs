@@ -36,4 +36,25 @@ impl Subscription {
     pub fn by_application_and_service_key(app: &str, svc: &str) -> String {
         format!("app/{app}/service/{svc}")
     }
+
+    /// The index of application `app`'s active subscriptions (values:
+    /// subscription ids). Ended subscriptions are removed from it.
+    pub fn application_index(app: &str) -> String {
+        format!("app/{app}/subs")
+    }
+
+    /// The counter that admits one active subscription of application `app`
+    /// to service `svc`: the subscriber whose increment returns 1 holds it,
+    /// and ending the subscription gives it back (decrement).
+    pub fn active_claim_key(app: &str, svc: &str) -> String {
+        format!("app/{app}/service/{svc}/active")
+    }
+
+    /// The claim counter marking subscription `sub` as ended (unsubscribed,
+    /// or its application deleted). An ended subscription keeps its record,
+    /// so usage metered under it can still be billed; it is no longer listed
+    /// and no longer admits gateway calls.
+    pub fn ended_key(sub: &str) -> String {
+        format!("sub/{sub}/ended")
+    }
 }

@@ -1,0 +1,181 @@
+//! Who is calling: accounts by personal access token, applications by OAuth2
+//! access token. Every component authenticates through these functions.
+
+use qmarket_core::{secret, Error, Result, Timestamp};
+use qmarket_http::Request;
+use qmarket_model::{AccessToken, Account, Application, OAuthToken, Record, Scope};
+use qmarket_store::KeyValue;
+
+/// The header carrying a bearer credential.
+pub const AUTHORIZATION: &str = "authorization";
+/// PlanQK's header for a personal access token.
+pub const X_AUTH_TOKEN: &str = "x-auth-token";
+
+/// Longer credentials are refused before they are hashed: every value the
+/// platform issues is far shorter.
+const MAX_CREDENTIAL_LEN: usize = 512;
+
+/// An account authenticated by a personal access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountPrincipal {
+    /// The account (`acc_…`).
+    pub account_id: String,
+    /// The token it presented (`pat_…`).
+    pub token_id: String,
+    /// What that token may be used for.
+    pub scopes: Vec<Scope>,
+}
+
+impl AccountPrincipal {
+    /// Whether the token carries `scope`.
+    pub fn has_scope(&self, scope: Scope) -> bool {
+        self.scopes.contains(&scope)
+    }
+}
+
+/// An application authenticated by an OAuth2 access token (client-credentials
+/// grant).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationPrincipal {
+    /// The application (`app_…`).
+    pub application_id: String,
+    /// Its owner, the consumer account (`acc_…`).
+    pub account_id: String,
+}
+
+/// The value of `Authorization: Bearer <value>` (scheme in any case), if the
+/// request has one.
+pub fn bearer_token(req: &Request) -> Option<&str> {
+    let value = req.header(AUTHORIZATION)?.trim();
+    let (scheme, rest) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| rest.trim())
+        .filter(|token| !token.is_empty())
+}
+
+/// The personal access token of a request: `Authorization: Bearer` first,
+/// then `X-Auth-Token`.
+fn access_token_value(req: &Request) -> Option<&str> {
+    bearer_token(req).or_else(|| {
+        req.header(X_AUTH_TOKEN)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    })
+}
+
+fn missing_credential() -> Error {
+    Error::Unauthenticated(
+        "no access token: send 'Authorization: Bearer <token>' or 'X-Auth-Token: <token>'".into(),
+    )
+}
+
+fn invalid_token() -> Error {
+    Error::Unauthenticated("the access token is unknown, revoked or expired".into())
+}
+
+/// The account a personal access token belongs to.
+///
+/// The token comes from `Authorization: Bearer <v>` or `X-Auth-Token: <v>`.
+/// A missing, unknown, revoked or expired token, or the token of an account
+/// that no longer exists, is [`Error::Unauthenticated`] (401).
+pub fn authenticate_account(
+    req: &Request,
+    kv: &dyn KeyValue,
+    now: Timestamp,
+) -> Result<AccountPrincipal> {
+    let value = access_token_value(req).ok_or_else(missing_credential)?;
+    account_for_token_value(value, kv, now)
+}
+
+/// The account behind token `value` (see [`authenticate_account`]).
+pub fn account_for_token_value(
+    value: &str,
+    kv: &dyn KeyValue,
+    now: Timestamp,
+) -> Result<AccountPrincipal> {
+    if value.len() > MAX_CREDENTIAL_LEN {
+        return Err(invalid_token());
+    }
+    let value_hash = secret::hash(value);
+    let Some(id) = kv.get(&AccessToken::by_value_hash_key(&value_hash))? else {
+        return Err(invalid_token());
+    };
+    let id = String::from_utf8(id).map_err(|_| invalid_token())?;
+    let Some(token) = AccessToken::load(kv, &id)? else {
+        return Err(invalid_token());
+    };
+    if !secret::verify(value, &token.value_hash) {
+        return Err(invalid_token());
+    }
+    if token.expires_at.is_some_and(|at| at <= now) {
+        return Err(invalid_token());
+    }
+    if Account::load(kv, &token.account_id)?.is_none() {
+        return Err(invalid_token());
+    }
+    Ok(AccountPrincipal {
+        account_id: token.account_id,
+        token_id: token.id,
+        scopes: token.scopes,
+    })
+}
+
+/// [`authenticate_account`], and the token must carry scope `API`
+/// ([`Error::Forbidden`], 403, otherwise): the platform API and the metering
+/// API use this.
+pub fn authenticate_api(
+    req: &Request,
+    kv: &dyn KeyValue,
+    now: Timestamp,
+) -> Result<AccountPrincipal> {
+    let principal = authenticate_account(req, kv, now)?;
+    if !principal.has_scope(Scope::Api) {
+        return Err(Error::Forbidden(
+            "this access token lacks scope API, which the platform API requires".into(),
+        ));
+    }
+    Ok(principal)
+}
+
+/// The application an OAuth2 access token was issued to.
+///
+/// The token comes from `Authorization: Bearer <access_token>`. A missing,
+/// unknown or expired token, or one of an application since deleted, is
+/// [`Error::Unauthenticated`] (401).
+pub fn authenticate_application(
+    req: &Request,
+    kv: &dyn KeyValue,
+    now: Timestamp,
+) -> Result<ApplicationPrincipal> {
+    let value = bearer_token(req).ok_or_else(|| {
+        Error::Unauthenticated(
+            "no access token: send 'Authorization: Bearer <access_token>' from POST /oauth/token"
+                .into(),
+        )
+    })?;
+    let invalid = || {
+        Error::Unauthenticated(
+            "the access token is unknown or expired; request a new one at /oauth/token".into(),
+        )
+    };
+    if value.len() > MAX_CREDENTIAL_LEN {
+        return Err(invalid());
+    }
+    let value_hash = secret::hash(value);
+    let Some(token) = OAuthToken::load(kv, &value_hash)? else {
+        return Err(invalid());
+    };
+    if token.expires_at <= now {
+        // Expired tokens are never valid again; drop them so they do not pile up.
+        OAuthToken::remove(kv, &value_hash)?;
+        return Err(invalid());
+    }
+    match Application::load(kv, &token.application_id)? {
+        Some(app) if app.account_id == token.account_id => Ok(ApplicationPrincipal {
+            application_id: app.id,
+            account_id: app.account_id,
+        }),
+        _ => Err(invalid()),
+    }
+}
