@@ -1,11 +1,177 @@
-//! Accounts, personal access tokens, applications, subscriptions and the OAuth2 token endpoint.
-use qmarket_core::Error;
-use qmarket_http::{HandlerResult, Request};
+//! Accounts, personal access tokens, applications, subscriptions and the
+//! OAuth2 token endpoint: HTTP in, `qmarket-identity` calls, HTTP out.
+use qmarket_core::{Error, Timestamp};
+use qmarket_http::{
+    json_body, problem, HandlerResult, Method, PageQuery, Request, Response, Route,
+};
+use qmarket_identity::account::SignupPolicy;
+use qmarket_identity::oauth::{self, TokenFailure, BASIC_CHALLENGE};
+use qmarket_identity::{
+    access_token, account, application, authenticate_api, bearer_token, subscription, Listed,
+};
 use qmarket_store::KeyValue;
 
-/// Routes one request.
-pub fn route(req: &Request, _kv: &dyn KeyValue) -> HandlerResult {
-    Err(Error::NotFound(format!("no endpoint at {}", req.path)))
+#[cfg(test)]
+mod tests;
+
+/// Spin variable: `false` closes open sign-up.
+pub const ALLOW_OPEN_SIGNUP: &str = "allow_open_signup";
+/// Spin variable (secret): the bearer token that may sign up when sign-up is closed.
+pub const ADMIN_TOKEN: &str = "admin_token";
+
+const ACCOUNTS: Route = Route::new("/api/accounts");
+const ME: Route = Route::new("/api/me");
+const ACCESS_TOKENS: Route = Route::new("/api/access-tokens");
+const ACCESS_TOKEN: Route = Route::new("/api/access-tokens/:id");
+const APPLICATIONS: Route = Route::new("/api/applications");
+const APPLICATION: Route = Route::new("/api/applications/:id");
+const APPLICATION_SUBSCRIPTIONS: Route = Route::new("/api/applications/:id/subscriptions");
+const SUBSCRIPTION: Route = Route::new("/api/subscriptions/:id");
+const OAUTH_TOKEN: Route = Route::new("/oauth/token");
+
+/// Routes one request with open sign-up and the system clock.
+pub fn route(req: &Request, kv: &dyn KeyValue) -> HandlerResult {
+    route_with(req, kv, &SignupPolicy::default(), Timestamp::now())
+}
+
+/// Routes one request under sign-up `policy` at time `now`.
+pub fn route_with(
+    req: &Request,
+    kv: &dyn KeyValue,
+    policy: &SignupPolicy,
+    now: Timestamp,
+) -> HandlerResult {
+    let path = req.path.as_str();
+    if ACCOUNTS.matches(path).is_some() {
+        allow(req, &[Method::Post])?;
+        policy.authorize(bearer_token(req))?;
+        let created = account::sign_up(kv, json_body(req)?, now)?;
+        return Ok(Response::created(&created));
+    }
+    if ME.matches(path).is_some() {
+        allow(req, &[Method::Get])?;
+        let caller = authenticate_api(req, kv, now)?;
+        return Ok(Response::ok(&account::me(kv, &caller.account_id)?));
+    }
+    if ACCESS_TOKENS.matches(path).is_some() {
+        allow(req, &[Method::Get, Method::Post])?;
+        let caller = authenticate_api(req, kv, now)?;
+        return if req.method == Method::Post {
+            let created = access_token::create(kv, &caller.account_id, json_body(req)?, now)?;
+            Ok(Response::created(&created))
+        } else {
+            let query = PageQuery::from_request(req)?;
+            Ok(listed(access_token::list(kv, &caller.account_id, &query)?))
+        };
+    }
+    if let Some(params) = ACCESS_TOKEN.matches(path) {
+        allow(req, &[Method::Delete])?;
+        let caller = authenticate_api(req, kv, now)?;
+        access_token::revoke(kv, &caller.account_id, params.get("id"))?;
+        return Ok(Response::no_content());
+    }
+    if APPLICATIONS.matches(path).is_some() {
+        allow(req, &[Method::Get, Method::Post])?;
+        let caller = authenticate_api(req, kv, now)?;
+        return if req.method == Method::Post {
+            let created = application::create(kv, &caller.account_id, json_body(req)?, now)?;
+            Ok(Response::created(&created))
+        } else {
+            let query = PageQuery::from_request(req)?;
+            Ok(listed(application::list(kv, &caller.account_id, &query)?))
+        };
+    }
+    if let Some(params) = APPLICATION.matches(path) {
+        allow(req, &[Method::Get, Method::Delete])?;
+        let caller = authenticate_api(req, kv, now)?;
+        let id = params.get("id");
+        return if req.method == Method::Delete {
+            application::delete(kv, &caller.account_id, id)?;
+            Ok(Response::no_content())
+        } else {
+            Ok(Response::ok(&application::get(kv, &caller.account_id, id)?))
+        };
+    }
+    if let Some(params) = APPLICATION_SUBSCRIPTIONS.matches(path) {
+        allow(req, &[Method::Get, Method::Post])?;
+        let caller = authenticate_api(req, kv, now)?;
+        let app_id = params.get("id");
+        return if req.method == Method::Post {
+            // The application is checked before the body is read, so a
+            // stranger's application is 404 whatever the body says.
+            application::owned(kv, &caller.account_id, app_id)?;
+            let input = json_body(req)?;
+            let created = subscription::subscribe(kv, &caller.account_id, app_id, input, now)?;
+            Ok(Response::created(&created))
+        } else {
+            let query = PageQuery::from_request(req)?;
+            Ok(listed(subscription::list(
+                kv,
+                &caller.account_id,
+                app_id,
+                &query,
+            )?))
+        };
+    }
+    if let Some(params) = SUBSCRIPTION.matches(path) {
+        allow(req, &[Method::Get, Method::Delete])?;
+        let caller = authenticate_api(req, kv, now)?;
+        let id = params.get("id");
+        return if req.method == Method::Delete {
+            subscription::unsubscribe(kv, &caller.account_id, id)?;
+            Ok(Response::no_content())
+        } else {
+            Ok(Response::ok(&subscription::get(
+                kv,
+                &caller.account_id,
+                id,
+            )?))
+        };
+    }
+    if OAUTH_TOKEN.matches(path).is_some() {
+        allow(req, &[Method::Post])?;
+        return Ok(token_response(oauth::issue_token(req, kv, now)));
+    }
+    Err(Error::NotFound(format!(
+        "no endpoint at {}",
+        path.chars().take(200).collect::<String>()
+    )))
+}
+
+/// 405 unless the request uses one of `methods`.
+fn allow(req: &Request, methods: &[Method]) -> qmarket_core::Result<()> {
+    if methods.contains(&req.method) {
+        return Ok(());
+    }
+    let names: Vec<&str> = methods.iter().map(Method::as_str).collect();
+    Err(Error::MethodNotAllowed(format!(
+        "{} answers {} only",
+        req.path.chars().take(200).collect::<String>(),
+        names.join(", ")
+    )))
+}
+
+fn listed<T: serde::Serialize>(page: Listed<T>) -> Response {
+    Response::list(page.items, page.next_cursor)
+}
+
+/// The token endpoint's answer: RFC 6749 §5.1 and §5.2 shapes, never cached.
+fn token_response(result: Result<oauth::TokenResponse, TokenFailure>) -> Response {
+    let response = match result {
+        Ok(token) => Response::ok(&token),
+        Err(TokenFailure::OAuth(error)) => {
+            let response = Response::json(error.status(), &error);
+            if error.status() == 401 {
+                response.with_header("www-authenticate", BASIC_CHALLENGE)
+            } else {
+                response
+            }
+        }
+        Err(TokenFailure::Platform(error)) => return problem(&error),
+    };
+    response
+        .with_header("cache-control", "no-store")
+        .with_header("pragma", "no-cache")
 }
 
 /// The Spin entry point.
@@ -13,5 +179,11 @@ pub fn route(req: &Request, _kv: &dyn KeyValue) -> HandlerResult {
 // library, since component export names cannot be linked into a native cdylib.
 #[cfg_attr(target_arch = "wasm32", spin_sdk::http_component)]
 pub fn handle(req: spin_sdk::http::Request) -> spin_sdk::http::Response {
-    qmarket_spin::serve(req, |req, kv| route(req, kv))
+    let policy = SignupPolicy::from_variables(
+        qmarket_spin::variable(ALLOW_OPEN_SIGNUP).as_deref(),
+        qmarket_spin::variable(ADMIN_TOKEN).as_deref(),
+    );
+    qmarket_spin::serve(req, |req, kv| {
+        route_with(req, kv, &policy, Timestamp::now())
+    })
 }
