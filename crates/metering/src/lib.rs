@@ -95,5 +95,7 @@ pub use usage::usage;
 pub use view::{EventView, Receipt, UsageLine, UsageView};
 pub use window::{current_month, Window, MAX_USAGE_DAYS};
 
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 #[cfg(test)]
 mod tests;

@@ -3,147 +3,15 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use qmarket_core::decimal::{Price, Quantity};
 use qmarket_core::{secret, Timestamp};
-use qmarket_model::{
-    Correlation, Lifecycle, MeteringEvent, PlanType, PricingPlan, Product, Record,
-    SecurityConfiguration, SecurityType, Service, ServiceType, Subscription,
-};
-use qmarket_store::{counter, KeyValue, MemoryStore};
+use qmarket_model::{Correlation, MeteringEvent, Record};
+use qmarket_store::{counter, KeyValue};
 use serde_json::{json, Value};
 
+use crate::fixtures::*;
 use crate::*;
-
-const PROVIDER: &str = "acc_provider";
-const CONSUMER: &str = "acc_consumer";
-const STRANGER: &str = "acc_stranger";
-const NOW: i64 = 1_795_342_530_123; // 2026-11-22T10:15:30.123Z
-
-fn now() -> Timestamp {
-    Timestamp::from_millis(NOW)
-}
-
-fn quick() -> Waiting {
-    Waiting {
-        max: Duration::from_millis(50),
-        first_step: Duration::from_millis(1),
-    }
-}
-
-/// One provider's service with a plan of two products, one subscription and
-/// one correlation (`corr-1`) per call.
-struct World {
-    kv: Arc<MemoryStore>,
-    service: String,
-    subscription: String,
-}
-
-const API: &str = "prod_api";
-const CPU: &str = "prod_cpu";
-
-fn seed_service(kv: &dyn KeyValue, owner: &str, id: &str) {
-    Service {
-        id: id.into(),
-        owner_id: owner.into(),
-        name: "Solver".into(),
-        kind: ServiceType::External,
-        description: String::new(),
-        quantum_backend: "NONE".into(),
-        url: Some("http://localhost:1".into()),
-        security_configuration: SecurityConfiguration {
-            kind: SecurityType::None,
-            username: None,
-            sealed_password: None,
-        },
-        managed: None,
-        lifecycle: Lifecycle::Accessible,
-        created_at: now(),
-        updated_at: now(),
-        index_seq: 1,
-        marketplace_seq: None,
-    }
-    .save(kv)
-    .unwrap();
-}
-
-fn seed_subscription(kv: &dyn KeyValue, provider: &str, service: &str, plan: &str, sub: &str) {
-    PricingPlan {
-        id: plan.into(),
-        service_id: service.into(),
-        name: "Pay per use".into(),
-        kind: PlanType::Commercial,
-        currency: "EUR".into(),
-        products: vec![
-            Product {
-                id: API.into(),
-                name: "API".into(),
-                unit_price: "0.00001".parse().unwrap(),
-                unit: "call".into(),
-            },
-            Product {
-                id: CPU.into(),
-                name: "CPU".into(),
-                unit_price: "0.0000000001".parse().unwrap(),
-                unit: "ms".into(),
-            },
-        ],
-        created_at: now(),
-        updated_at: now(),
-        index_seq: 1,
-    }
-    .save(kv)
-    .unwrap();
-    Subscription {
-        id: sub.into(),
-        application_id: "app_1".into(),
-        subscriber_id: CONSUMER.into(),
-        service_id: service.into(),
-        provider_id: provider.into(),
-        pricing_plan_id: plan.into(),
-        test_mode: false,
-        created_at: now(),
-        index_seq: 1,
-    }
-    .save(kv)
-    .unwrap();
-}
-
-fn seed_correlation(
-    kv: &dyn KeyValue,
-    id: &str,
-    provider: &str,
-    service: &str,
-    plan: &str,
-    sub: &str,
-) {
-    Correlation {
-        id: id.into(),
-        subscription_id: sub.into(),
-        application_id: "app_1".into(),
-        consumer_id: CONSUMER.into(),
-        service_id: service.into(),
-        provider_id: provider.into(),
-        pricing_plan_id: plan.into(),
-        test_mode: false,
-        created_at: now(),
-    }
-    .save(kv)
-    .unwrap();
-}
-
-fn world() -> World {
-    let kv = Arc::new(MemoryStore::new());
-    seed_service(&*kv, PROVIDER, "svc_1");
-    seed_subscription(&*kv, PROVIDER, "svc_1", "plan_1", "sub_1");
-    seed_correlation(&*kv, "corr-1", PROVIDER, "svc_1", "plan_1", "sub_1");
-    World {
-        kv,
-        service: "svc_1".into(),
-        subscription: "sub_1".into(),
-    }
-}
 
 fn report(body: Value) -> UsageReport {
     UsageReport::from_json(&body, None).unwrap()
