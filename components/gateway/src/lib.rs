@@ -1,17 +1,124 @@
-//! Forwards subscribed applications' calls to services, with a correlation id per call.
-use qmarket_core::Error;
-use qmarket_http::{HandlerResult, Request};
+//! Forwards subscribed applications' calls to services, with a correlation id
+//! per call.
+//!
+//! `ANY /gateway/{serviceId}/{path...}`: the rules live in `qmarket-gateway`;
+//! this component authenticates the application, asks the rules whether and
+//! where to forward ([`admit`]), stores the correlation, and moves the bytes
+//! over `wasi:http` with the configured timeouts (`upstream`, wasm only).
+//!
+//! Bodies: the request body is buffered (it must be counted against the
+//! limit before anything leaves, and buffering keeps the upstream request
+//! simple: it always carries a `content-length`); the upstream's response is
+//! streamed back to the consumer as it arrives, so large answers cost no
+//! memory and their first bytes are not delayed.
+#![deny(missing_docs)]
+
+mod error_code;
+#[cfg(target_arch = "wasm32")]
+mod upstream;
+
+pub use error_code::classify;
+
+use qmarket_core::{Result, Timestamp};
+use qmarket_gateway::{
+    authorize, forwarded_proto_and_host, new_correlation, upstream_authorization,
+    upstream_request_headers, Caller, ForwardContext, GatewayConfig, GatewayPath, Grant, Target,
+    UpstreamUrl, MAX_BODY_VARIABLE, TIMEOUT_VARIABLE,
+};
+use qmarket_http::Request;
+use qmarket_model::Correlation;
 use qmarket_store::KeyValue;
 
-/// Routes one request.
-pub fn route(req: &Request, _kv: &dyn KeyValue) -> HandlerResult {
-    Err(Error::NotFound(format!("no endpoint at {}", req.path)))
+/// Spin's header with the consumer's `ip:port`.
+pub const CLIENT_ADDR_HEADER: &str = "spin-client-addr";
+/// Spin's header with the URL the consumer called.
+pub const FULL_URL_HEADER: &str = "spin-full-url";
+/// Spin variable holding the key upstream passwords are sealed with.
+pub const ENCRYPTION_KEY_VARIABLE: &str = "encryption_key";
+
+/// A call the gateway has decided to forward.
+#[derive(Debug, Clone)]
+pub struct Admission {
+    /// The service and subscription the call is made under.
+    pub grant: Grant,
+    /// Where the call goes.
+    pub target: Target,
+    /// The correlation of the call (not yet saved).
+    pub correlation: Correlation,
+    /// The upstream `Authorization` value, for a service with Basic security.
+    pub authorization: Option<String>,
+}
+
+/// Decides whether and where `req` (from the authenticated `caller`) is
+/// forwarded: 404 unknown/unpublished/managed service, 403 not subscribed,
+/// 502 unusable service URL. `open` decrypts a sealed upstream password.
+pub fn admit(
+    req: &Request,
+    kv: &dyn KeyValue,
+    caller: &Caller,
+    now: Timestamp,
+    open: impl FnOnce(&str) -> Result<String>,
+) -> Result<Admission> {
+    let path = GatewayPath::parse(&req.path)?;
+    let grant = authorize(kv, caller, path.service_id)?;
+    let url = grant.service.url.as_deref().ok_or_else(|| {
+        qmarket_core::Error::BadGateway(format!(
+            "service '{}' has no URL to forward to",
+            grant.service.id
+        ))
+    })?;
+    let target = UpstreamUrl::parse(url)?.target(path.remainder, &req.query);
+    let authorization = upstream_authorization(&grant.service.security_configuration, open)?;
+    let correlation = new_correlation(&grant, now)?;
+    Ok(Admission {
+        grant,
+        target,
+        correlation,
+        authorization,
+    })
+}
+
+impl Admission {
+    /// The headers to send upstream for `req` with a body of `body_len` bytes.
+    pub fn upstream_headers(&self, req: &Request, body_len: usize) -> Vec<(String, Vec<u8>)> {
+        let (proto, host) =
+            forwarded_proto_and_host(req.header(FULL_URL_HEADER), req.header("host"));
+        let ctx = ForwardContext {
+            correlation_id: self.correlation.id.clone(),
+            client_ip: req
+                .header(CLIENT_ADDR_HEADER)
+                .and_then(qmarket_gateway::client_ip),
+            proto,
+            host,
+            authorization: self.authorization.clone(),
+            body_len,
+        };
+        upstream_request_headers(&req.headers, &ctx)
+    }
+}
+
+/// The gateway's limits from the Spin variables; a bad value is logged and
+/// replaced by its default.
+pub fn config_from(variable: impl Fn(&str) -> Option<String>) -> GatewayConfig {
+    let timeout = variable(TIMEOUT_VARIABLE);
+    let max_body = variable(MAX_BODY_VARIABLE);
+    let (config, warnings) = GatewayConfig::from_variables(timeout.as_deref(), max_body.as_deref());
+    for warning in warnings {
+        eprintln!("gateway configuration: {warning}");
+    }
+    config
 }
 
 /// The Spin entry point.
 // The export is generated only for wasm: natively the crate is a plain
 // library, since component export names cannot be linked into a native cdylib.
 #[cfg_attr(target_arch = "wasm32", spin_sdk::http_component)]
-pub fn handle(req: spin_sdk::http::Request) -> spin_sdk::http::Response {
-    qmarket_spin::serve(req, |req, kv| route(req, kv))
+pub async fn handle(req: spin_sdk::http::IncomingRequest, out: spin_sdk::http::ResponseOutparam) {
+    #[cfg(target_arch = "wasm32")]
+    upstream::handle(req, out);
+    #[cfg(not(target_arch = "wasm32"))]
+    drop((req, out));
 }
+
+#[cfg(test)]
+mod tests;

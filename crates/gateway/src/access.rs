@@ -3,7 +3,7 @@
 use qmarket_core::id::{is_well_formed, IdKind};
 use qmarket_core::{Error, Result};
 use qmarket_model::{Lifecycle, Record, Service, ServiceType, Subscription};
-use qmarket_store::KeyValue;
+use qmarket_store::{counter, KeyValue};
 
 /// The authenticated application making the call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +30,8 @@ pub struct Grant {
 ///   and the caller is not its owner's application (it does not exist for
 ///   anyone else), and for `MANAGED` services, whose execution API is not
 ///   served by the forwarding gateway;
-/// - 403 when the application has no active subscription to it.
+/// - 403 when the application has no active subscription to it (none, or
+///   one that has ended).
 pub fn authorize(kv: &dyn KeyValue, caller: &Caller, service_id: &str) -> Result<Grant> {
     let not_found = || Error::not_found("service", service_id);
     if !is_well_formed(IdKind::Service, service_id) {
@@ -61,6 +62,11 @@ pub fn authorize(kv: &dyn KeyValue, caller: &Caller, service_id: &str) -> Result
         .and_then(|bytes| stored_id(&bytes))
         .ok_or_else(not_subscribed)?;
     let subscription = Subscription::load(kv, &subscription_id)?.ok_or_else(not_subscribed)?;
+    // Ending a subscription marks it first and removes the pointer after:
+    // the mark is what counts.
+    if counter(kv, &Subscription::ended_key(&subscription.id))? > 0 {
+        return Err(not_subscribed());
+    }
     if subscription.application_id != caller.application_id || subscription.service_id != service_id
     {
         return Err(not_subscribed());
@@ -228,6 +234,13 @@ pub(crate) mod tests {
     fn a_cancelled_subscription_is_forbidden() {
         let kv = subscribed_store();
         Subscription::remove(&kv, SUB).unwrap();
+        assert_eq!(authorize(&kv, &consumer(), SVC).unwrap_err().status(), 403);
+    }
+
+    #[test]
+    fn an_ended_subscription_is_forbidden_even_while_its_pointer_remains() {
+        let kv = subscribed_store();
+        kv.increment(&Subscription::ended_key(SUB), 1).unwrap();
         assert_eq!(authorize(&kv, &consumer(), SVC).unwrap_err().status(), 403);
     }
 

@@ -1,0 +1,392 @@
+//! The gateway over `wasi:http`: reads the consumer's request, sends it
+//! upstream with timeouts, and streams the answer back.
+//!
+//! Everything here waits through `wasi:io/poll` against a monotonic-clock
+//! deadline, so no wait is longer than the configured timeout even where a
+//! host ignores the request options.
+
+use std::time::Duration;
+
+use qmarket_core::{Error, Timestamp};
+use qmarket_gateway::{
+    failure_response, upstream_response_headers, BodyLimit, Caller, GatewayConfig, Scheme as Sch,
+    Target, UpstreamFailure,
+};
+use qmarket_http::{problem, Method as HttpMethod, Request, Response};
+use qmarket_model::Record;
+use qmarket_sealing::Sealer;
+use qmarket_spin::{variable, SpinStore, STORE_LABEL};
+use spin_sdk::http::{
+    Fields, IncomingRequest, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
+    OutgoingResponse, ResponseOutparam, Scheme,
+};
+use spin_sdk::wit::wasi::http0_2_0::outgoing_handler;
+use spin_sdk::wit::wasi::http0_2_0::types::{IncomingBody, RequestOptions};
+use wasi::clocks::monotonic_clock;
+use wasi::io::poll::{self, Pollable};
+use wasi::io::streams::{OutputStream, StreamError};
+
+use crate::{admit, classify, config_from, ENCRYPTION_KEY_VARIABLE};
+
+/// Bytes read from a stream per call.
+const CHUNK: u64 = 64 * 1024;
+
+/// Handles one gateway request.
+pub(crate) fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    let method = req.method();
+    let head = to_request(&req, &method);
+    match forward(req, &method, &head) {
+        Ok((response, correlation_id, config)) => {
+            let is_head = matches!(method, Method::Head);
+            stream_back(response, &correlation_id, out, config.timeout, is_head);
+        }
+        Err(response) => respond(out, response),
+    }
+}
+
+/// The consumer's request without its body (read separately, with a limit).
+fn to_request(req: &IncomingRequest, method: &Method) -> Request {
+    let path_and_query = req.path_with_query().unwrap_or_else(|| "/".into());
+    let (path, query) = path_and_query
+        .split_once('?')
+        .map(|(p, q)| (p.to_string(), q.to_string()))
+        .unwrap_or((path_and_query.clone(), String::new()));
+    let headers = req
+        .headers()
+        .entries()
+        .into_iter()
+        .map(|(name, value)| (name.to_ascii_lowercase(), value))
+        .collect();
+    Request {
+        method: HttpMethod::parse(&method.to_string()),
+        path,
+        query,
+        headers,
+        body: Vec::new(),
+    }
+}
+
+fn logged(error: &Error) -> Response {
+    if let Error::Internal(detail) = error {
+        eprintln!("gateway: internal error: {detail}");
+    }
+    problem(error)
+}
+
+fn authenticate(req: &Request, kv: &SpinStore, now: Timestamp) -> qmarket_core::Result<Caller> {
+    let principal = qmarket_identity::authenticate_application(req, kv, now)?;
+    Ok(Caller {
+        application_id: principal.application_id,
+        account_id: principal.account_id,
+    })
+}
+
+/// Everything up to the upstream's response head; a failure is the
+/// response to give the consumer.
+fn forward(
+    req: IncomingRequest,
+    method: &Method,
+    head: &Request,
+) -> Result<(IncomingResponse, String, GatewayConfig), Response> {
+    let kv = SpinStore::open(STORE_LABEL).map_err(|e| logged(&e.into()))?;
+    let config = config_from(variable);
+    let now = Timestamp::now();
+    let caller = authenticate(head, &kv, now).map_err(|e| logged(&e))?;
+    let admission = admit(head, &kv, &caller, now, |sealed| {
+        Sealer::load(&kv, variable(ENCRYPTION_KEY_VARIABLE).as_deref())?.open(sealed)
+    })
+    .map_err(|e| logged(&e))?;
+    let correlation_id = admission.correlation.id.clone();
+    let fail = |error: Error| {
+        if let Error::Internal(detail) = &error {
+            eprintln!("gateway: internal error on correlation {correlation_id}: {detail}");
+        }
+        failure_response(&error, &correlation_id)
+    };
+
+    let limit = BodyLimit {
+        max_bytes: config.max_body_bytes,
+    };
+    limit
+        .check_declared(head.header("content-length"))
+        .map_err(fail)?;
+    let body = read_body(req, limit).map_err(fail)?;
+    // Durable before the call leaves: the service may meter while it is open.
+    admission.correlation.save(&kv).map_err(fail)?;
+
+    let headers = admission.upstream_headers(head, body.len());
+    let response = send(method, &admission.target, &headers, &body, config.timeout)
+        .map_err(|failure| fail(failure.into()))?;
+    Ok((response, correlation_id, config))
+}
+
+/// The request body, refused (413) as soon as it passes the limit.
+fn read_body(req: IncomingRequest, limit: BodyLimit) -> qmarket_core::Result<Vec<u8>> {
+    let unreadable = || Error::bad_request("the request body could not be read");
+    let body = req.consume().map_err(|()| unreadable())?;
+    let mut bytes = Vec::new();
+    {
+        let stream = body.stream().map_err(|()| unreadable())?;
+        loop {
+            match stream.blocking_read(CHUNK) {
+                Ok(chunk) => {
+                    bytes.extend_from_slice(&chunk);
+                    limit.check_received(bytes.len() as u64)?;
+                }
+                Err(StreamError::Closed) => break,
+                Err(StreamError::LastOperationFailed(_)) => return Err(unreadable()),
+            }
+        }
+    }
+    drop(IncomingBody::finish(body));
+    Ok(bytes)
+}
+
+/// Header fields, skipping (and logging) any the host refuses rather than
+/// failing the call for one header.
+fn fields(headers: &[(String, Vec<u8>)]) -> Fields {
+    if let Ok(fields) = Fields::from_list(headers) {
+        return fields;
+    }
+    let fields = Fields::new();
+    for (name, value) in headers {
+        if fields.append(name, value).is_err() {
+            eprintln!("gateway: header {name:?} refused by the host; not forwarded");
+        }
+    }
+    fields
+}
+
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Sends the request and waits for the response head, at most `timeout`
+/// (connecting, writing the body and the first byte together).
+fn send(
+    method: &Method,
+    target: &Target,
+    headers: &[(String, Vec<u8>)],
+    body: &[u8],
+    timeout: Duration,
+) -> Result<IncomingResponse, UpstreamFailure> {
+    let invalid = |what: &str| UpstreamFailure::Unreachable(format!("invalid upstream {what}"));
+    let request = OutgoingRequest::new(fields(headers));
+    request.set_method(method).map_err(|()| invalid("method"))?;
+    let scheme = match target.scheme {
+        Sch::Http => Scheme::Http,
+        Sch::Https => Scheme::Https,
+    };
+    request
+        .set_scheme(Some(&scheme))
+        .map_err(|()| invalid("scheme"))?;
+    request
+        .set_authority(Some(&target.authority))
+        .map_err(|()| invalid("host"))?;
+    request
+        .set_path_with_query(Some(&target.path_and_query))
+        .map_err(|()| invalid("path"))?;
+    let outgoing_body = request.body().map_err(|()| invalid("body"))?;
+
+    let options = RequestOptions::new();
+    let ns = nanos(timeout);
+    // A host may refuse an option it does not support; the deadline below
+    // still bounds the wait.
+    let _ = options.set_connect_timeout(Some(ns));
+    let _ = options.set_first_byte_timeout(Some(ns));
+    let _ = options.set_between_bytes_timeout(Some(ns));
+
+    let deadline = monotonic_clock::now().saturating_add(ns);
+    let future = outgoing_handler::handle(request, Some(options)).map_err(|c| classify(&c))?;
+    let timer = monotonic_clock::subscribe_instant(deadline);
+
+    // A failed write (the upstream refused or closed) is explained by the
+    // response future below.
+    let written = match outgoing_body.write() {
+        Ok(stream) => {
+            let result = write_all(&stream, body, &timer);
+            drop(stream);
+            result
+        }
+        Err(()) => Err(WriteError::Closed),
+    };
+    match written {
+        Err(WriteError::TimedOut) => {
+            drop(outgoing_body);
+            return Err(UpstreamFailure::TimedOut("sending the request body".into()));
+        }
+        Err(WriteError::Closed) => drop(outgoing_body),
+        Ok(()) => {
+            if let Err(code) = OutgoingBody::finish(outgoing_body, None) {
+                return Err(classify(&code));
+            }
+        }
+    }
+
+    let ready = future.subscribe();
+    let result = loop {
+        if let Some(result) = future.get() {
+            break match result {
+                Ok(Ok(response)) => Ok(response),
+                Ok(Err(code)) => Err(classify(&code)),
+                Err(()) => Err(UpstreamFailure::Unreachable("no response".into())),
+            };
+        }
+        if timer.ready() {
+            break Err(UpstreamFailure::TimedOut("waiting for the response".into()));
+        }
+        poll::poll(&[&ready, &timer]);
+    };
+    drop(ready);
+    drop(timer);
+    result
+}
+
+enum WriteError {
+    Closed,
+    TimedOut,
+}
+
+/// Writes all of `bytes` and flushes, giving up when `timer` fires.
+fn write_all(stream: &OutputStream, mut bytes: &[u8], timer: &Pollable) -> Result<(), WriteError> {
+    let closed = |_| WriteError::Closed;
+    while !bytes.is_empty() {
+        let capacity = stream.check_write().map_err(closed)?;
+        if capacity == 0 {
+            wait(stream, timer)?;
+            continue;
+        }
+        let n = usize::try_from(capacity)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        stream.write(&bytes[..n]).map_err(closed)?;
+        bytes = &bytes[n..];
+    }
+    stream.flush().map_err(closed)?;
+    loop {
+        if stream.check_write().map_err(closed)? > 0 {
+            return Ok(());
+        }
+        wait(stream, timer)?;
+    }
+}
+
+fn wait(stream: &OutputStream, timer: &Pollable) -> Result<(), WriteError> {
+    let ready = stream.subscribe();
+    poll::poll(&[&ready, timer]);
+    drop(ready);
+    if timer.ready() {
+        Err(WriteError::TimedOut)
+    } else {
+        Ok(())
+    }
+}
+
+/// Streams the upstream's response to the consumer. Once the head is sent
+/// the status cannot change: an upstream that stalls longer than
+/// `between_bytes` or fails mid-body makes the consumer's response end in
+/// an error, never in a silently truncated success.
+fn stream_back(
+    upstream: IncomingResponse,
+    correlation_id: &str,
+    out: ResponseOutparam,
+    between_bytes: Duration,
+    is_head: bool,
+) {
+    let status = upstream.status();
+    let upstream_headers = upstream.headers().entries();
+    let mut headers = upstream_response_headers(&upstream_headers, correlation_id);
+    if is_head || status == 204 || status == 304 {
+        // No body follows; a content-length would make the host expect one.
+        headers.retain(|(name, _)| name != "content-length");
+    }
+    let Ok(in_body) = upstream.consume() else {
+        let error = UpstreamFailure::Invalid("the response body was not readable".into());
+        return respond(out, failure_response(&error.into(), correlation_id));
+    };
+    let response = OutgoingResponse::new(fields(&headers));
+    if response.set_status_code(status).is_err() {
+        let error = UpstreamFailure::Invalid(format!("status {status}"));
+        return respond(out, failure_response(&error.into(), correlation_id));
+    }
+    let Ok(out_body) = response.body() else {
+        return;
+    };
+    out.set(response);
+
+    let complete = match (in_body.stream(), out_body.write()) {
+        (Ok(input), Ok(output)) => {
+            let complete = copy(&input, &output, between_bytes);
+            drop(input);
+            drop(output);
+            complete
+        }
+        _ => false,
+    };
+    drop(IncomingBody::finish(in_body));
+    if complete {
+        if OutgoingBody::finish(out_body, None).is_err() {
+            eprintln!("gateway: correlation {correlation_id}: the response could not be completed");
+        }
+    } else {
+        eprintln!("gateway: correlation {correlation_id}: the upstream response was cut off");
+        // Dropping an unfinished body tells the host the response failed.
+        drop(out_body);
+    }
+    drop(upstream);
+}
+
+/// Copies `input` to `output`; false when either side failed or the
+/// upstream stalled longer than `between_bytes`.
+fn copy(
+    input: &wasi::io::streams::InputStream,
+    output: &OutputStream,
+    between_bytes: Duration,
+) -> bool {
+    loop {
+        match input.read(CHUNK) {
+            Ok(chunk) if chunk.is_empty() => {
+                let ready = input.subscribe();
+                let timer = monotonic_clock::subscribe_duration(nanos(between_bytes));
+                poll::poll(&[&ready, &timer]);
+                let stalled = !ready.ready() && timer.ready();
+                drop(ready);
+                if stalled {
+                    return false;
+                }
+            }
+            Ok(chunk) => {
+                let timer = monotonic_clock::subscribe_duration(nanos(between_bytes));
+                if write_all(output, &chunk, &timer).is_err() {
+                    return false;
+                }
+            }
+            Err(StreamError::Closed) => return true,
+            Err(StreamError::LastOperationFailed(_)) => return false,
+        }
+    }
+}
+
+/// Sends a whole response (the gateway's own answers: problems).
+fn respond(out: ResponseOutparam, response: Response) {
+    let headers: Vec<(String, Vec<u8>)> = response
+        .headers
+        .iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.as_bytes().to_vec()))
+        .collect();
+    let outgoing = OutgoingResponse::new(fields(&headers));
+    let _ = outgoing.set_status_code(response.status);
+    let Ok(body) = outgoing.body() else {
+        return;
+    };
+    out.set(outgoing);
+    if let Ok(stream) = body.write() {
+        for chunk in response.body.chunks(4096) {
+            if stream.blocking_write_and_flush(chunk).is_err() {
+                break;
+            }
+        }
+        drop(stream);
+    }
+    let _ = OutgoingBody::finish(body, None);
+}
