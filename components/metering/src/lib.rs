@@ -1,11 +1,159 @@
-//! The metering API, metering events and usage bills.
-use qmarket_core::Error;
-use qmarket_http::{HandlerResult, Request};
+//! The metering API (PlanQK-compatible ingestion), metering events and usage
+//! bills: parse, call `qmarket-metering`, answer.
+//!
+//! | route | what |
+//! |---|---|
+//! | `POST /qc-catalog/external-services/metering`, `POST /api/metering` | one usage report |
+//! | `POST /api/metering/batch` | up to 100 reports, each judged on its own |
+//! | `GET /api/services/{id}/metering-events` | the service's events (owner) |
+//! | `GET /api/subscriptions/{id}/usage` | the subscription's bill (subscriber or provider) |
+use qmarket_core::{Error, Result, Timestamp};
+use qmarket_http::{
+    json_body, problem, HandlerResult, Method, PageQuery, Request, Response, Route,
+};
+use qmarket_metering::{
+    list_events, record_batch, record_usage, usage, EventFilter, Receipt, UsageReport, Waiting,
+    Window,
+};
 use qmarket_store::KeyValue;
+use serde_json::{json, Value};
 
-/// Routes one request.
-pub fn route(req: &Request, _kv: &dyn KeyValue) -> HandlerResult {
-    Err(Error::NotFound(format!("no endpoint at {}", req.path)))
+/// PlanQK's metering path, kept so providers' existing code works unchanged.
+pub const PLANQK_METERING_PATH: &str = "/qc-catalog/external-services/metering";
+/// The platform's own metering path.
+pub const METERING_PATH: &str = "/api/metering";
+/// Many reports in one request.
+pub const BATCH_PATH: &str = "/api/metering/batch";
+const EVENTS_ROUTE: Route<'static> = Route::new("/api/services/:id/metering-events");
+const USAGE_ROUTE: Route<'static> = Route::new("/api/subscriptions/:id/usage");
+/// The request header that carries an idempotency key (same as `eventId`).
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+/// Set to `true` on the answer to a report that repeated a recorded event id.
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+
+/// The endpoints, matched before the caller is authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Endpoint {
+    Report,
+    Batch,
+    Events(String),
+    Usage(String),
+}
+
+fn endpoint(req: &Request) -> Result<Endpoint> {
+    let path = req
+        .path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(&req.path);
+    let (found, method) = if path == PLANQK_METERING_PATH || path == METERING_PATH {
+        (Endpoint::Report, Method::Post)
+    } else if path == BATCH_PATH {
+        (Endpoint::Batch, Method::Post)
+    } else if let Some(p) = EVENTS_ROUTE.matches(path) {
+        (Endpoint::Events(p.get("id").to_string()), Method::Get)
+    } else if let Some(p) = USAGE_ROUTE.matches(path) {
+        (Endpoint::Usage(p.get("id").to_string()), Method::Get)
+    } else {
+        return Err(Error::NotFound(format!(
+            "no endpoint at {}",
+            req.path.chars().take(200).collect::<String>()
+        )));
+    };
+    if req.method == method || (method == Method::Get && req.method == Method::Head) {
+        Ok(found)
+    } else {
+        Err(Error::MethodNotAllowed(format!(
+            "{} answers {} only",
+            path.chars().take(200).collect::<String>(),
+            method.as_str()
+        )))
+    }
+}
+
+/// Routes one request: finds the endpoint, authenticates the caller (a
+/// personal access token with scope `API` in `X-Auth-Token` or
+/// `Authorization: Bearer`), and serves it.
+pub fn route(req: &Request, kv: &dyn KeyValue) -> HandlerResult {
+    let now = Timestamp::now();
+    endpoint(req)?;
+    let principal = qmarket_identity::authenticate_api(req, kv, now)?;
+    route_as(req, kv, &principal.account_id, now)
+}
+
+/// Serves `req` for the authenticated account `caller` at time `now`.
+pub fn route_as(req: &Request, kv: &dyn KeyValue, caller: &str, now: Timestamp) -> HandlerResult {
+    match endpoint(req)? {
+        Endpoint::Report => {
+            let body: Value = json_body(req)?;
+            let report = UsageReport::from_json(&body, req.header(IDEMPOTENCY_KEY_HEADER))?;
+            let recorded = record_usage(kv, caller, &report, now, Waiting::default())?;
+            let response = Response::ok(&Receipt::from(&recorded.event));
+            Ok(if recorded.replayed {
+                response.with_header(REPLAYED_HEADER, "true")
+            } else {
+                response
+            })
+        }
+        Endpoint::Batch => {
+            if req.header(IDEMPOTENCY_KEY_HEADER).is_some() {
+                return Err(Error::invalid_field(
+                    "Idempotency-Key",
+                    "is not accepted on a batch; give each report its own eventId",
+                ));
+            }
+            let body: Value = json_body(req)?;
+            let results: Vec<Value> = record_batch(kv, caller, &body, now, Waiting::default())?
+                .into_iter()
+                .map(|result| match result {
+                    Ok(recorded) => json!({"status": 200, "event": Receipt::from(&recorded.event)}),
+                    Err(error) => {
+                        json!({"status": error.status(), "error": problem(&error).json_value()})
+                    }
+                })
+                .collect();
+            Ok(Response::ok(&json!({ "results": results })))
+        }
+        Endpoint::Events(service_id) => {
+            let page = PageQuery::from_request(req)?;
+            let filter = EventFilter {
+                window: Window::for_listing(
+                    req.query_param("from").as_deref(),
+                    req.query_param("to").as_deref(),
+                )?,
+                test_mode: test_mode(req)?,
+            };
+            let found = list_events(
+                kv,
+                caller,
+                &service_id,
+                filter,
+                page.limit,
+                page.sequence_cursor()?,
+            )?;
+            Ok(Response::list(
+                found.items,
+                found.next.map(|n| n.to_string()),
+            ))
+        }
+        Endpoint::Usage(subscription_id) => {
+            let window = Window::for_usage(
+                req.query_param("from").as_deref(),
+                req.query_param("to").as_deref(),
+                now,
+            )?;
+            Ok(Response::ok(&usage(kv, caller, &subscription_id, window)?))
+        }
+    }
+}
+
+fn test_mode(req: &Request) -> Result<Option<bool>> {
+    match req.query_param("testMode").as_deref() {
+        None | Some("") => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(_) => Err(Error::invalid_field("testMode", "must be true or false")),
+    }
 }
 
 /// The Spin entry point.
@@ -15,3 +163,6 @@ pub fn route(req: &Request, _kv: &dyn KeyValue) -> HandlerResult {
 pub fn handle(req: spin_sdk::http::Request) -> spin_sdk::http::Response {
     qmarket_spin::serve(req, |req, kv| route(req, kv))
 }
+
+#[cfg(test)]
+mod tests;
