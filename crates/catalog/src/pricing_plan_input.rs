@@ -1,0 +1,146 @@
+//! What a provider may send to create or change a pricing plan, and how it
+//! is checked.
+
+use qmarket_core::decimal::{Price, Sign};
+use qmarket_core::id::new_id;
+use qmarket_core::{IdKind, Result};
+use qmarket_model::{PlanType, Product};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::validation::Violations;
+
+/// The longest plan name, product name or unit.
+pub const MAX_TEXT_CHARS: usize = 100;
+/// The most products a plan may have.
+pub const MAX_PRODUCTS: usize = 50;
+/// The most integer digits of a unit price.
+pub const MAX_PRICE_INTEGER_DIGITS: usize = 9;
+
+/// The body of `POST /api/services/{id}/pricing-plans`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NewPricingPlan {
+    /// 1–100 characters.
+    pub name: String,
+    /// `FREE` or `COMMERCIAL` (the default).
+    #[serde(default, rename = "type")]
+    pub kind: Option<PlanType>,
+    /// What it charges for; at least one for `COMMERCIAL`.
+    #[serde(default)]
+    pub products: Vec<ProductInput>,
+}
+
+/// The body of `PATCH /api/services/{id}/pricing-plans/{planId}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpdatePricingPlan {
+    /// New name (always allowed).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// New type (not once the plan has subscriptions).
+    #[serde(default, rename = "type")]
+    pub kind: Option<PlanType>,
+    /// The new product list, replacing the old one (not once the plan has
+    /// subscriptions). A product that carries the `id` of one of the plan's
+    /// products keeps that id.
+    #[serde(default)]
+    pub products: Option<Vec<ProductInput>>,
+}
+
+/// A product as sent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProductInput {
+    /// On update only: the id of the plan's product this one replaces.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// 1–100 characters, unique within the plan (ignoring case).
+    pub name: String,
+    /// EUR per unit: a JSON number or numeric string, ≥ 0, at most 10
+    /// fractional and 9 integer digits.
+    pub unit_price: Value,
+    /// 1–100 characters, e.g. `call`.
+    pub unit: String,
+}
+
+/// Checks a plan's name, type and products (`existing` are the plan's
+/// current products when it is being changed) and gives the products their
+/// ids. Every invalid field is reported at once.
+pub(crate) fn check(
+    v: &mut Violations,
+    kind: PlanType,
+    inputs: &[ProductInput],
+    existing: &[Product],
+) -> Result<Vec<Product>> {
+    if inputs.len() > MAX_PRODUCTS {
+        v.add(
+            "products",
+            format!(
+                "has {} products; at most {MAX_PRODUCTS} are allowed",
+                inputs.len()
+            ),
+        );
+        return Ok(Vec::new());
+    }
+    if kind == PlanType::Commercial && inputs.is_empty() {
+        v.add("products", "a COMMERCIAL plan needs at least one product");
+    }
+    let mut products = Vec::with_capacity(inputs.len());
+    let mut seen_names: Vec<String> = Vec::new();
+    let mut seen_ids: Vec<&str> = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let field = |name: &str| format!("products[{i}].{name}");
+        let name = v.text(&field("name"), &input.name, MAX_TEXT_CHARS);
+        let folded = name.to_lowercase();
+        if !name.is_empty() && seen_names.contains(&folded) {
+            v.add(
+                field("name"),
+                format!("'{name}' appears more than once; product names are unique within a plan (ignoring case)"),
+            );
+        }
+        seen_names.push(folded);
+        let unit = v.text(&field("unit"), &input.unit, MAX_TEXT_CHARS);
+        let unit_price = match Price::from_json(
+            &input.unit_price,
+            MAX_PRICE_INTEGER_DIGITS,
+            Sign::NonNegative,
+        ) {
+            Ok(price) => {
+                if kind == PlanType::Free && price != Price::ZERO {
+                    v.add(field("unitPrice"), "must be 0 in a FREE plan");
+                }
+                price
+            }
+            Err(e) => {
+                v.add(field("unitPrice"), e.to_string());
+                Price::ZERO
+            }
+        };
+        let id = match input.id.as_deref() {
+            None => new_id(IdKind::Product)?,
+            Some(id) if !existing.iter().any(|p| p.id == id) => {
+                v.add(
+                    field("id"),
+                    "is not a product of this plan; leave it out for a new product",
+                );
+                String::new()
+            }
+            Some(id) if seen_ids.contains(&id) => {
+                v.add(field("id"), "appears more than once");
+                String::new()
+            }
+            Some(id) => {
+                seen_ids.push(id);
+                id.to_string()
+            }
+        };
+        products.push(Product {
+            id,
+            name,
+            unit_price,
+            unit,
+        });
+    }
+    Ok(products)
+}
