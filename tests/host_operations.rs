@@ -1,0 +1,222 @@
+//! Start-up validation, variables, outbound HTTP, the `qmarket up` command
+//! and the platform manifest.
+
+mod host_support;
+
+use host_support::{get, guests_manifest, start, wasm, Scratch, Upstream};
+use qmarket_host::{TestApp, TestAppOptions};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn manifest_with(scratch: &Scratch, extra: &str) -> std::path::PathBuf {
+    let text = format!(
+        r#"spin_manifest_version = 2
+[application]
+name = "scratch"
+[[trigger.http]]
+route = "/..."
+component = "vars"
+[component.vars]
+source = "{}"
+{extra}
+"#,
+        wasm("vars-guest").display()
+    );
+    scratch.write("spin.toml", &text)
+}
+
+fn start_error(options: TestAppOptions) -> String {
+    match TestApp::start(options) {
+        Ok(app) => panic!("start-up should fail, but {app:?} started"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_missing_required_variable_stops_start_up_naming_it() {
+    let scratch = Scratch::new();
+    let manifest = manifest_with(
+        &scratch,
+        "[component.vars.variables]\nkey = \"{{ api_key }}\"\n[variables]\napi_key = { required = true }\n",
+    );
+    let err = start_error(TestAppOptions::new(&manifest));
+    assert!(
+        err.contains("api_key") && err.contains("SPIN_VARIABLE_API_KEY"),
+        "{err}"
+    );
+
+    let app = start(TestAppOptions {
+        env: vec![("SPIN_VARIABLE_API_KEY".into(), "s3cret".into())],
+        ..TestAppOptions::new(&manifest)
+    });
+    assert_eq!(get(&app.url("/vars/key")).text(), "s3cret");
+}
+
+#[test]
+fn component_variables_expand_templates_and_the_environment_overrides_defaults() {
+    let app = start(TestAppOptions::new(guests_manifest()));
+    assert_eq!(get(&app.url("/vars/greeting")).text(), "Hello, world!");
+    assert_eq!(get(&app.url("/vars/api_token")).text(), "t0ken");
+    let undefined = get(&app.url("/vars/who"));
+    assert_eq!(
+        undefined.status, 404,
+        "app variables are not component variables"
+    );
+    assert!(
+        undefined.text().contains("Undefined"),
+        "{}",
+        undefined.text()
+    );
+
+    let app = start(TestAppOptions {
+        env: vec![("SPIN_VARIABLE_WHO".into(), "qmarket".into())],
+        ..TestAppOptions::new(guests_manifest())
+    });
+    assert_eq!(get(&app.url("/vars/greeting")).text(), "Hello, qmarket!");
+}
+
+#[test]
+fn an_unknown_manifest_feature_is_a_clear_start_up_error() {
+    let scratch = Scratch::new();
+    let manifest = manifest_with(&scratch, "files = [\"static/**\"]\n");
+    let err = start_error(TestAppOptions::new(manifest));
+    assert!(
+        err.contains("`files`") && err.contains("not supported"),
+        "{err}"
+    );
+
+    let manifest = manifest_with(&scratch, "[[trigger.redis]]\ncomponent = \"vars\"\n");
+    let err = start_error(TestAppOptions::new(manifest));
+    assert!(err.contains("`redis` trigger"), "{err}");
+}
+
+#[test]
+fn a_component_listing_an_undefined_store_fails_start_up() {
+    let scratch = Scratch::new();
+    let manifest = manifest_with(&scratch, "key_value_stores = [\"sessions\"]\n");
+    let err = start_error(TestAppOptions::new(manifest));
+    assert!(
+        err.contains("sessions") && err.contains("not defined"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_component_file_is_a_clear_start_up_error() {
+    let scratch = Scratch::new();
+    let manifest = scratch.write(
+        "spin.toml",
+        "spin_manifest_version = 2\n[application]\nname = \"x\"\n[[trigger.http]]\nroute = \"/\"\ncomponent = \"gone\"\n[component.gone]\nsource = \"gone.wasm\"\n",
+    );
+    let err = start_error(TestAppOptions::new(manifest));
+    assert!(err.contains("gone") && err.contains("cannot read"), "{err}");
+}
+
+#[test]
+fn a_denied_outbound_host_surfaces_http_request_denied_in_the_guest() {
+    let upstream = Upstream::start("hello from upstream", Duration::ZERO);
+    let app = start(TestAppOptions::new(guests_manifest()));
+    let reply = get(&app.url(&format!("/outbound?url=http://{}/", upstream.addr)));
+    assert_eq!(reply.status, 502);
+    assert!(
+        reply.text().contains("HttpRequestDenied"),
+        "{}",
+        reply.text()
+    );
+}
+
+#[test]
+fn an_allowed_outbound_host_from_a_templated_entry_is_reached() {
+    let upstream = Upstream::start("hello from upstream", Duration::ZERO);
+    let app = start(TestAppOptions {
+        env: vec![(
+            "SPIN_VARIABLE_UPSTREAM_PORT".into(),
+            upstream.addr.port().to_string(),
+        )],
+        ..TestAppOptions::new(guests_manifest())
+    });
+    let reply = get(&app.url(&format!("/outbound?url=http://{}/", upstream.addr)));
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.text(), "hello from upstream");
+    assert_eq!(reply.headers["x-upstream-status"], "200");
+}
+
+#[test]
+fn the_guests_first_byte_timeout_is_honoured() {
+    let upstream = Upstream::start("late", Duration::from_secs(3));
+    let app = start(TestAppOptions {
+        env: vec![(
+            "SPIN_VARIABLE_UPSTREAM_PORT".into(),
+            upstream.addr.port().to_string(),
+        )],
+        ..TestAppOptions::new(guests_manifest())
+    });
+    let started = std::time::Instant::now();
+    let reply = get(&app.url(&format!(
+        "/outbound?url=http://{}/&first_byte_ms=200",
+        upstream.addr
+    )));
+    assert_eq!(reply.status, 502, "{}", reply.text());
+    assert!(reply.text().contains("Timeout"), "{}", reply.text());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn the_platform_manifest_answers_health() {
+    let app = start(TestAppOptions::new(host_support::root().join("spin.toml")));
+    let reply = get(&app.url("/api/health"));
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let body: serde_json::Value = serde_json::from_slice(&reply.bytes).expect("JSON");
+    assert_eq!(body["status"], "UP");
+}
+
+#[test]
+fn qmarket_up_logs_requests_forwards_guest_output_and_stops_on_sigterm() {
+    let scratch = Scratch::new();
+    let port = host_support::free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qmarket"))
+        .args(["up", "--listen", &format!("127.0.0.1:{port}"), "-f"])
+        .arg(guests_manifest())
+        .arg("--state-dir")
+        .arg(scratch.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("qmarket runs");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let wait_for = |needle: &str| -> String {
+        loop {
+            match rx.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => continue,
+                Err(e) => panic!("no stderr line containing {needle:?}: {e}"),
+            }
+        }
+    };
+    wait_for("Serving http://");
+
+    let reply = get(&format!("http://127.0.0.1:{port}/echo/exact?secret=1"));
+    assert_eq!(reply.status, 200);
+    assert_eq!(wait_for("[echo-exact]"), "[echo-exact] echo /echo/exact");
+    let log = wait_for("GET /echo/exact");
+    assert!(log.starts_with("GET /echo/exact echo-exact 200 "), "{log}");
+    assert!(log.ends_with("ms") && !log.contains("secret"), "{log}");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = child.wait().expect("qmarket exits");
+    assert!(status.success(), "{status}");
+}

@@ -1,0 +1,284 @@
+//! Shared set-up for the host's integration tests: the test guests'
+//! manifest, a blocking HTTP client, throw-away manifests, a Redis server
+//! and a tiny upstream HTTP server.
+#![allow(dead_code)]
+
+use qmarket_host::{TestApp, TestAppOptions};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The manifest of the test guests.
+pub fn guests_manifest() -> PathBuf {
+    root().join("tests/guests/spin.toml")
+}
+
+/// A built test guest.
+pub fn wasm(crate_name: &str) -> PathBuf {
+    let path = root()
+        .join("target/wasm32-wasip2/release")
+        .join(format!("{}.wasm", crate_name.replace('-', "_")));
+    assert!(
+        path.exists(),
+        "{} is missing: build the guests first with scripts/build-wasm.sh",
+        path.display()
+    );
+    path
+}
+
+/// Starts `options`, failing the test with the host's error.
+pub fn start(options: TestAppOptions) -> TestApp {
+    wasm("echo-guest");
+    match TestApp::start(options) {
+        Ok(app) => app,
+        Err(e) => panic!("the app starts: {e}"),
+    }
+}
+
+/// The test guests on a fresh state directory.
+pub fn guests() -> TestApp {
+    start(TestAppOptions::new(guests_manifest()))
+}
+
+/// A response as the tests look at it.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// The status code.
+    pub status: u16,
+    /// Header names in lower case with their values.
+    pub headers: HashMap<String, String>,
+    /// The body as raw bytes.
+    pub bytes: Vec<u8>,
+}
+
+impl Reply {
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+
+    /// `name: value` lines of the body (as the echo guest writes them).
+    pub fn lines(&self) -> HashMap<String, String> {
+        self.text()
+            .lines()
+            .filter_map(|l| {
+                l.split_once(": ")
+                    .or_else(|| l.strip_suffix(':').map(|n| (n, "")))
+            })
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+fn reply(result: Result<http::Response<ureq::Body>, ureq::Error>, what: &str) -> Reply {
+    let mut response = result.unwrap_or_else(|e| panic!("{what}: {e}"));
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let status = response.status().as_u16();
+    let bytes = response
+        .body_mut()
+        .read_to_vec()
+        .unwrap_or_else(|e| panic!("{what}: reading the body: {e}"));
+    Reply {
+        status,
+        headers,
+        bytes,
+    }
+}
+
+/// `GET url`.
+pub fn get(url: &str) -> Reply {
+    reply(agent().get(url).call(), &format!("GET {url}"))
+}
+
+/// `PUT url` with `body`.
+pub fn put(url: &str, body: &[u8]) -> Reply {
+    reply(agent().put(url).send(body), &format!("PUT {url}"))
+}
+
+/// `POST url` with `body`.
+pub fn post(url: &str, body: &[u8]) -> Reply {
+    reply(agent().post(url).send(body), &format!("POST {url}"))
+}
+
+/// `DELETE url`.
+pub fn delete(url: &str) -> Reply {
+    reply(agent().delete(url).call(), &format!("DELETE {url}"))
+}
+
+/// A directory with a manifest (and other files) written by the test.
+pub struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    /// An empty scratch directory.
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("a temporary directory"),
+        }
+    }
+
+    /// Writes `name` with `text` and returns its path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).expect("writes the file");
+        path
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// A free loopback port (free when this returns; good enough for tests).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A `redis-server` on a free loopback port, killed on drop.
+pub struct Redis {
+    child: Child,
+    /// The port it listens on.
+    pub port: u16,
+}
+
+impl Redis {
+    /// Starts `redis-server`; fails the test when it is not installed.
+    pub fn start() -> Self {
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string()])
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run redis-server ({e}): install it (apt-get install -y redis-server)"
+                )
+            });
+        let redis = Self { child, port };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
+                let mut pong = [0u8; 7];
+                if stream.write_all(b"PING\r\n").is_ok()
+                    && stream.read_exact(&mut pong).is_ok()
+                    && &pong == b"+PONG\r\n"
+                {
+                    return redis;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A runtime config file selecting this Redis for the `default` store.
+    pub fn runtime_config(&self, scratch: &Scratch) -> PathBuf {
+        scratch.write(
+            "runtime-config.toml",
+            &format!(
+                "[key_value_store.default]\ntype = \"redis\"\nurl = \"redis://127.0.0.1:{}\"\n",
+                self.port
+            ),
+        )
+    }
+
+    /// Runs a Redis command through a raw connection; returns the raw reply.
+    pub fn command(&self, args: &[&str]) -> String {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connects to redis");
+        let mut request = format!("*{}\r\n", args.len());
+        for arg in args {
+            request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+        }
+        stream
+            .write_all(request.as_bytes())
+            .expect("writes to redis");
+        let mut reader = BufReader::new(stream);
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("reads from redis");
+        if let Some(len) = line.strip_prefix('$') {
+            let len: i64 = len.trim().parse().expect("a bulk length");
+            if len < 0 {
+                return "(nil)".to_string();
+            }
+            let mut bulk = vec![0u8; len as usize + 2];
+            reader.read_exact(&mut bulk).expect("reads the bulk reply");
+            bulk.truncate(len as usize);
+            return String::from_utf8_lossy(&bulk).into_owned();
+        }
+        line.trim().to_string()
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A one-thread HTTP/1.1 server on a free loopback port that answers every
+/// request with `body` after `delay`.
+pub struct Upstream {
+    /// Its address.
+    pub addr: SocketAddr,
+}
+
+impl Upstream {
+    /// Starts the server on a background thread (it lives until the test ends).
+    pub fn start(body: &'static str, delay: Duration) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("binds the upstream");
+        let addr = listener.local_addr().expect("upstream address");
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().expect("clones the stream"));
+                    let mut line = String::new();
+                    while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+                        if line == "\r\n" {
+                            break;
+                        }
+                        line.clear();
+                    }
+                    std::thread::sleep(delay);
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                });
+            }
+        });
+        Self { addr }
+    }
+}
