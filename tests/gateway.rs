@@ -598,6 +598,23 @@ fn a_body_over_the_limit_is_refused_and_never_forwarded() {
     assert_eq!(upstream.last().body.len(), 1024);
 }
 
+#[test]
+fn a_narrowed_outbound_policy_turns_other_hosts_away() {
+    let upstream = Upstream::start();
+    let mut options = TestAppOptions::new(manifest());
+    options.env = vec![
+        ("SPIN_VARIABLE_GATEWAY_OUTBOUND_HTTP".into(), "https://only.example.com".into()),
+        ("SPIN_VARIABLE_GATEWAY_OUTBOUND_HTTPS".into(), "https://only.example.com".into()),
+    ];
+    let app = platform_with(options);
+    let s = scene(&app, &upstream.url("/"));
+
+    let reply = app.get(&gateway_path(&s, "/x")).bearer(&s.token).send();
+
+    assert_problem_with_correlation(&reply, 502);
+    assert!(upstream.seen().is_empty());
+}
+
 /// Sends a chunked POST over a plain socket and returns the response text.
 fn raw_chunked_post(addr: SocketAddr, path: &str, token: &str, body: &[u8]) -> String {
     let mut stream = TcpStream::connect(addr).unwrap();

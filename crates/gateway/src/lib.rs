@@ -21,12 +21,15 @@
 //! ```
 //!
 //! # Outbound hosts
-//! Provider URLs are user data, so `spin.toml` lets the gateway call any
-//! `http`/`https` host and port. The cost: a provider can point a service at
-//! an address only the platform can reach (an internal admin port, cloud
-//! metadata). A deployment that serves known providers should narrow
-//! `allowed_outbound_hosts`; the registry accepts only `http(s)` URLs without
-//! credentials, and this crate refuses anything else before a request is made.
+//! Provider URLs are user data, so by default `spin.toml` lets the gateway
+//! call any `http`/`https` host and port. The cost: a provider can point a
+//! service at an address only the platform can reach (an internal admin port,
+//! cloud metadata). The gateway's `allowed_outbound_hosts` are therefore the
+//! variables `gateway_outbound_http` and `gateway_outbound_https`
+//! (`SPIN_VARIABLE_GATEWAY_OUTBOUND_HTTP(S)`), which a deployment that serves
+//! known providers narrows; a call to any other host is then refused by the
+//! runtime and answered 502. Only `http(s)` URLs without credentials are ever
+//! forwarded to ([`UpstreamUrl::parse`]).
 #![deny(missing_docs)]
 
 mod access;
