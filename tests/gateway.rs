@@ -104,7 +104,10 @@ impl Upstream {
     }
 
     fn last(&self) -> Seen {
-        self.seen().last().cloned().expect("the upstream received a call")
+        self.seen()
+            .last()
+            .cloned()
+            .expect("the upstream received a call")
     }
 }
 
@@ -129,7 +132,12 @@ fn read_head(reader: &mut BufReader<TcpStream>) -> Option<(String, String, Vec<(
 }
 
 fn read_body(reader: &mut BufReader<TcpStream>, headers: &[(String, String)]) -> Vec<u8> {
-    let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
     let mut body = Vec::new();
     if let Some(length) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
         body.resize(length, 0);
@@ -301,10 +309,16 @@ fn is_uuid_v4(id: &str) -> bool {
 #[track_caller]
 fn assert_problem_with_correlation(reply: &Reply, status: u16) -> String {
     assert_eq!(reply.status, status, "{}", reply.text);
-    assert_eq!(reply.header("content-type"), Some("application/problem+json"));
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/problem+json")
+    );
     let body = reply.json();
     assert_eq!(body["status"], status);
-    let id = body["correlationId"].as_str().expect("correlationId").to_string();
+    let id = body["correlationId"]
+        .as_str()
+        .expect("correlationId")
+        .to_string();
     assert!(is_uuid_v4(&id), "{id}");
     assert_eq!(reply.header("x-correlation-id"), Some(id.as_str()));
     id
@@ -337,36 +351,71 @@ fn a_call_is_forwarded_faithfully_and_its_answer_returned_as_it_is() {
     assert_eq!(seen.method, "POST");
     assert_eq!(seen.target, "/base/runs/7%2Fb?shots=100&q=a%20b&q=c");
     assert_eq!(seen.body, body);
-    assert_eq!(seen.header("content-type"), Some("application/octet-stream"));
-    assert_eq!(seen.header("content-length"), Some(body.len().to_string().as_str()));
+    assert_eq!(
+        seen.header("content-type"),
+        Some("application/octet-stream")
+    );
+    assert_eq!(
+        seen.header("content-length"),
+        Some(body.len().to_string().as_str())
+    );
     assert_eq!(seen.header("x-custom"), Some("kept"));
-    assert_eq!(seen.header("authorization"), None, "the consumer's token stays here");
+    assert_eq!(
+        seen.header("authorization"),
+        None,
+        "the consumer's token stays here"
+    );
     assert_eq!(seen.header("proxy-authorization"), None);
-    assert_eq!(seen.header("host"), Some(upstream.addr.to_string().as_str()));
-    assert!(seen.headers.iter().all(|(n, _)| !n.starts_with("spin-")), "{:?}", seen.headers);
-    assert_eq!(seen.headers_named("x-forwarded-for"), vec!["198.51.100.1, 127.0.0.1"]);
+    assert_eq!(
+        seen.header("host"),
+        Some(upstream.addr.to_string().as_str())
+    );
+    assert!(
+        seen.headers.iter().all(|(n, _)| !n.starts_with("spin-")),
+        "{:?}",
+        seen.headers
+    );
+    assert_eq!(
+        seen.headers_named("x-forwarded-for"),
+        vec!["198.51.100.1, 127.0.0.1"]
+    );
     assert_eq!(seen.headers_named("x-forwarded-proto"), vec!["http"]);
     let platform_host = app.base_url().trim_start_matches("http://");
     assert_eq!(seen.headers_named("x-forwarded-host"), vec![platform_host]);
-    let correlation_id = seen.header("x-correlation-id").expect("a correlation id").to_string();
+    let correlation_id = seen
+        .header("x-correlation-id")
+        .expect("a correlation id")
+        .to_string();
     assert_eq!(seen.headers_named("x-correlation-id").len(), 1);
     assert!(is_uuid_v4(&correlation_id), "{correlation_id}");
 
     assert_eq!(reply.status, 201, "{}", reply.text);
     let mut expected = b"upstream saw: ".to_vec();
     expected.extend_from_slice(&body);
-    assert_eq!(reply.text.as_bytes(), String::from_utf8_lossy(&expected).as_bytes());
+    assert_eq!(
+        reply.text.as_bytes(),
+        String::from_utf8_lossy(&expected).as_bytes()
+    );
     assert_eq!(reply.header("content-type"), Some("application/x-test"));
     assert_eq!(reply.header("x-upstream"), Some("yes"));
     // Headers named by the upstream's `Connection` header (x-hop here) are
     // not checked: wasmtime removes `Connection` before the component sees
     // the response, so only the host can drop what it names.
     assert_eq!(reply.header("keep-alive"), None);
-    assert_eq!(reply.header("x-correlation-id"), Some(correlation_id.as_str()));
-    let echoed: Vec<_> = reply.headers.iter().filter(|(n, _)| n == "x-correlation-id").collect();
+    assert_eq!(
+        reply.header("x-correlation-id"),
+        Some(correlation_id.as_str())
+    );
+    let echoed: Vec<_> = reply
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "x-correlation-id")
+        .collect();
     assert_eq!(echoed.len(), 1, "the upstream's own id is replaced");
 
-    let stored = seen.stored_correlation.expect("stored before the upstream got the call");
+    let stored = seen
+        .stored_correlation
+        .expect("stored before the upstream got the call");
     assert_eq!(stored["id"], correlation_id.as_str());
     assert_eq!(stored["serviceId"], s.service_id.as_str());
     assert_eq!(stored["applicationId"], s.application.id.as_str());
@@ -374,7 +423,9 @@ fn a_call_is_forwarded_faithfully_and_its_answer_returned_as_it_is() {
     assert_eq!(stored["providerId"], s.provider.id.as_str());
     assert_eq!(stored["pricingPlanId"], s.plan.id.as_str());
     assert_eq!(stored["testMode"], false);
-    assert!(stored["subscriptionId"].as_str().is_some_and(|id| id.starts_with("sub_")));
+    assert!(stored["subscriptionId"]
+        .as_str()
+        .is_some_and(|id| id.starts_with("sub_")));
 }
 
 #[test]
@@ -383,17 +434,58 @@ fn every_method_and_the_bare_base_url_are_forwarded() {
     let app = platform();
     let s = scene(&app, &upstream.url("/base"));
 
-    app.get(&gateway_path(&s, "")).bearer(&s.token).send().expect(201);
-    assert_eq!((upstream.last().method.as_str(), upstream.last().target.as_str()), ("GET", "/base"));
+    app.get(&gateway_path(&s, ""))
+        .bearer(&s.token)
+        .send()
+        .expect(201);
+    assert_eq!(
+        (
+            upstream.last().method.as_str(),
+            upstream.last().target.as_str()
+        ),
+        ("GET", "/base")
+    );
     let binary: Vec<u8> = (0..=255u8).rev().collect();
-    app.put(&gateway_path(&s, "/")).bearer(&s.token).body(binary.clone()).send().expect(201);
-    assert_eq!((upstream.last().method.as_str(), upstream.last().target.as_str()), ("PUT", "/base/"));
+    app.put(&gateway_path(&s, "/"))
+        .bearer(&s.token)
+        .body(binary.clone())
+        .send()
+        .expect(201);
+    assert_eq!(
+        (
+            upstream.last().method.as_str(),
+            upstream.last().target.as_str()
+        ),
+        ("PUT", "/base/")
+    );
     assert_eq!(upstream.last().body, binary);
-    app.delete(&gateway_path(&s, "/x?y")).bearer(&s.token).send().expect(201);
-    assert_eq!((upstream.last().method.as_str(), upstream.last().target.as_str()), ("DELETE", "/base/x?y"));
-    app.patch(&gateway_path(&s, "/a/b/")).bearer(&s.token).body("{}").send().expect(201);
-    assert_eq!((upstream.last().method.as_str(), upstream.last().target.as_str()), ("PATCH", "/base/a/b/"));
-    Call::new("OPTIONS", app.url(&gateway_path(&s, "/o"))).bearer(&s.token).send().expect(201);
+    app.delete(&gateway_path(&s, "/x?y"))
+        .bearer(&s.token)
+        .send()
+        .expect(201);
+    assert_eq!(
+        (
+            upstream.last().method.as_str(),
+            upstream.last().target.as_str()
+        ),
+        ("DELETE", "/base/x?y")
+    );
+    app.patch(&gateway_path(&s, "/a/b/"))
+        .bearer(&s.token)
+        .body("{}")
+        .send()
+        .expect(201);
+    assert_eq!(
+        (
+            upstream.last().method.as_str(),
+            upstream.last().target.as_str()
+        ),
+        ("PATCH", "/base/a/b/")
+    );
+    Call::new("OPTIONS", app.url(&gateway_path(&s, "/o")))
+        .bearer(&s.token)
+        .send()
+        .expect(201);
     assert_eq!(upstream.last().method, "OPTIONS");
 }
 
@@ -412,23 +504,38 @@ fn correlation_ids_are_unique_across_a_thousand_calls_and_stored_before_each_lea
                     (0..250)
                         .map(|_| {
                             let reply = app.get(&path).bearer(&s.token).send().expect(201);
-                            reply.header("x-correlation-id").expect("echoed").to_string()
+                            reply
+                                .header("x-correlation-id")
+                                .expect("echoed")
+                                .to_string()
                         })
                         .collect::<Vec<_>>()
                 })
             })
             .collect();
-        workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
     });
 
     let seen = upstream.seen();
     assert_eq!(seen.len(), 1000);
-    let sent: HashSet<&str> = seen.iter().filter_map(|s| s.header("x-correlation-id")).collect();
+    let sent: HashSet<&str> = seen
+        .iter()
+        .filter_map(|s| s.header("x-correlation-id"))
+        .collect();
     let echoed: HashSet<&str> = echoed.iter().map(String::as_str).collect();
     assert_eq!(sent.len(), 1000, "unique upstream");
-    assert_eq!(echoed, sent, "each call echoes the id its upstream request carried");
+    assert_eq!(
+        echoed, sent,
+        "each call echoes the id its upstream request carried"
+    );
     for call in &seen {
-        let stored = call.stored_correlation.as_ref().expect("stored before sending");
+        let stored = call
+            .stored_correlation
+            .as_ref()
+            .expect("stored before sending");
         assert_eq!(stored["id"].as_str(), call.header("x-correlation-id"));
     }
 }
@@ -444,7 +551,11 @@ fn the_service_can_meter_while_the_call_is_still_open() {
         product_id: s.plan.product_id.clone(),
     });
 
-    app.post(&gateway_path(&s, "/run")).bearer(&s.token).body("{}").send().expect(201);
+    app.post(&gateway_path(&s, "/run"))
+        .bearer(&s.token)
+        .body("{}")
+        .send()
+        .expect(201);
 
     assert_eq!(upstream.last().metering_status, Some(200));
 }
@@ -454,13 +565,20 @@ fn a_basic_secured_service_receives_its_credentials() {
     let upstream = Upstream::start();
     let app = platform();
     let mut service = external(&upstream.url("/secure"));
-    service["securityConfiguration"] = json!({"type": "BASIC", "username": "qpu", "password": "hunter2"});
+    service["securityConfiguration"] =
+        json!({"type": "BASIC", "username": "qpu", "password": "hunter2"});
     let s = scene_with(&app, service);
 
-    app.get(&gateway_path(&s, "/x")).bearer(&s.token).send().expect(201);
+    app.get(&gateway_path(&s, "/x"))
+        .bearer(&s.token)
+        .send()
+        .expect(201);
 
     // base64("qpu:hunter2")
-    assert_eq!(upstream.last().headers_named("authorization"), vec!["Basic cXB1Omh1bnRlcjI="]);
+    assert_eq!(
+        upstream.last().headers_named("authorization"),
+        vec!["Basic cXB1Omh1bnRlcjI="]
+    );
 }
 
 // ---------------------------------------------------------------- refusals
@@ -473,7 +591,10 @@ fn an_application_without_a_subscription_is_forbidden() {
     let other = create_application(&app, &s.consumer);
     let token = access_token(&app, &other);
 
-    app.get(&gateway_path(&s, "/x")).bearer(&token).send().expect_problem(403);
+    app.get(&gateway_path(&s, "/x"))
+        .bearer(&token)
+        .send()
+        .expect_problem(403);
 
     assert!(upstream.seen().is_empty());
 }
@@ -484,15 +605,27 @@ fn an_ended_subscription_no_longer_admits_calls() {
     let app = platform();
     let s = scene(&app, &upstream.url("/"));
     let subs = app
-        .get(&format!("/api/applications/{}/subscriptions", s.application.id))
+        .get(&format!(
+            "/api/applications/{}/subscriptions",
+            s.application.id
+        ))
         .bearer(&s.consumer.token)
         .send()
         .expect(200)
         .json();
-    let sub_id = subs["items"][0]["id"].as_str().expect("subscription").to_string();
-    app.delete(&format!("/api/subscriptions/{sub_id}")).bearer(&s.consumer.token).send().expect(204);
+    let sub_id = subs["items"][0]["id"]
+        .as_str()
+        .expect("subscription")
+        .to_string();
+    app.delete(&format!("/api/subscriptions/{sub_id}"))
+        .bearer(&s.consumer.token)
+        .send()
+        .expect(204);
 
-    app.get(&gateway_path(&s, "/x")).bearer(&s.token).send().expect_problem(403);
+    app.get(&gateway_path(&s, "/x"))
+        .bearer(&s.token)
+        .send()
+        .expect_problem(403);
 }
 
 #[test]
@@ -521,7 +654,10 @@ fn bad_tokens_and_deleted_applications_are_unauthenticated() {
 
     let reply = app.get(&path).send().expect_problem(401);
     assert_eq!(reply.header("www-authenticate"), Some("Bearer"));
-    app.get(&path).bearer("not-a-token").send().expect_problem(401);
+    app.get(&path)
+        .bearer("not-a-token")
+        .send()
+        .expect_problem(401);
     app.get(&path).bearer(&s.token).send().expect(201);
 
     app.delete(&format!("/api/applications/{}", s.application.id))
@@ -536,7 +672,10 @@ fn bad_tokens_and_deleted_applications_are_unauthenticated() {
 
 #[test]
 fn an_upstream_that_refuses_connections_is_a_bad_gateway() {
-    let closed_port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let closed_port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let app = platform();
     let s = scene(&app, &format!("http://{closed_port}/"));
 
@@ -551,10 +690,16 @@ fn an_upstream_that_answers_garbage_is_a_bad_gateway() {
     let app = platform();
     let s = scene(&app, &upstream.url("/"));
 
-    let reply = app.get(&gateway_path(&s, "/garbage")).bearer(&s.token).send();
+    let reply = app
+        .get(&gateway_path(&s, "/garbage"))
+        .bearer(&s.token)
+        .send();
 
     let id = assert_problem_with_correlation(&reply, 502);
-    assert_eq!(upstream.last().header("x-correlation-id"), Some(id.as_str()));
+    assert_eq!(
+        upstream.last().header("x-correlation-id"),
+        Some(id.as_str())
+    );
 }
 
 #[test]
@@ -571,7 +716,10 @@ fn an_upstream_slower_than_the_timeout_is_a_gateway_timeout_in_time() {
 
     assert_problem_with_correlation(&reply, 504);
     assert!(waited >= Duration::from_millis(450), "{waited:?}");
-    assert!(waited < Duration::from_millis(2500), "waited {waited:?} for a 500 ms timeout");
+    assert!(
+        waited < Duration::from_millis(2500),
+        "waited {waited:?} for a 500 ms timeout"
+    );
 }
 
 #[test]
@@ -584,7 +732,11 @@ fn a_body_over_the_limit_is_refused_and_never_forwarded() {
     let path = gateway_path(&s, "/upload");
 
     // Declared too large.
-    let reply = app.post(&path).bearer(&s.token).body(vec![b'x'; 1025]).send();
+    let reply = app
+        .post(&path)
+        .bearer(&s.token)
+        .body(vec![b'x'; 1025])
+        .send();
     assert_problem_with_correlation(&reply, 413);
 
     // Chunked: no length announced, the bytes themselves are counted.
@@ -593,7 +745,11 @@ fn a_body_over_the_limit_is_refused_and_never_forwarded() {
     assert!(raw.contains("correlationId"), "{raw}");
 
     // At the limit it goes through.
-    app.post(&path).bearer(&s.token).body(vec![b'z'; 1024]).send().expect(201);
+    app.post(&path)
+        .bearer(&s.token)
+        .body(vec![b'z'; 1024])
+        .send()
+        .expect(201);
     assert_eq!(upstream.seen().len(), 1);
     assert_eq!(upstream.last().body.len(), 1024);
 }
@@ -603,8 +759,14 @@ fn a_narrowed_outbound_policy_turns_other_hosts_away() {
     let upstream = Upstream::start();
     let mut options = TestAppOptions::new(manifest());
     options.env = vec![
-        ("SPIN_VARIABLE_GATEWAY_OUTBOUND_HTTP".into(), "https://only.example.com".into()),
-        ("SPIN_VARIABLE_GATEWAY_OUTBOUND_HTTPS".into(), "https://only.example.com".into()),
+        (
+            "SPIN_VARIABLE_GATEWAY_OUTBOUND_HTTP".into(),
+            "https://only.example.com".into(),
+        ),
+        (
+            "SPIN_VARIABLE_GATEWAY_OUTBOUND_HTTPS".into(),
+            "https://only.example.com".into(),
+        ),
     ];
     let app = platform_with(options);
     let s = scene(&app, &upstream.url("/"));
@@ -618,7 +780,9 @@ fn a_narrowed_outbound_policy_turns_other_hosts_away() {
 /// Sends a chunked POST over a plain socket and returns the response text.
 fn raw_chunked_post(addr: SocketAddr, path: &str, token: &str, body: &[u8]) -> String {
     let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let head = format!(
         "POST {path} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\n\
          transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
