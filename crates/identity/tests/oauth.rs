@@ -299,4 +299,13 @@ fn error_descriptions_never_repeat_the_secret() {
         Err(TokenFailure::OAuth(e)) => assert!(!e.error_description.contains(&a.consumer_secret)),
         other => panic!("{other:?}"),
     }
+    let req = token_request(&format!("grant_type={}", a.consumer_secret))
+        .with_header("Authorization", &basic(&a.consumer_key, &a.consumer_secret));
+    match issue_token(&req, &kv, now()) {
+        Err(TokenFailure::OAuth(e)) => {
+            assert_eq!(e.error, OAuthErrorCode::UnsupportedGrantType);
+            assert!(!e.error_description.contains(&a.consumer_secret));
+        }
+        other => panic!("{other:?}"),
+    }
 }
