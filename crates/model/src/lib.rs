@@ -27,6 +27,8 @@
 //! | `sub/{sub}` | [`Subscription`] |
 //! | `app/{app}/subs/…` | index of the application's subscriptions |
 //! | `app/{app}/service/{svc}` | the application's active subscription id to that service |
+//! | `app/{app}/service/{svc}/active` | counter: admits one active subscription of the application to that service |
+//! | `sub/{sub}/ended` | claim counter: the subscription has ended (record kept for billing) |
 //! | `service/{svc}/subscriptions/count` | counter: active subscriptions |
 //! | `plan/{plan}/subscriptions/count` | counter: subscriptions ever made to the plan |
 //! | `correlation/{uuid}` | [`Correlation`] |
