@@ -50,6 +50,10 @@
 //! - A crash between claiming an effect and applying it loses that effect
 //!   (at most once wins over at least once): the event may then miss from a
 //!   listing, or its count from the bill. The window is one store round-trip.
+//!   A host that cancels a handler when its client disconnects (the embedded
+//!   host does, at any store call) opens the same window: a client that gives
+//!   up on a report mid-way should retry it with the same `eventId`, which
+//!   completes every effect not yet claimed.
 //! - If an owner is merely stalled (not dead) for more than 2 s between its
 //!   claim and its intent write, and a duplicate takes over meanwhile, the
 //!   stalled owner's intent can overwrite the taker's: each effect is still
