@@ -47,7 +47,12 @@ impl Store {
                 .stdout(Stdio::null())
                 .status(),
         };
-        assert!(status.expect("the store's command-line client runs").success(), "seeding {key}");
+        assert!(
+            status
+                .expect("the store's command-line client runs")
+                .success(),
+            "seeding {key}"
+        );
     }
 }
 
@@ -133,7 +138,16 @@ fn start_redis() -> Redis {
         .expect("a free port")
         .port();
     let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
         .stdout(Stdio::null())
         .spawn()
         .expect("redis-server starts");
@@ -202,7 +216,10 @@ fn two_thousand_reports_count_exactly_once(app: &TestApp, s: &Seeded) {
                         .json(&bodies[i])
                         .send()
                         .expect(200);
-                    ids.push((i, reply.json()["id"].as_str().expect("event id").to_string()));
+                    ids.push((
+                        i,
+                        reply.json()["id"].as_str().expect("event id").to_string(),
+                    ));
                 }
                 ids
             })
@@ -215,7 +232,12 @@ fn two_thousand_reports_count_exactly_once(app: &TestApp, s: &Seeded) {
         }
     }
     for i in (9..REPORTS).step_by(10) {
-        assert_eq!(ids[i], ids[i - 1], "the copy of report {} got another event", i - 1);
+        assert_eq!(
+            ids[i],
+            ids[i - 1],
+            "the copy of report {} got another event",
+            i - 1
+        );
     }
     let bill = app
         .get(&format!("/api/subscriptions/{}/usage", s.subscription))
@@ -223,7 +245,11 @@ fn two_thousand_reports_count_exactly_once(app: &TestApp, s: &Seeded) {
         .send()
         .expect(200)
         .json();
-    let expected = format!("{}.{:06}", expected_micro / 1_000_000, expected_micro % 1_000_000);
+    let expected = format!(
+        "{}.{:06}",
+        expected_micro / 1_000_000,
+        expected_micro % 1_000_000
+    );
     let expected = expected.trim_end_matches('0').trim_end_matches('.');
     assert_eq!(bill["lines"][0]["quantity"], expected, "{bill}");
     let mut listed = HashSet::new();
@@ -233,9 +259,17 @@ fn two_thousand_reports_count_exactly_once(app: &TestApp, s: &Seeded) {
         if let Some(c) = &cursor {
             path.push_str(&format!("&cursor={c}"));
         }
-        let page = app.get(&path).bearer(&s.provider.token).send().expect(200).json();
+        let page = app
+            .get(&path)
+            .bearer(&s.provider.token)
+            .send()
+            .expect(200)
+            .json();
         for item in page["items"].as_array().expect("items") {
-            assert!(listed.insert(item["id"].as_str().expect("id").to_string()), "listed twice");
+            assert!(
+                listed.insert(item["id"].as_str().expect("id").to_string()),
+                "listed twice"
+            );
         }
         match page["nextCursor"].as_str() {
             Some(c) => cursor = Some(c.to_string()),
@@ -268,9 +302,13 @@ fn planqk_shaped_reports_are_accepted_as_providers_send_them() {
     let (app, store) = sqlite_platform();
     let s = seed(&app, &store);
     // The tutorial's shape: productId, a numeric count, X-Auth-Token.
-    let r = report(&app, &s.provider.token, &json!({"correlationId": s.correlation, "productId": API, "count": 1}))
-        .expect(200)
-        .json();
+    let r = report(
+        &app,
+        &s.provider.token,
+        &json!({"correlationId": s.correlation, "productId": API, "count": 1}),
+    )
+    .expect(200)
+    .json();
     assert_eq!(r["count"], "1");
     assert_eq!(r["testMode"], false);
     assert_eq!(r["correlationId"], s.correlation.as_str());
@@ -300,32 +338,90 @@ fn every_bad_report_is_a_precise_problem_over_http() {
     let s = seed(&app, &store);
     let c = s.correlation.as_str();
     let rows: Vec<(Value, u16)> = vec![
-        (json!({"correlationId": c, "productId": API, "count": 0}), 400),
-        (json!({"correlationId": c, "productId": API, "count": -1}), 400),
-        (json!({"correlationId": c, "productId": API, "count": "NaN"}), 400),
-        (json!({"correlationId": c, "productId": API, "count": "abc"}), 400),
-        (json!({"correlationId": c, "productId": API, "count": true}), 400),
-        (json!({"correlationId": c, "productId": API, "count": [1]}), 400),
-        (json!({"correlationId": c, "productId": API, "count": null}), 400),
-        (json!({"correlationId": c, "productId": API, "count": "0.0000001"}), 400),
-        (json!({"correlationId": c, "productId": API, "count": "1000000000"}), 400),
+        (
+            json!({"correlationId": c, "productId": API, "count": 0}),
+            400,
+        ),
+        (
+            json!({"correlationId": c, "productId": API, "count": -1}),
+            400,
+        ),
+        (
+            json!({"correlationId": c, "productId": API, "count": "NaN"}),
+            400,
+        ),
+        (
+            json!({"correlationId": c, "productId": API, "count": "abc"}),
+            400,
+        ),
+        (
+            json!({"correlationId": c, "productId": API, "count": true}),
+            400,
+        ),
+        (
+            json!({"correlationId": c, "productId": API, "count": [1]}),
+            400,
+        ),
+        (
+            json!({"correlationId": c, "productId": API, "count": null}),
+            400,
+        ),
+        (
+            json!({"correlationId": c, "productId": API, "count": "0.0000001"}),
+            400,
+        ),
+        (
+            json!({"correlationId": c, "productId": API, "count": "1000000000"}),
+            400,
+        ),
         (json!({"correlationId": c, "productId": API}), 400),
         (json!({"productId": API, "count": 1}), 400),
         (json!({"correlationId": c, "count": 1}), 400),
-        (json!({"correlationId": c, "productId": API, "itemId": CPU, "count": 1}), 400),
-        (json!({"correlationId": c, "productId": API, "count": 1, "eventId": ""}), 400),
-        (json!({"correlationId": c, "productId": API, "count": 1, "eventId": "e".repeat(201)}), 400),
-        (json!({"correlationId": c, "productId": API, "count": 1, "timestamp": "yesterday"}), 400),
-        (json!({"correlationId": c, "productId": API, "count": 1, "cout": 1}), 400),
-        (json!({"correlationId": "00000000-0000-4000-8000-000000000000", "productId": API, "count": 1}), 404),
-        (json!({"correlationId": c, "productId": "prod_nope", "count": 1}), 422),
-        (json!({"correlationId": c, "productId": API, "count": 1, "timestamp": "2099-01-01T00:00:00Z"}), 422),
-        (json!({"correlationId": c, "productId": API, "count": 1, "timestamp": "2001-01-01T00:00:00Z"}), 422),
+        (
+            json!({"correlationId": c, "productId": API, "itemId": CPU, "count": 1}),
+            400,
+        ),
+        (
+            json!({"correlationId": c, "productId": API, "count": 1, "eventId": ""}),
+            400,
+        ),
+        (
+            json!({"correlationId": c, "productId": API, "count": 1, "eventId": "e".repeat(201)}),
+            400,
+        ),
+        (
+            json!({"correlationId": c, "productId": API, "count": 1, "timestamp": "yesterday"}),
+            400,
+        ),
+        (
+            json!({"correlationId": c, "productId": API, "count": 1, "cout": 1}),
+            400,
+        ),
+        (
+            json!({"correlationId": "00000000-0000-4000-8000-000000000000", "productId": API, "count": 1}),
+            404,
+        ),
+        (
+            json!({"correlationId": c, "productId": "prod_nope", "count": 1}),
+            422,
+        ),
+        (
+            json!({"correlationId": c, "productId": API, "count": 1, "timestamp": "2099-01-01T00:00:00Z"}),
+            422,
+        ),
+        (
+            json!({"correlationId": c, "productId": API, "count": 1, "timestamp": "2001-01-01T00:00:00Z"}),
+            422,
+        ),
     ];
     for (body, status) in rows {
         let r = report(&app, &s.provider.token, &body);
         assert_eq!(r.status, status, "{body}: {}", r.text);
-        assert_eq!(r.header("content-type"), Some("application/problem+json"), "{body}");
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/problem+json"),
+            "{body}"
+        );
     }
     // Raw bodies JSON cannot express.
     for raw in ["{\"count\": 1e400}", "{not json", ""] {
@@ -338,7 +434,10 @@ fn every_bad_report_is_a_precise_problem_over_http() {
     }
     // Credentials: none, unknown, and another provider's (404 like unknown).
     let body = json!({"correlationId": c, "productId": API, "count": 1});
-    app.post("/api/metering").json(&body).send().expect_problem(401);
+    app.post("/api/metering")
+        .json(&body)
+        .send()
+        .expect_problem(401);
     report(&app, "pat_nonsense", &body).expect_problem(401);
     let stranger = sign_up(&app, "stranger");
     let r = report(&app, &stranger.token, &body).expect_problem(404);
@@ -350,7 +449,9 @@ fn every_bad_report_is_a_precise_problem_over_http() {
     .expect_problem(404);
     assert_eq!(
         r.json()["detail"].as_str().map(|d| d.replace(c, "X")),
-        unknown.json()["detail"].as_str().map(|d| d.replace("00000000-0000-4000-8000-000000000000", "X"))
+        unknown.json()["detail"]
+            .as_str()
+            .map(|d| d.replace("00000000-0000-4000-8000-000000000000", "X"))
     );
     // The stranger can read neither the events nor the bill.
     app.get(&format!("/api/services/{}/metering-events", s.service))
@@ -388,9 +489,17 @@ fn a_batch_over_http_judges_each_report() {
         .send()
         .expect(200)
         .json();
-    let statuses: Vec<_> = r["results"].as_array().expect("results").iter().map(|x| x["status"].clone()).collect();
+    let statuses: Vec<_> = r["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|x| x["status"].clone())
+        .collect();
     assert_eq!(statuses, [json!(200), json!(200), json!(422), json!(200)]);
-    assert_eq!(r["results"][0]["event"]["id"], r["results"][1]["event"]["id"]);
+    assert_eq!(
+        r["results"][0]["event"]["id"],
+        r["results"][1]["event"]["id"]
+    );
     assert_eq!(r["results"][2]["error"]["status"], 422);
     let bill = app
         .get(&format!("/api/subscriptions/{}/usage", s.subscription))

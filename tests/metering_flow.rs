@@ -90,7 +90,10 @@ fn usage_reported_by_a_service_through_the_gateway_is_listed_and_billed() {
     let application = create_application(&app, &provider);
     let subscription = subscribe(&app, &provider, &application, &service, &plan.id);
     assert_eq!(subscription["testMode"], true);
-    let subscription_id = subscription["id"].as_str().expect("subscription id").to_string();
+    let subscription_id = subscription["id"]
+        .as_str()
+        .expect("subscription id")
+        .to_string();
     let token = access_token(&app, &application);
 
     // Exec: three calls through the gateway.
@@ -102,15 +105,26 @@ fn usage_reported_by_a_service_through_the_gateway_is_listed_and_billed() {
             .json(&json!({"data": {}}))
             .send()
             .expect(200);
-        assert_eq!(reply.json(), json!({"metered": 200}), "the service's metering call");
-        echoed.push(reply.header("x-correlation-id").expect("echoed correlation id").to_string());
+        assert_eq!(
+            reply.json(),
+            json!({"metered": 200}),
+            "the service's metering call"
+        );
+        echoed.push(
+            reply
+                .header("x-correlation-id")
+                .expect("echoed correlation id")
+                .to_string(),
+        );
     }
 
     // Check: the service saw the ids the consumer got back, and the usage is there.
     let sent: Vec<String> = seen.try_iter().collect();
     assert_eq!(sent, echoed);
     let events = app
-        .get(&format!("/api/services/{service}/metering-events?testMode=true"))
+        .get(&format!(
+            "/api/services/{service}/metering-events?testMode=true"
+        ))
         .bearer(&provider.token)
         .send()
         .expect(200)
@@ -130,7 +144,9 @@ fn usage_reported_by_a_service_through_the_gateway_is_listed_and_billed() {
     assert_eq!(newest["applicationId"], application.id.as_str());
     assert_eq!(newest["testMode"], true);
     let live = app
-        .get(&format!("/api/services/{service}/metering-events?testMode=false"))
+        .get(&format!(
+            "/api/services/{service}/metering-events?testMode=false"
+        ))
         .bearer(&provider.token)
         .send()
         .expect(200)

@@ -22,9 +22,8 @@ pub fn platform() -> TestApp {
 
 /// The platform started with `options`.
 pub fn platform_with(options: TestAppOptions) -> TestApp {
-    TestApp::start(options).expect(
-        "the platform starts (build the components first: scripts/build-wasm.sh)",
-    )
+    TestApp::start(options)
+        .expect("the platform starts (build the components first: scripts/build-wasm.sh)")
 }
 
 /// A response as the tests look at it.
@@ -56,7 +55,11 @@ impl Reply {
     /// Panics with the body when the status is not `expected`.
     #[track_caller]
     pub fn expect(self, expected: u16) -> Self {
-        assert_eq!(self.status, expected, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status, expected,
+            "unexpected status; body: {}",
+            self.text
+        );
         self
     }
 
@@ -136,7 +139,12 @@ impl Call {
         let headers = response
             .headers()
             .iter()
-            .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let text = response
             .body_mut()
@@ -144,7 +152,11 @@ impl Call {
             .limit(64 << 20)
             .read_to_string()
             .unwrap_or_default();
-        Reply { status, headers, text }
+        Reply {
+            status,
+            headers,
+            text,
+        }
     }
 }
 
@@ -299,12 +311,15 @@ pub fn subscribe(
     service_id: &str,
     plan_id: &str,
 ) -> Value {
-    app.post(&format!("/api/applications/{}/subscriptions", application.id))
-        .bearer(&owner.token)
-        .json(&json!({"serviceId": service_id, "pricingPlanId": plan_id}))
-        .send()
-        .expect(201)
-        .json()
+    app.post(&format!(
+        "/api/applications/{}/subscriptions",
+        application.id
+    ))
+    .bearer(&owner.token)
+    .json(&json!({"serviceId": service_id, "pricingPlanId": plan_id}))
+    .send()
+    .expect(201)
+    .json()
 }
 
 /// An OAuth2 access token for `application` (client-credentials grant).

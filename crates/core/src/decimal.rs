@@ -200,7 +200,9 @@ mod tests {
 
     #[test]
     fn exponents_nan_and_words_are_refused() {
-        for bad in ["1e5", "NaN", "inf", "-inf", "abc", "", "1.", ".5", "+1", "0x10", "1 000", "--1"] {
+        for bad in [
+            "1e5", "NaN", "inf", "-inf", "abc", "", "1.", ".5", "+1", "0x10", "1 000", "--1",
+        ] {
             assert!(price(json!(bad)).is_err(), "{bad} accepted");
         }
         let e: Value = serde_json::from_str("1e400").unwrap();

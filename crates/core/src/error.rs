@@ -156,7 +156,10 @@ mod tests {
         let error = Error::invalid_field("name", "must not be empty");
         assert_eq!(error.status(), 400);
         assert_eq!(error.to_string(), "name: must not be empty");
-        assert_eq!(error.field_errors(), &[FieldError::new("name", "must not be empty")]);
+        assert_eq!(
+            error.field_errors(),
+            &[FieldError::new("name", "must not be empty")]
+        );
     }
 
     #[test]

@@ -78,9 +78,8 @@ pub fn new_id(kind: IdKind) -> Result<String> {
 /// Whether `id` is shaped like an id of `kind` (prefix and alphabet); ids in
 /// paths are checked with this before they reach the store.
 pub fn is_well_formed(kind: IdKind, id: &str) -> bool {
-    id.strip_prefix(kind.prefix()).is_some_and(|rest| {
-        rest.len() == 26 && rest.bytes().all(|b| ALPHABET.contains(&b))
-    })
+    id.strip_prefix(kind.prefix())
+        .is_some_and(|rest| rest.len() == 26 && rest.bytes().all(|b| ALPHABET.contains(&b)))
 }
 
 /// A random UUID v4 in its canonical hyphenated form.
@@ -125,7 +124,10 @@ mod tests {
     fn malformed_ids_are_recognised() {
         assert!(!is_well_formed(IdKind::Service, "svc_"));
         assert!(!is_well_formed(IdKind::Service, "svc_../../etc/passwd"));
-        assert!(!is_well_formed(IdKind::Service, "svc_ABCDEFGHJKMNPQRSTVWXYZ0123"));
+        assert!(!is_well_formed(
+            IdKind::Service,
+            "svc_ABCDEFGHJKMNPQRSTVWXYZ0123"
+        ));
     }
 
     #[test]

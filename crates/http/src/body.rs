@@ -22,7 +22,12 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> qmarket_core::Result<T> 
         )));
     }
     if let Some(ct) = req.header("content-type") {
-        let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let media = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         if media != "application/json" && !media.ends_with("+json") {
             return Err(Error::UnsupportedMediaType(format!(
                 "expected an application/json body, got '{}'",
@@ -31,7 +36,9 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> qmarket_core::Result<T> 
         }
     }
     if req.body.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::bad_request("the request body is empty; a JSON object is expected"));
+        return Err(Error::bad_request(
+            "the request body is empty; a JSON object is expected",
+        ));
     }
     let mut de = serde_json::Deserializer::from_slice(&req.body);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
@@ -44,7 +51,9 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> qmarket_core::Result<T> 
                 errors: vec![FieldError::new(path, message)],
             }
         } else {
-            Error::bad_request(format!("the body is not valid JSON of the expected shape: {message}"))
+            Error::bad_request(format!(
+                "the body is not valid JSON of the expected shape: {message}"
+            ))
         }
     })?;
     de.end()
@@ -105,8 +114,14 @@ mod tests {
 
     #[test]
     fn unknown_and_duplicate_fields_are_refused() {
-        assert_eq!(parse(r#"{"name":"a","extra":1}"#).unwrap_err().status(), 400);
-        assert_eq!(parse(r#"{"name":"a","name":"b"}"#).unwrap_err().status(), 400);
+        assert_eq!(
+            parse(r#"{"name":"a","extra":1}"#).unwrap_err().status(),
+            400
+        );
+        assert_eq!(
+            parse(r#"{"name":"a","name":"b"}"#).unwrap_err().status(),
+            400
+        );
     }
 
     #[test]

@@ -27,7 +27,10 @@ impl PageQuery {
                 .ok()
                 .filter(|n| (1..=MAX_LIMIT).contains(n))
                 .ok_or_else(|| {
-                    Error::invalid_field("limit", format!("must be a whole number from 1 to {MAX_LIMIT}"))
+                    Error::invalid_field(
+                        "limit",
+                        format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                    )
                 })?,
         };
         let cursor = req.query_param("cursor").filter(|c| !c.is_empty());
@@ -40,8 +43,9 @@ impl PageQuery {
         self.cursor
             .as_deref()
             .map(|c| {
-                c.parse::<u64>()
-                    .map_err(|_| Error::invalid_field("cursor", "is not a cursor this listing returned"))
+                c.parse::<u64>().map_err(|_| {
+                    Error::invalid_field("cursor", "is not a cursor this listing returned")
+                })
             })
             .transpose()
     }
@@ -67,8 +71,18 @@ mod tests {
 
     #[test]
     fn foreign_cursors_are_refused() {
-        assert_eq!(page("cursor=12").unwrap().sequence_cursor().unwrap(), Some(12));
-        assert_eq!(page("cursor=x").unwrap().sequence_cursor().unwrap_err().status(), 400);
+        assert_eq!(
+            page("cursor=12").unwrap().sequence_cursor().unwrap(),
+            Some(12)
+        );
+        assert_eq!(
+            page("cursor=x")
+                .unwrap()
+                .sequence_cursor()
+                .unwrap_err()
+                .status(),
+            400
+        );
         assert_eq!(page("").unwrap().sequence_cursor().unwrap(), None);
     }
 }

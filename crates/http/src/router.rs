@@ -33,7 +33,10 @@ impl<'a> Route<'a> {
     /// equal, parameters non-empty. One trailing slash is ignored; empty
     /// segments (`//`) never match.
     pub fn matches(&self, path: &str) -> Option<Params> {
-        let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
+        let path = path
+            .strip_suffix('/')
+            .filter(|p| !p.is_empty())
+            .unwrap_or(path);
         let mut wanted = self.pattern.split('/');
         let mut given = path.split('/');
         let mut params = Vec::new();
@@ -62,10 +65,18 @@ mod tests {
 
     #[test]
     fn literal_routes_match_exactly() {
-        assert!(Route::new("/api/services").matches("/api/services").is_some());
-        assert!(Route::new("/api/services").matches("/api/services/").is_some());
-        assert!(Route::new("/api/services").matches("/api/service").is_none());
-        assert!(Route::new("/api/services").matches("/api/services/x").is_none());
+        assert!(Route::new("/api/services")
+            .matches("/api/services")
+            .is_some());
+        assert!(Route::new("/api/services")
+            .matches("/api/services/")
+            .is_some());
+        assert!(Route::new("/api/services")
+            .matches("/api/service")
+            .is_none());
+        assert!(Route::new("/api/services")
+            .matches("/api/services/x")
+            .is_none());
     }
 
     #[test]
@@ -80,7 +91,11 @@ mod tests {
 
     #[test]
     fn empty_segments_never_match_parameters() {
-        assert!(Route::new("/api/services/:id").matches("/api/services//").is_none());
-        assert!(Route::new("/api/services/:id/publish").matches("/api/services//publish").is_none());
+        assert!(Route::new("/api/services/:id")
+            .matches("/api/services//")
+            .is_none());
+        assert!(Route::new("/api/services/:id/publish")
+            .matches("/api/services//publish")
+            .is_none());
     }
 }

@@ -60,7 +60,11 @@ pub fn serve(
     };
     to_spin_response(response.unwrap_or_else(|error| {
         if let qmarket_core::Error::Internal(detail) = &error {
-            eprintln!("internal error on {} {}: {detail}", request.method.as_str(), request.path);
+            eprintln!(
+                "internal error on {} {}: {detail}",
+                request.method.as_str(),
+                request.path
+            );
         }
         problem(&error)
     }))

@@ -59,7 +59,10 @@ pub trait KeyValue {
 }
 
 /// Reads the JSON record at `key`.
-pub fn get_json<T: DeserializeOwned>(kv: &dyn KeyValue, key: &str) -> qmarket_core::Result<Option<T>> {
+pub fn get_json<T: DeserializeOwned>(
+    kv: &dyn KeyValue,
+    key: &str,
+) -> qmarket_core::Result<Option<T>> {
     match kv.get(key)? {
         None => Ok(None),
         Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
