@@ -111,7 +111,14 @@ impl Upstream {
     }
 }
 
-fn read_head(reader: &mut BufReader<TcpStream>) -> Option<(String, String, Vec<(String, String)>)> {
+/// The request line and headers of one upstream call.
+struct RequestHead {
+    method: String,
+    target: String,
+    headers: Vec<(String, String)>,
+}
+
+fn read_head(reader: &mut BufReader<TcpStream>) -> Option<RequestHead> {
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
     let mut parts = line.trim_end().splitn(3, ' ');
@@ -128,7 +135,11 @@ fn read_head(reader: &mut BufReader<TcpStream>) -> Option<(String, String, Vec<(
         let (name, value) = line.split_once(':')?;
         headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
     }
-    Some((method, target, headers))
+    Some(RequestHead {
+        method,
+        target,
+        headers,
+    })
 }
 
 fn read_body(reader: &mut BufReader<TcpStream>, headers: &[(String, String)]) -> Vec<u8> {
@@ -174,7 +185,12 @@ fn stored_correlation(db: &PathBuf, id: &str) -> Option<Value> {
 fn serve(stream: TcpStream, shared: &Shared) {
     let mut writer = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);
-    let Some((method, target, headers)) = read_head(&mut reader) else {
+    let Some(RequestHead {
+        method,
+        target,
+        headers,
+    }) = read_head(&mut reader)
+    else {
         return;
     };
     let body = read_body(&mut reader, &headers);

@@ -1,8 +1,9 @@
 //! Accounts, personal access tokens, applications, subscriptions and the
 //! OAuth2 token endpoint: HTTP in, `qmarket-identity` calls, HTTP out.
-use qmarket_core::{Error, Timestamp};
+use qmarket_core::Timestamp;
 use qmarket_http::{
-    json_body, problem, HandlerResult, Method, PageQuery, Request, Response, Route,
+    allow, json_body, no_endpoint, problem, HandlerResult, Method, PageQuery, Request, Response,
+    Route,
 };
 use qmarket_identity::account::SignupPolicy;
 use qmarket_identity::oauth::{self, TokenFailure, BASIC_CHALLENGE};
@@ -132,23 +133,7 @@ pub fn route_with(
         allow(req, &[Method::Post])?;
         return Ok(token_response(oauth::issue_token(req, kv, now)));
     }
-    Err(Error::NotFound(format!(
-        "no endpoint at {}",
-        path.chars().take(200).collect::<String>()
-    )))
-}
-
-/// 405 unless the request uses one of `methods`.
-fn allow(req: &Request, methods: &[Method]) -> qmarket_core::Result<()> {
-    if methods.contains(&req.method) {
-        return Ok(());
-    }
-    let names: Vec<&str> = methods.iter().map(Method::as_str).collect();
-    Err(Error::MethodNotAllowed(format!(
-        "{} answers {} only",
-        req.path.chars().take(200).collect::<String>(),
-        names.join(", ")
-    )))
+    Err(no_endpoint(req))
 }
 
 fn listed<T: serde::Serialize>(page: Listed<T>) -> Response {

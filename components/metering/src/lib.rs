@@ -9,7 +9,7 @@
 //! | `GET /api/subscriptions/{id}/usage` | the subscription's bill (subscriber or provider) |
 use qmarket_core::{Error, Result, Timestamp};
 use qmarket_http::{
-    json_body, problem, HandlerResult, Method, PageQuery, Request, Response, Route,
+    json_body, no_endpoint, problem, HandlerResult, Method, PageQuery, Request, Response, Route,
 };
 use qmarket_metering::{
     list_events, record_batch, record_usage, usage, EventFilter, Receipt, UsageReport, Waiting,
@@ -55,10 +55,7 @@ fn endpoint(req: &Request) -> Result<Endpoint> {
     } else if let Some(p) = USAGE_ROUTE.matches(path) {
         (Endpoint::Usage(p.get("id").to_string()), Method::Get)
     } else {
-        return Err(Error::NotFound(format!(
-            "no endpoint at {}",
-            req.path.chars().take(200).collect::<String>()
-        )));
+        return Err(no_endpoint(req));
     };
     if req.method == method || (method == Method::Get && req.method == Method::Head) {
         Ok(found)

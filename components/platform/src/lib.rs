@@ -1,7 +1,7 @@
 //! Platform endpoints that belong to no capability: `GET /api/health`, and
 //! the problem+json 404 for every path no other component serves.
 use qmarket_core::Error;
-use qmarket_http::{problem, Method, Request, Response, Route};
+use qmarket_http::{no_endpoint, problem, Method, Request, Response, Route};
 use serde_json::json;
 
 /// Routes one request.
@@ -14,10 +14,7 @@ pub fn route(req: &Request) -> Response {
             )),
         };
     }
-    problem(&Error::NotFound(format!(
-        "no endpoint at {}",
-        req.path.chars().take(200).collect::<String>()
-    )))
+    problem(&no_endpoint(req))
 }
 
 /// The Spin entry point.

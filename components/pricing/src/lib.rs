@@ -6,8 +6,10 @@
 //! published service may be read by any account (they are shown in the
 //! marketplace anyway), those of an unpublished one only by its owner.
 use qmarket_catalog::{pricing_plan, Listing};
-use qmarket_core::{Error, Timestamp};
-use qmarket_http::{json_body, HandlerResult, Method, PageQuery, Request, Response, Route};
+use qmarket_core::Timestamp;
+use qmarket_http::{
+    allow, json_body, no_endpoint, HandlerResult, Method, PageQuery, Request, Response, Route,
+};
 use qmarket_identity::authenticate_api;
 use qmarket_store::KeyValue;
 use serde::Serialize;
@@ -61,10 +63,7 @@ pub fn route(req: &Request, kv: &dyn KeyValue, now: Timestamp) -> HandlerResult 
             )?)),
         };
     }
-    Err(Error::NotFound(format!(
-        "no endpoint at {}",
-        path.chars().take(200).collect::<String>()
-    )))
+    Err(no_endpoint(req))
 }
 
 /// The Spin entry point.
@@ -73,18 +72,6 @@ pub fn route(req: &Request, kv: &dyn KeyValue, now: Timestamp) -> HandlerResult 
 #[cfg_attr(target_arch = "wasm32", spin_sdk::http_component)]
 pub fn handle(req: spin_sdk::http::Request) -> spin_sdk::http::Response {
     qmarket_spin::serve(req, |req, kv| route(req, kv, Timestamp::now()))
-}
-
-fn allow(req: &Request, methods: &[Method]) -> qmarket_core::Result<()> {
-    if methods.contains(&req.method) {
-        return Ok(());
-    }
-    let names: Vec<&str> = methods.iter().map(Method::as_str).collect();
-    Err(Error::MethodNotAllowed(format!(
-        "{} answers {} only",
-        req.path.chars().take(200).collect::<String>(),
-        names.join(", ")
-    )))
 }
 
 fn listed<T: Serialize>(listing: Listing<T>) -> Response {

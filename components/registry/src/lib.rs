@@ -7,7 +7,9 @@
 use qmarket_catalog::marketplace::{self, MarketplaceQuery};
 use qmarket_catalog::{api_spec, lifecycle, quantum_backend, service, Listing};
 use qmarket_core::{Error, Timestamp};
-use qmarket_http::{json_body, HandlerResult, Method, PageQuery, Request, Response, Route};
+use qmarket_http::{
+    allow, json_body, no_endpoint, HandlerResult, Method, PageQuery, Request, Response, Route,
+};
 use qmarket_identity::authenticate_api;
 use qmarket_sealing::{Sealer, ENCRYPTION_KEY_VARIABLE};
 use qmarket_store::KeyValue;
@@ -134,10 +136,7 @@ pub fn route(
             )?));
         }
     }
-    Err(Error::NotFound(format!(
-        "no endpoint at {}",
-        path.chars().take(200).collect::<String>()
-    )))
+    Err(no_endpoint(req))
 }
 
 /// The Spin entry point.
@@ -187,18 +186,6 @@ fn api_spec_body(req: &Request) -> qmarket_core::Result<Value> {
     Err(Error::UnsupportedMediaType(format!(
         "expected an OpenAPI document as application/json or application/yaml (also application/x-yaml, text/yaml), got '{}'",
         media.chars().take(100).collect::<String>()
-    )))
-}
-
-fn allow(req: &Request, methods: &[Method]) -> qmarket_core::Result<()> {
-    if methods.contains(&req.method) {
-        return Ok(());
-    }
-    let names: Vec<&str> = methods.iter().map(Method::as_str).collect();
-    Err(Error::MethodNotAllowed(format!(
-        "{} answers {} only",
-        req.path.chars().take(200).collect::<String>(),
-        names.join(", ")
     )))
 }
 

@@ -18,7 +18,7 @@ pub use pagination::{PageQuery, DEFAULT_LIMIT, MAX_LIMIT};
 pub use problem::{problem, problem_with, PROBLEM_CONTENT_TYPE};
 pub use request::{Method, Request};
 pub use response::{ListBody, Response};
-pub use router::{Params, Route};
+pub use router::{allow, no_endpoint, Params, Route};
 
 /// What every handler returns.
 pub type HandlerResult = qmarket_core::Result<Response>;

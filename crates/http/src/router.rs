@@ -99,3 +99,49 @@ mod tests {
             .is_none());
     }
 }
+
+/// The 405 problem unless `req` uses one of `methods`.
+pub fn allow(req: &crate::Request, methods: &[crate::Method]) -> qmarket_core::Result<()> {
+    if methods.contains(&req.method) {
+        return Ok(());
+    }
+    let names: Vec<&str> = methods.iter().map(crate::Method::as_str).collect();
+    Err(qmarket_core::Error::MethodNotAllowed(format!(
+        "{} answers {} only",
+        shown_path(&req.path),
+        names.join(", ")
+    )))
+}
+
+/// The 404 for a request no endpoint serves.
+pub fn no_endpoint(req: &crate::Request) -> qmarket_core::Error {
+    qmarket_core::Error::NotFound(format!("no endpoint at {}", shown_path(&req.path)))
+}
+
+/// A path as quoted back in problems: at most 200 characters.
+fn shown_path(path: &str) -> String {
+    path.chars().take(200).collect()
+}
+
+#[cfg(test)]
+mod endpoint_tests {
+    use super::*;
+    use crate::{Method, Request};
+
+    #[test]
+    fn allow_names_the_accepted_methods() {
+        let req = Request::new(Method::Delete, "/api/me");
+        assert!(allow(&req, &[Method::Delete]).is_ok());
+        let err = allow(&req, &[Method::Get, Method::Post]).unwrap_err();
+        assert_eq!(err.status(), 405);
+        assert_eq!(err.to_string(), "/api/me answers GET, POST only");
+    }
+
+    #[test]
+    fn no_endpoint_quotes_at_most_200_characters_of_the_path() {
+        let long = format!("/{}", "a".repeat(500));
+        let err = no_endpoint(&Request::new(Method::Get, &long));
+        assert_eq!(err.status(), 404);
+        assert!(err.to_string().len() < 230);
+    }
+}

@@ -50,11 +50,8 @@ fn fetch(url: &str, first_byte_ms: Option<u64>) -> Result<(u16, Vec<u8>), String
     let body = response.consume().map_err(|()| "body")?;
     let stream = body.stream().map_err(|()| "stream")?;
     let mut bytes = Vec::new();
-    loop {
-        match stream.blocking_read(64 * 1024) {
-            Ok(chunk) => bytes.extend(chunk),
-            Err(_) => break,
-        }
+    while let Ok(chunk) = stream.blocking_read(64 * 1024) {
+        bytes.extend(chunk);
     }
     Ok((status, bytes))
 }
