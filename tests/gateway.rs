@@ -355,6 +355,8 @@ fn a_call_is_forwarded_faithfully_and_its_answer_returned_as_it_is() {
         .bearer(&s.token)
         .header("content-type", "application/octet-stream")
         .header("x-custom", "kept")
+        .header("connection", "x-consumer-hop")
+        .header("x-consumer-hop", "for the gateway's connection only")
         .header("x-correlation-id", "forged-by-the-consumer")
         .header("x-forwarded-for", "198.51.100.1")
         .header("x-forwarded-host", "evil.example")
@@ -382,6 +384,11 @@ fn a_call_is_forwarded_faithfully_and_its_answer_returned_as_it_is() {
         "the consumer's token stays here"
     );
     assert_eq!(seen.header("proxy-authorization"), None);
+    assert_eq!(
+        seen.header("x-consumer-hop"),
+        None,
+        "named by the consumer's Connection"
+    );
     assert_eq!(
         seen.header("host"),
         Some(upstream.addr.to_string().as_str())
@@ -414,9 +421,11 @@ fn a_call_is_forwarded_faithfully_and_its_answer_returned_as_it_is() {
     );
     assert_eq!(reply.header("content-type"), Some("application/x-test"));
     assert_eq!(reply.header("x-upstream"), Some("yes"));
-    // Headers named by the upstream's `Connection` header (x-hop here) are
-    // not checked: wasmtime removes `Connection` before the component sees
-    // the response, so only the host can drop what it names.
+    assert_eq!(
+        reply.header("x-hop"),
+        None,
+        "named by the upstream's Connection"
+    );
     assert_eq!(reply.header("keep-alive"), None);
     assert_eq!(
         reply.header("x-correlation-id"),

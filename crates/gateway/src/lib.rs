@@ -30,6 +30,13 @@
 //! known providers narrows; a call to any other host is then refused by the
 //! runtime and answered 502. Only `http(s)` URLs without credentials are ever
 //! forwarded to ([`UpstreamUrl::parse`]).
+//!
+//! # Connection-named headers
+//! wasmtime (so Spin and the embedded host alike) removes `Connection` before
+//! a component sees a request or a response, so the headers it names cannot
+//! be recognised here. The embedded host removes them itself on both sides,
+//! as an HTTP intermediary does; the rules here still apply wherever the
+//! runtime passes `Connection` through.
 #![deny(missing_docs)]
 
 mod access;

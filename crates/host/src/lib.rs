@@ -22,6 +22,7 @@ mod app;
 mod bindings;
 mod engine;
 mod error;
+mod hop_by_hop;
 pub mod key_value;
 pub mod manifest;
 pub mod outbound;

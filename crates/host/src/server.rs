@@ -197,6 +197,7 @@ fn spin_request(
     req: Request<Incoming>,
 ) -> Result<Request<Incoming>, String> {
     let (mut parts, body) = req.into_parts();
+    crate::hop_by_hop::remove_connection_named(&mut parts.headers);
     let host = parts
         .headers
         .get(http::header::HOST)
