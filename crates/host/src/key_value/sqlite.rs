@@ -72,14 +72,14 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&mut Connection, &str) -> Result<T, KvError> + Send + 'static,
     ) -> Result<T, KvError> {
-        let conn = self.conn.clone();
-        let label = self.label.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            f(&mut guard, &label)
-        })
-        .await
-        .map_err(|e| KvError::Other(format!("sqlite task failed: {e}")))?
+        // One statement on a local WAL database takes microseconds: running it
+        // on the calling worker costs less than handing it to the blocking
+        // pool and back, which dominated key-value-heavy requests.
+        let mut guard = self
+            .conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut guard, &self.label)
     }
 }
 
