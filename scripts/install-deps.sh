@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs the system packages the platform's tests and benchmarks use, when
-# they are missing: redis-server (the Redis key-value backend) and wrk (load).
+# they are missing: redis-server (the Redis key-value backend), and wrk, jq
+# and curl for the benchmarks.
 set -euo pipefail
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v jq >/dev/null 2>&1 || missing+=(jq)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 echo "install-deps: installing ${missing[*]}" >&2

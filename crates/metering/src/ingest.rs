@@ -46,21 +46,15 @@ pub struct Recorded {
 #[derive(Debug, Clone, Copy)]
 enum Effect {
     ServiceIndex,
-    SubscriptionIndex,
     Usage,
 }
 
 impl Effect {
-    const ALL: [Effect; 3] = [
-        Effect::ServiceIndex,
-        Effect::SubscriptionIndex,
-        Effect::Usage,
-    ];
+    const ALL: [Effect; 2] = [Effect::ServiceIndex, Effect::Usage];
 
     fn name(self) -> &'static str {
         match self {
             Effect::ServiceIndex => "service-index",
-            Effect::SubscriptionIndex => "subscription-index",
             Effect::Usage => "usage",
         }
     }
@@ -69,10 +63,6 @@ impl Effect {
         match self {
             Effect::ServiceIndex => {
                 Index::new(MeteringEvent::service_index(&event.service_id))
-                    .append(kv, &event.id)?;
-            }
-            Effect::SubscriptionIndex => {
-                Index::new(MeteringEvent::subscription_index(&event.subscription_id))
                     .append(kv, &event.id)?;
             }
             Effect::Usage => {

@@ -15,7 +15,7 @@
 //! # What recording writes
 //!
 //! Every accepted event gets a random `evt_…` id and its own key
-//! (`event/{evt}`), is appended to the service's and the subscription's
+//! (`event/{evt}`), is appended to the service's
 //! [`qmarket_store::Index`] (sequence numbers from an atomic `increment`, so
 //! concurrent appends never lose each other and listings need no scan), and
 //! adds its count in micro-units (count × 10^6, an integer) to the counter
@@ -32,8 +32,8 @@
 //! 1. The caller whose increment returns 1 owns the id. The event is fully
 //!    built before the claim; right after it, the owner writes the event as
 //!    the key's *intent* (`…/intent`).
-//! 2. The event record is written, then each effect (service index, subscription
-//!    index, usage counter) is applied by whoever first claims
+//! 2. The event record is written, then each effect (service index, usage
+//!    counter) is applied by whoever first claims
 //!    `…/applied/{effect}`.
 //! 3. A duplicate (increment > 1) polls for the intent (up to 2 s, short
 //!    sleeps), then runs step 2 itself — its claims lose where the owner got

@@ -34,7 +34,6 @@
 //! | `correlation/{uuid}` | [`Correlation`] |
 //! | `event/{evt}` | [`MeteringEvent`] |
 //! | `service/{svc}/events/…` | index of the service's metering events |
-//! | `sub/{sub}/events/…` | index of the subscription's metering events |
 //! | `sub/{sub}/usage/{prod}/{day}` | counter: micro-units of a product used on a UTC day |
 //! | `metering-idem/{acc}/{sha256(eventId)}` | claim counter of a metering idempotency key |
 //! | `metering-idem/{acc}/{sha256(eventId)}/intent` | the [`MeteringEvent`] that key stands for |

@@ -53,11 +53,6 @@ impl MeteringEvent {
         format!("service/{svc}/events")
     }
 
-    /// The index of subscription `sub`'s events (arrival order).
-    pub fn subscription_index(sub: &str) -> String {
-        format!("sub/{sub}/events")
-    }
-
     /// The counter of micro-units (count × 10^6) of product `prod` used under
     /// subscription `sub` on UTC day `day` (days since the Unix epoch).
     pub fn usage_key(sub: &str, prod: &str, day: i64) -> String {
