@@ -58,14 +58,6 @@ fn store_with(url: &str, security: SecurityConfiguration) -> MemoryStore {
     kv
 }
 
-fn no_security() -> SecurityConfiguration {
-    SecurityConfiguration {
-        kind: SecurityType::None,
-        username: None,
-        sealed_password: None,
-    }
-}
-
 fn never_open(_: &str) -> Result<String> {
     panic!("no password to open")
 }
@@ -79,7 +71,10 @@ fn value<'a>(headers: &'a [(String, Vec<u8>)], name: &str) -> Option<&'a str> {
 
 #[test]
 fn an_admitted_call_targets_the_service_url_with_the_remainder_and_query() {
-    let kv = store_with("http://upstream.test:8080/api", no_security());
+    let kv = store_with(
+        "http://upstream.test:8080/api",
+        SecurityConfiguration::none(),
+    );
     let req = Request::new(Method::Post, &format!("/gateway/{SVC}/runs/7?shots=100"));
     let admission = admit(&req, &kv, &caller(), Timestamp::from_millis(5), never_open).unwrap();
     assert_eq!(
@@ -98,7 +93,7 @@ fn an_admitted_call_targets_the_service_url_with_the_remainder_and_query() {
 
 #[test]
 fn admission_does_not_store_the_correlation_yet() {
-    let kv = store_with("http://upstream.test/api", no_security());
+    let kv = store_with("http://upstream.test/api", SecurityConfiguration::none());
     let req = Request::new(Method::Get, &format!("/gateway/{SVC}"));
     let admission = admit(&req, &kv, &caller(), Timestamp::from_millis(0), never_open).unwrap();
     assert_eq!(
@@ -132,7 +127,7 @@ fn a_basic_service_gets_its_opened_password_upstream() {
 
 #[test]
 fn upstream_headers_carry_the_correlation_and_where_the_call_came_from() {
-    let kv = store_with("http://upstream.test/api", no_security());
+    let kv = store_with("http://upstream.test/api", SecurityConfiguration::none());
     let req = Request::new(Method::Post, &format!("/gateway/{SVC}/x"))
         .with_header(
             "spin-full-url",
@@ -163,7 +158,7 @@ fn upstream_headers_carry_the_correlation_and_where_the_call_came_from() {
 
 #[test]
 fn a_service_without_a_usable_url_is_a_bad_gateway() {
-    let kv = store_with("ftp://upstream.test", no_security());
+    let kv = store_with("ftp://upstream.test", SecurityConfiguration::none());
     let req = Request::new(Method::Get, &format!("/gateway/{SVC}"));
     let error = admit(&req, &kv, &caller(), Timestamp::from_millis(0), never_open).unwrap_err();
     assert_eq!(error.status(), 502);
@@ -171,7 +166,7 @@ fn a_service_without_a_usable_url_is_a_bad_gateway() {
 
 #[test]
 fn refusals_keep_their_status() {
-    let kv = store_with("http://upstream.test", no_security());
+    let kv = store_with("http://upstream.test", SecurityConfiguration::none());
     let stranger = Caller {
         application_id: "app_zzzzzzzzzzzzzzzzzzzzzzzzzz".into(),
         account_id: "acc_other".into(),

@@ -5,10 +5,7 @@ use qmarket_core::id::new_id;
 use qmarket_core::{IdKind, Timestamp};
 use qmarket_http::{Method, Request, Response};
 use qmarket_identity::account::SignupPolicy;
-use qmarket_model::{
-    Lifecycle, PlanType, PricingPlan, Record, SecurityConfiguration, SecurityType, Service,
-    ServiceType, CURRENCY,
-};
+use qmarket_model::{Lifecycle, PlanType, PricingPlan, Record, Service, ServiceType, CURRENCY};
 use qmarket_store::MemoryStore;
 use serde_json::{json, Value};
 
@@ -88,24 +85,12 @@ impl Fixture {
     fn service(&self, owner: &str, lifecycle: Lifecycle) -> (String, String) {
         let svc = new_id(IdKind::Service).unwrap();
         Service {
-            id: svc.clone(),
-            owner_id: owner.into(),
             name: "svc".into(),
-            kind: ServiceType::External,
-            description: String::new(),
             quantum_backend: "SIMULATOR".into(),
             url: Some("http://localhost:9/".into()),
-            security_configuration: SecurityConfiguration {
-                kind: SecurityType::None,
-                username: None,
-                sealed_password: None,
-            },
-            managed: None,
             lifecycle,
-            created_at: now(),
-            updated_at: now(),
             index_seq: 1,
-            marketplace_seq: None,
+            ..Service::draft(svc.clone(), owner, ServiceType::External, now())
         }
         .save(&self.kv)
         .unwrap();

@@ -3,7 +3,7 @@
 
 use qmarket_core::id::{is_well_formed, new_id};
 use qmarket_core::{Error, IdKind, Result, Timestamp};
-use qmarket_model::{Lifecycle, Record, SecurityConfiguration, SecurityType, Service};
+use qmarket_model::{Lifecycle, Record, Service};
 use qmarket_sealing::Sealer;
 use qmarket_store::{counter, Index, KeyValue};
 use serde_json::Value;
@@ -47,26 +47,7 @@ pub fn create(
     input: NewService,
     now: Timestamp,
 ) -> Result<ServiceView> {
-    let mut service = Service {
-        id: new_id(IdKind::Service)?,
-        owner_id: owner.to_string(),
-        name: String::new(),
-        kind: input.kind,
-        description: String::new(),
-        quantum_backend: String::new(),
-        url: None,
-        security_configuration: SecurityConfiguration {
-            kind: SecurityType::None,
-            username: None,
-            sealed_password: None,
-        },
-        managed: None,
-        lifecycle: Lifecycle::Created,
-        created_at: now,
-        updated_at: now,
-        index_seq: 0,
-        marketplace_seq: None,
-    };
+    let mut service = Service::draft(new_id(IdKind::Service)?, owner, input.kind, now);
     let spec = service_input::apply(&mut service, input.into(), sealer)?;
     if let SpecChange::Set(doc) = &spec {
         api_spec::store(kv, &service.id, doc)?;
@@ -182,24 +163,16 @@ pub(crate) mod tests_support {
     /// A stored-shape external service for tests that need a record.
     pub(crate) fn external_service(id: &str) -> Service {
         Service {
-            id: id.into(),
-            owner_id: "acc_1".into(),
             name: "Walk".into(),
-            kind: ServiceType::External,
-            description: String::new(),
             quantum_backend: "IBM".into(),
             url: Some("https://walk.example.org".into()),
-            security_configuration: SecurityConfiguration {
-                kind: SecurityType::None,
-                username: None,
-                sealed_password: None,
-            },
-            managed: None,
-            lifecycle: Lifecycle::Created,
-            created_at: Timestamp::from_millis(0),
-            updated_at: Timestamp::from_millis(0),
             index_seq: 1,
-            marketplace_seq: None,
+            ..Service::draft(
+                id.into(),
+                "acc_1",
+                ServiceType::External,
+                Timestamp::from_millis(0),
+            )
         }
     }
 }

@@ -242,7 +242,7 @@ fn apply_security(
     let Some(input) = &patch.security_configuration else {
         if service.kind == ServiceType::Managed {
             // A service turned MANAGED has no upstream to authenticate to.
-            service.security_configuration = none_security();
+            service.security_configuration = SecurityConfiguration::none();
         }
         return None;
     };
@@ -254,7 +254,7 @@ fn apply_security(
                     "username and password are accepted with type BASIC only",
                 );
             }
-            service.security_configuration = none_security();
+            service.security_configuration = SecurityConfiguration::none();
             None
         }
         SecurityType::Basic => {
@@ -312,14 +312,6 @@ fn credential(v: &mut Violations, field: &str, text: &str) -> String {
         v.add(field, "must not contain control characters");
     }
     text.to_string()
-}
-
-fn none_security() -> SecurityConfiguration {
-    SecurityConfiguration {
-        kind: SecurityType::None,
-        username: None,
-        sealed_password: None,
-    }
 }
 
 fn apply_managed(service: &mut Service, patch: &UpdateService, v: &mut Violations) {

@@ -109,7 +109,6 @@ fn stored_id(bytes: &[u8]) -> Option<String> {
 pub(crate) mod tests {
     use super::*;
     use qmarket_core::Timestamp;
-    use qmarket_model::{SecurityConfiguration, SecurityType};
     use qmarket_store::MemoryStore;
 
     pub(crate) const SVC: &str = "svc_0123456789abcdefghjkmnpqrs";
@@ -118,24 +117,12 @@ pub(crate) mod tests {
 
     pub(crate) fn service(lifecycle: Lifecycle, kind: ServiceType) -> Service {
         Service {
-            id: SVC.into(),
-            owner_id: "acc_provider".into(),
             name: "Quantum walk".into(),
-            kind,
-            description: String::new(),
             quantum_backend: "SIMULATOR".into(),
             url: Some("http://127.0.0.1:9/base".into()),
-            security_configuration: SecurityConfiguration {
-                kind: SecurityType::None,
-                username: None,
-                sealed_password: None,
-            },
-            managed: None,
             lifecycle,
-            created_at: Timestamp::from_millis(0),
-            updated_at: Timestamp::from_millis(0),
             index_seq: 1,
-            marketplace_seq: None,
+            ..Service::draft(SVC.into(), "acc_provider", kind, Timestamp::from_millis(0))
         }
     }
 

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use qmarket_core::Timestamp;
 use qmarket_model::{
-    Correlation, Lifecycle, PlanType, PricingPlan, Product, Record, SecurityConfiguration,
-    SecurityType, Service, ServiceType, Subscription,
+    Correlation, Lifecycle, PlanType, PricingPlan, Product, Record, Service, ServiceType,
+    Subscription,
 };
 use qmarket_store::{KeyValue, MemoryStore};
 
@@ -56,24 +56,12 @@ pub const CPU: &str = "prod_cpu";
 /// Saves service `id` of `owner` (internally published).
 pub fn seed_service(kv: &dyn KeyValue, owner: &str, id: &str) {
     Service {
-        id: id.into(),
-        owner_id: owner.into(),
         name: "Solver".into(),
-        kind: ServiceType::External,
-        description: String::new(),
         quantum_backend: "NONE".into(),
         url: Some("http://localhost:1".into()),
-        security_configuration: SecurityConfiguration {
-            kind: SecurityType::None,
-            username: None,
-            sealed_password: None,
-        },
-        managed: None,
         lifecycle: Lifecycle::Accessible,
-        created_at: now(),
-        updated_at: now(),
         index_seq: 1,
-        marketplace_seq: None,
+        ..Service::draft(id.into(), owner, ServiceType::External, now())
     }
     .save(kv)
     .unwrap();

@@ -118,7 +118,40 @@ pub struct Service {
 }
 record!(Service, "service");
 
+impl SecurityConfiguration {
+    /// No upstream credentials.
+    pub fn none() -> Self {
+        SecurityConfiguration {
+            kind: SecurityType::None,
+            username: None,
+            sealed_password: None,
+        }
+    }
+}
+
 impl Service {
+    /// A service of `kind` owned by `owner`, created at `now`, with every
+    /// other field empty: unpublished, no URL, no credentials, no index
+    /// position yet. Callers fill in what they know with struct update syntax.
+    pub fn draft(id: String, owner: &str, kind: ServiceType, now: Timestamp) -> Self {
+        Service {
+            id,
+            owner_id: owner.to_string(),
+            name: String::new(),
+            kind,
+            description: String::new(),
+            quantum_backend: String::new(),
+            url: None,
+            security_configuration: SecurityConfiguration::none(),
+            managed: None,
+            lifecycle: Lifecycle::Created,
+            created_at: now,
+            updated_at: now,
+            index_seq: 0,
+            marketplace_seq: None,
+        }
+    }
+
     /// The key of the service's OpenAPI document.
     pub fn api_spec_key(id: &str) -> String {
         format!("service/{id}/api-spec")

@@ -7,10 +7,7 @@ use qmarket_core::{IdKind, Timestamp};
 use qmarket_http::{Method, Request};
 use qmarket_identity::account::{self, CreatedAccount, NewAccount};
 use qmarket_identity::application::{self, CreatedApplication, NewApplication};
-use qmarket_model::{
-    Lifecycle, PlanType, PricingPlan, Record, SecurityConfiguration, SecurityType, Service,
-    ServiceType, CURRENCY,
-};
+use qmarket_model::{Lifecycle, PlanType, PricingPlan, Record, Service, ServiceType, CURRENCY};
 use qmarket_store::MemoryStore;
 
 /// A fixed "now": 2026-11-22T10:15:30.123Z.
@@ -41,24 +38,12 @@ pub fn app(kv: &MemoryStore, account_id: &str) -> CreatedApplication {
 pub fn service(kv: &MemoryStore, owner: &str, lifecycle: Lifecycle) -> String {
     let id = new_id(IdKind::Service).unwrap();
     Service {
-        id: id.clone(),
-        owner_id: owner.into(),
         name: "svc".into(),
-        kind: ServiceType::External,
-        description: String::new(),
         quantum_backend: "SIMULATOR".into(),
         url: Some("http://localhost:9/".into()),
-        security_configuration: SecurityConfiguration {
-            kind: SecurityType::None,
-            username: None,
-            sealed_password: None,
-        },
-        managed: None,
         lifecycle,
-        created_at: now(),
-        updated_at: now(),
         index_seq: 1,
-        marketplace_seq: None,
+        ..Service::draft(id.clone(), owner, ServiceType::External, now())
     }
     .save(kv)
     .unwrap();
