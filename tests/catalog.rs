@@ -5,8 +5,6 @@
 
 mod support;
 
-use std::process::Command;
-
 use qmarket_host::TestApp;
 use serde_json::{json, Value};
 use support::{create_plan, platform, sign_up, Account, Api};
@@ -36,24 +34,17 @@ fn create(app: &TestApp, provider: &Account, body: &Value) -> String {
 
 /// Every key and value of the platform's SQLite store, values as text.
 fn stored_rows(app: &TestApp) -> Vec<(String, String)> {
-    let db = app.state_dir().join("sqlite_key_value.db");
-    let out = Command::new("sqlite3")
-        .arg("-separator")
-        .arg("\u{1f}")
-        .arg(&db)
-        .arg("SELECT key, CAST(value AS TEXT) FROM spin_key_value;")
-        .output()
-        .expect("sqlite3 runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once('\u{1f}'))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    let conn = support::sqlite_store(app);
+    let mut rows = conn
+        .prepare("SELECT key, value FROM spin_key_value")
+        .expect("the store's table");
+    rows.query_map([], |row| {
+        let value: Vec<u8> = row.get(1)?;
+        Ok((row.get(0)?, String::from_utf8_lossy(&value).into_owned()))
+    })
+    .expect("rows")
+    .collect::<Result<_, _>>()
+    .expect("readable rows")
 }
 
 #[test]

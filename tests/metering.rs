@@ -34,14 +34,16 @@ impl Store {
     fn set(&self, key: &str, value: &Value) {
         let text = value.to_string();
         let status = match self {
-            Store::Sqlite(db) => Command::new("sqlite3")
-                .arg(db)
-                .arg(format!(
-                    "INSERT OR REPLACE INTO spin_key_value (store, key, value) VALUES ('default', '{}', CAST('{}' AS BLOB));",
-                    key.replace('\'', "''"),
-                    text.replace('\'', "''")
-                ))
-                .status(),
+            Store::Sqlite(db) => {
+                support::sqlite_store_at(db)
+                    .execute(
+                        "INSERT OR REPLACE INTO spin_key_value (store, key, value) \
+                         VALUES ('default', ?1, ?2)",
+                        (key, text.as_bytes()),
+                    )
+                    .expect("seeding the SQLite store");
+                return;
+            }
             Store::Redis(port) => Command::new("redis-cli")
                 .args(["-p", &port.to_string(), "SET", key, &text])
                 .stdout(Stdio::null())

@@ -341,3 +341,17 @@ pub fn access_token(app: &TestApp, application: &Application) -> String {
         .expect("access token")
         .to_string()
 }
+
+/// The platform's SQLite key-value store (`spin_key_value` table), opened
+/// beside the running host to inspect or seed what components see.
+pub fn sqlite_store(app: &TestApp) -> rusqlite::Connection {
+    sqlite_store_at(&app.state_dir().join("sqlite_key_value.db"))
+}
+
+/// The SQLite key-value store file at `db`, opened with a busy timeout.
+pub fn sqlite_store_at(db: &std::path::Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(db).expect("the platform's store opens");
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .expect("a busy timeout");
+    conn
+}
