@@ -1,12 +1,19 @@
-//! Platform endpoints that belong to no capability: `GET /api/health`, and
-//! the problem+json 404 for every path no other component serves.
+//! Platform endpoints that belong to no capability: `GET /api/health`,
+//! `GET /api/openapi.json` (the platform's own OpenAPI 3.1 document), and the
+//! problem+json 404 for every path no other component serves.
 use qmarket_core::Error;
 use qmarket_http::{no_endpoint, problem, Method, Request, Response, Route};
 use serde_json::json;
 
+/// The repository's `openapi.yaml`, converted to JSON when the crate is built.
+pub const OPENAPI_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
+
+const HEALTH: Route = Route::new("/api/health");
+const OPENAPI: Route = Route::new("/api/openapi.json");
+
 /// Routes one request.
 pub fn route(req: &Request) -> Response {
-    if Route::new("/api/health").matches(&req.path).is_some() {
+    if HEALTH.matches(&req.path).is_some() {
         return match req.method {
             Method::Get | Method::Head => Response::ok(&json!({"status": "UP"})),
             _ => problem(&Error::MethodNotAllowed(
@@ -14,7 +21,24 @@ pub fn route(req: &Request) -> Response {
             )),
         };
     }
+    if OPENAPI.matches(&req.path).is_some() {
+        return match req.method {
+            Method::Get | Method::Head => openapi_document(),
+            _ => problem(&Error::MethodNotAllowed(
+                "/api/openapi.json answers GET only".into(),
+            )),
+        };
+    }
     problem(&no_endpoint(req))
+}
+
+/// `200 application/json` with the OpenAPI document as it was built in.
+fn openapi_document() -> Response {
+    Response {
+        status: 200,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: OPENAPI_JSON.as_bytes().to_vec(),
+    }
 }
 
 /// The Spin entry point.
@@ -26,20 +50,4 @@ pub fn handle(req: spin_sdk::http::Request) -> spin_sdk::http::Response {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn health_answers_up() {
-        let r = route(&Request::new(Method::Get, "/api/health"));
-        assert_eq!(r.status, 200);
-        assert_eq!(r.json_value(), json!({"status": "UP"}));
-    }
-
-    #[test]
-    fn unknown_paths_get_a_problem_404() {
-        let r = route(&Request::new(Method::Get, "/api/nothing-here"));
-        assert_eq!(r.status, 404);
-        assert_eq!(r.header("content-type"), Some("application/problem+json"));
-    }
-}
+mod tests;

@@ -1,0 +1,346 @@
+//! The platform's OpenAPI document through the embedded host: served at
+//! `GET /api/openapi.json` exactly as `openapi.yaml` says, and real answers
+//! of the platform validate against the schemas the document declares for
+//! them (JSON Schema 2020-12, the dialect of OpenAPI 3.1).
+
+mod support;
+
+use qmarket_host::TestApp;
+use serde_json::{json, Value};
+use support::{
+    create_application, create_external_service, create_plan, lifecycle, platform, sign_up, Api,
+    Reply,
+};
+
+/// `openapi.yaml` from the repository, as JSON.
+fn yaml_document() -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.yaml");
+    let text = std::fs::read_to_string(&path).expect("openapi.yaml is readable");
+    serde_norway::from_str(&text).expect("openapi.yaml is YAML")
+}
+
+/// Escapes one JSON-pointer token.
+fn token(text: &str) -> String {
+    text.replace('~', "~0").replace('/', "~1")
+}
+
+/// The JSON pointer (`#/…`) of the schema documented for `status` answers of
+/// `method path` with `media`, following a `$ref` to a shared response.
+fn response_schema_pointer(
+    doc: &Value,
+    path: &str,
+    method: &str,
+    status: u16,
+    media: &str,
+) -> String {
+    let mut pointer = format!("/paths/{}/{method}/responses/{status}", token(path));
+    let response = doc
+        .pointer(&pointer)
+        .unwrap_or_else(|| panic!("{method} {path} documents no {status} answer"));
+    if let Some(reference) = response.get("$ref").and_then(Value::as_str) {
+        pointer = reference.trim_start_matches('#').to_string();
+    }
+    pointer.push_str(&format!("/content/{}/schema", token(media)));
+    assert!(
+        doc.pointer(&pointer).is_some(),
+        "{method} {path} {status} has no {media} schema"
+    );
+    // A pointer in a URI fragment: braces are percent-encoded.
+    format!("#{}", pointer.replace('{', "%7B").replace('}', "%7D"))
+}
+
+/// Validates `reply` (status and media type as received) against the
+/// document's schema for that answer of `method path`.
+#[track_caller]
+fn check(doc: &Value, method: &str, path: &str, reply: &Reply) {
+    let media = reply
+        .header("content-type")
+        .map(|ct| ct.split(';').next().unwrap_or("").trim().to_string())
+        .expect("a content type");
+    let pointer = response_schema_pointer(doc, path, method, reply.status, &media);
+    let body = reply.json();
+    let errors = validation_errors(doc, &pointer, &body);
+    assert!(
+        errors.is_empty(),
+        "{method} {path} {} does not match {pointer}: {errors:?}\nbody: {body}",
+        reply.status
+    );
+}
+
+/// What is wrong with `instance` under the schema at `pointer` of `doc`.
+fn validation_errors(doc: &Value, pointer: &str, instance: &Value) -> Vec<String> {
+    // The whole document is the schema resource, so every
+    // `#/components/schemas/…` reference inside it resolves.
+    let mut schema = doc.clone();
+    schema["$ref"] = json!(pointer);
+    let validator = jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap_or_else(|e| panic!("the schema at {pointer} compiles: {e}"));
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}
+
+#[test]
+fn the_served_document_is_openapi_yaml_as_json() {
+    // Setup
+    let app = platform();
+    // Exec
+    let reply = app.get("/api/openapi.json").send().expect(200);
+    // Check
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    let served = reply.json();
+    assert_eq!(served, yaml_document());
+    assert!(served["openapi"]
+        .as_str()
+        .expect("openapi")
+        .starts_with("3.1"));
+}
+
+#[test]
+fn a_response_that_breaks_its_schema_is_caught() {
+    // Setup
+    let doc = yaml_document();
+    let pointer = "#/components/schemas/Service";
+    let service = json!({
+        "id": "svc_0123456789abcdefghjkmnpqrs", "name": "n", "type": "EXTERNAL",
+        "description": "", "quantumBackend": "IBM", "url": null,
+        "securityConfiguration": {"type": "NONE", "username": null},
+        "lifecycle": "CREATED", "ownerId": "acc_x",
+        "createdAt": "2026-11-22T10:15:30.123Z", "updatedAt": "2026-11-22T10:15:30.123Z"
+    });
+    // Check
+    assert!(validation_errors(&doc, pointer, &service).is_empty());
+    let mut no_id = service.clone();
+    no_id.as_object_mut().expect("an object").remove("id");
+    assert!(!validation_errors(&doc, pointer, &no_id).is_empty());
+    let mut float_price =
+        json!({"id": "prod_0123456789abcdefghjkmnpqrs", "name": "API", "unit": "call"});
+    float_price["unitPrice"] = json!(0.5);
+    assert!(!validation_errors(&doc, "#/components/schemas/Product", &float_price).is_empty());
+    let mut bad_time = service;
+    bad_time["createdAt"] = json!("yesterday");
+    assert!(!validation_errors(&doc, pointer, &bad_time).is_empty());
+    assert!(
+        !validation_errors(&doc, "#/components/schemas/Problem", &json!({"title": "x"})).is_empty()
+    );
+}
+
+fn provider_flow(app: &TestApp, doc: &Value) {
+    // Sign-up and the caller's account.
+    let unique = qmarket_core::id::new_uuid_v4().expect("random");
+    let signed_up = app
+        .post("/api/accounts")
+        .json(&json!({"name": "ada", "email": format!("ada-{unique}@example.org")}))
+        .send()
+        .expect(201);
+    check(doc, "post", "/api/accounts", &signed_up);
+    let provider = sign_up(app, "grace");
+    let me = app
+        .get("/api/me")
+        .bearer(&provider.token)
+        .send()
+        .expect(200);
+    check(doc, "get", "/api/me", &me);
+
+    // Tokens.
+    let token = app
+        .post("/api/access-tokens")
+        .bearer(&provider.token)
+        .json(&json!({"name": "ci", "scopes": ["API"]}))
+        .send()
+        .expect(201);
+    check(doc, "post", "/api/access-tokens", &token);
+    let tokens = app
+        .get("/api/access-tokens")
+        .bearer(&provider.token)
+        .send()
+        .expect(200);
+    check(doc, "get", "/api/access-tokens", &tokens);
+
+    // A service, its plan, its specification, its lifecycle.
+    let service_id = create_external_service(app, &provider, "https://walk.example.org/api");
+    let service_path = format!("/api/services/{service_id}");
+    let service = app
+        .get(&service_path)
+        .bearer(&provider.token)
+        .send()
+        .expect(200);
+    check(doc, "get", "/api/services/{id}", &service);
+    let services = app
+        .get("/api/services")
+        .bearer(&provider.token)
+        .send()
+        .expect(200);
+    check(doc, "get", "/api/services", &services);
+    assert_eq!(services.json()["items"][0]["id"], service_id.as_str());
+    let plan_reply = app
+        .post(&format!("{service_path}/pricing-plans"))
+        .bearer(&provider.token)
+        .json(&json!({
+            "name": "Per shot", "type": "COMMERCIAL",
+            "products": [{"name": "shot", "unitPrice": 0.00001, "unit": "shot"}]
+        }))
+        .send()
+        .expect(201);
+    check(doc, "post", "/api/services/{id}/pricing-plans", &plan_reply);
+    let plan = create_plan(app, &provider, &service_id, "0.25");
+    let plan_one = app
+        .get(&format!("{service_path}/pricing-plans/{}", plan.id))
+        .bearer(&provider.token)
+        .send()
+        .expect(200);
+    check(
+        doc,
+        "get",
+        "/api/services/{id}/pricing-plans/{plan_id}",
+        &plan_one,
+    );
+    let plans = app
+        .get(&format!("{service_path}/pricing-plans"))
+        .bearer(&provider.token)
+        .send()
+        .expect(200);
+    check(doc, "get", "/api/services/{id}/pricing-plans", &plans);
+    let spec = app
+        .get(&format!("{service_path}/api-spec"))
+        .bearer(&provider.token)
+        .send()
+        .expect(200);
+    check(doc, "get", "/api/services/{id}/api-spec", &spec);
+    let published = app
+        .post(&format!("{service_path}/publish"))
+        .bearer(&provider.token)
+        .send()
+        .expect(200);
+    check(doc, "post", "/api/services/{id}/publish", &published);
+    let marketplace = app.get("/api/marketplace/services").send().expect(200);
+    check(doc, "get", "/api/marketplace/services", &marketplace);
+    assert!(!marketplace.json()["items"]
+        .as_array()
+        .expect("items")
+        .is_empty());
+    let backends = app.get("/api/quantum-backends").send().expect(200);
+    check(doc, "get", "/api/quantum-backends", &backends);
+
+    // The owner's application, subscription, token and usage bill.
+    lifecycle(app, &provider, &service_id, "unpublish");
+    lifecycle(app, &provider, &service_id, "publish-internal");
+    let application = create_application(app, &provider);
+    let subscription = app
+        .post(&format!(
+            "/api/applications/{}/subscriptions",
+            application.id
+        ))
+        .bearer(&provider.token)
+        .json(&json!({"serviceId": service_id, "pricingPlanId": plan.id}))
+        .send()
+        .expect(201);
+    check(
+        doc,
+        "post",
+        "/api/applications/{id}/subscriptions",
+        &subscription,
+    );
+    let subscription_id = subscription.json()["id"].as_str().expect("id").to_string();
+    let one = app
+        .get(&format!("/api/subscriptions/{subscription_id}"))
+        .bearer(&provider.token)
+        .send()
+        .expect(200);
+    check(doc, "get", "/api/subscriptions/{id}", &one);
+    let usage = app
+        .get(&format!("/api/subscriptions/{subscription_id}/usage"))
+        .bearer(&provider.token)
+        .send()
+        .expect(200);
+    check(doc, "get", "/api/subscriptions/{id}/usage", &usage);
+    let events = app
+        .get(&format!("{service_path}/metering-events"))
+        .bearer(&provider.token)
+        .send()
+        .expect(200);
+    check(doc, "get", "/api/services/{id}/metering-events", &events);
+    let apps = app
+        .get("/api/applications")
+        .bearer(&provider.token)
+        .send()
+        .expect(200);
+    check(doc, "get", "/api/applications", &apps);
+    let issued = app
+        .post("/oauth/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            application.consumer_key, application.consumer_secret
+        ))
+        .send()
+        .expect(200);
+    check(doc, "post", "/oauth/token", &issued);
+}
+
+#[test]
+fn real_answers_match_the_documented_response_schemas() {
+    // Setup
+    let app = platform();
+    let doc = yaml_document();
+    // Exec and check: every answer of the provider's and consumer's flow.
+    provider_flow(&app, &doc);
+    let health = app.get("/api/health").send().expect(200);
+    check(&doc, "get", "/api/health", &health);
+}
+
+#[test]
+fn problems_and_oauth_errors_match_the_documented_error_schemas() {
+    // Setup
+    let app = platform();
+    let doc = yaml_document();
+    let provider = sign_up(&app, "ada");
+    // Exec and check: 401, 404, 400 with field errors, 422, OAuth 401.
+    let unauthenticated = app.get("/api/services").send().expect_problem(401);
+    check(&doc, "get", "/api/services", &unauthenticated);
+    let missing = app
+        .get("/api/services/svc_0123456789abcdefghjkmnpqrs")
+        .bearer(&provider.token)
+        .send()
+        .expect_problem(404);
+    check(&doc, "get", "/api/services/{id}", &missing);
+    let bad_body = app
+        .post("/api/services")
+        .bearer(&provider.token)
+        .json(&json!({"name": "x", "type": "QUANTUM", "quantumBackend": "IBM"}))
+        .send();
+    assert!(
+        bad_body.status == 400 || bad_body.status == 422,
+        "{}",
+        bad_body.text
+    );
+    check(&doc, "post", "/api/services", &bad_body);
+    let bad_report = app
+        .post("/api/metering")
+        .bearer(&provider.token)
+        .json(&json!({"correlationId": "nope", "productId": "prod_x", "count": "1e3"}))
+        .send();
+    assert!(
+        bad_report.status >= 400 && bad_report.status < 500,
+        "{}",
+        bad_report.text
+    );
+    check(&doc, "post", "/api/metering", &bad_report);
+    let bad_client = app
+        .post("/oauth/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials&client_id=nobody&client_secret=nothing")
+        .send()
+        .expect(401);
+    check(&doc, "post", "/oauth/token", &bad_client);
+    let bad_grant = app
+        .post("/oauth/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=password")
+        .send()
+        .expect(400);
+    check(&doc, "post", "/oauth/token", &bad_grant);
+}
