@@ -210,6 +210,21 @@ fn provider_flow(app: &TestApp, doc: &Value) {
         .send()
         .expect(200);
     check(doc, "get", "/api/services/{id}/api-spec", &spec);
+    let patched = app
+        .patch(&service_path)
+        .bearer(&provider.token)
+        .json(&json!({"description": null, "quantumBackend": "IONQ"}))
+        .send()
+        .expect(200);
+    check(doc, "patch", "/api/services/{id}", &patched);
+    let replaced = app
+        .put(&format!("{service_path}/api-spec"))
+        .bearer(&provider.token)
+        .header("content-type", "application/yaml")
+        .body("openapi: 3.0.3\ninfo: {title: walk, version: '1'}\npaths: {}\n")
+        .send()
+        .expect(200);
+    check(doc, "put", "/api/services/{id}/api-spec", &replaced);
     let published = app
         .post(&format!("{service_path}/publish"))
         .bearer(&provider.token)
@@ -329,6 +344,19 @@ fn problems_and_oauth_errors_match_the_documented_error_schemas() {
         bad_report.text
     );
     check(&doc, "post", "/api/metering", &bad_report);
+    let batch = app
+        .post("/api/metering/batch")
+        .bearer(&provider.token)
+        .json(&json!({"events": [{"correlationId": "nope", "productId": "prod_x", "count": 1}]}))
+        .send()
+        .expect(200);
+    check(&doc, "post", "/api/metering/batch", &batch);
+    assert_eq!(batch.json()["results"][0]["status"], 404, "{}", batch.text);
+    let wrong_method = app
+        .delete("/api/quantum-backends")
+        .send()
+        .expect_problem(405);
+    check(&doc, "get", "/api/quantum-backends", &wrong_method);
     let bad_client = app
         .post("/oauth/token")
         .header("content-type", "application/x-www-form-urlencoded")
