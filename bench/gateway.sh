@@ -25,33 +25,12 @@ fi
 QMARKET=${QMARKET:-$TARGET_DIR/release/qmarket}
 UPSTREAM_BIN=${UPSTREAM_BIN:-$TARGET_DIR/release/examples/bench_upstream}
 
-state_dir=$(mktemp -d)
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    rm -rf "$state_dir" "$work"
-}
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 "$UPSTREAM_BIN" "$UPSTREAM_ADDR" 2>"$work/upstream.log" &
 pids+=($!)
-"$QMARKET" up --listen "$PLATFORM_ADDR" --state-dir "$state_dir" 2>"$work/platform.log" &
-pids+=($!)
-for _ in $(seq 1 100); do
-    curl -sf "http://$PLATFORM_ADDR/api/health" >/dev/null 2>&1 && break
-    sleep 0.1
-done
-curl -sf "http://$PLATFORM_ADDR/api/health" >/dev/null || { cat "$work/platform.log" >&2; exit 1; }
-
-base="http://$PLATFORM_ADDR"
-post() { # path token json
-    curl -sf -X POST "$base$1" -H "authorization: Bearer $2" -H 'content-type: application/json' -d "$3"
-}
-account() {
-    curl -sf -X POST "$base/api/accounts" -H 'content-type: application/json' \
-        -d "{\"name\":\"$1\",\"email\":\"$1-$RANDOM$RANDOM@example.org\"}" | jq -r .accessToken.value
-}
+start_platform
 
 provider=$(account provider)
 consumer=$(account consumer)
@@ -60,10 +39,8 @@ plan=$(post "/api/services/$service/pricing-plans" "$provider" '{"name":"Free","
 curl -sf -X POST "$base/api/services/$service/publish" -H "authorization: Bearer $provider" >/dev/null
 app=$(post /api/applications "$consumer" '{"name":"Bench"}')
 app_id=$(jq -r .id <<<"$app")
-basic=$(printf '%s:%s' "$(jq -r .consumerKey <<<"$app")" "$(jq -r .consumerSecret <<<"$app")" | base64 -w0)
 post "/api/applications/$app_id/subscriptions" "$consumer" "{\"serviceId\":\"$service\",\"pricingPlanId\":\"$plan\"}" >/dev/null
-token=$(curl -sf -X POST "$base/oauth/token" -H "authorization: Basic $basic" \
-    -H 'content-type: application/x-www-form-urlencoded' -d grant_type=client_credentials | jq -r .access_token)
+token=$(oauth_token "$app")
 
 gateway_url="$base/gateway/$service/x"
 direct_url="http://$UPSTREAM_ADDR/run/x"
@@ -76,13 +53,6 @@ wrk.body = '$BODY'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $token"
 EOF
-
-to_us() { # wrk duration (12.3us, 1.2ms, 1.0s) to microseconds
-    awk -v v="$1" 'BEGIN {
-        n = v + 0
-        if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000;
-        else if (v ~ /m$/) print n * 60000000; else if (v ~ /s$/) print n * 1000000; else print n }'
-}
 
 measure() { # url connections -> "p50_us p99_us rps"
     local threads=$(( $2 < 2 ? 1 : 2 ))

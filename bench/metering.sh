@@ -25,37 +25,15 @@ if [ -z "${SKIP_BUILD:-}" ]; then
 fi
 QMARKET=${QMARKET:-$TARGET_DIR/release/qmarket}
 
-state_dir=$(mktemp -d)
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    rm -rf "$state_dir" "$work"
-}
-trap cleanup EXIT
-
-"$QMARKET" up --listen "$PLATFORM_ADDR" --state-dir "$state_dir" 2>"$work/platform.log" &
-pids+=($!)
-for _ in $(seq 1 100); do
-    curl -sf "http://$PLATFORM_ADDR/api/health" >/dev/null 2>&1 && break
-    sleep 0.1
-done
-curl -sf "http://$PLATFORM_ADDR/api/health" >/dev/null || { cat "$work/platform.log" >&2; exit 1; }
-
-base="http://$PLATFORM_ADDR"
-post() { # path token json
-    curl -sf -X POST "$base$1" -H "authorization: Bearer $2" -H 'content-type: application/json' -d "$3"
-}
-get() { # path token
-    curl -sf "$base$1" -H "authorization: Bearer $2"
-}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+start_platform
 
 # The tutorial's set-up: a service with a pay-per-use plan, published
 # internally, the provider's own application subscribed. One gateway call
 # yields a correlation id (the upstream need not answer: the correlation is
 # stored before the call leaves the gateway).
-provider=$(curl -sf -X POST "$base/api/accounts" -H 'content-type: application/json' \
-    -d "{\"name\":\"bench\",\"email\":\"bench-$RANDOM$RANDOM@example.org\"}" | jq -r .accessToken.value)
+provider=$(account bench)
 service=$(post /api/services "$provider" '{"name":"Bench","type":"EXTERNAL","quantumBackend":"SIMULATOR","url":"http://127.0.0.1:9"}' | jq -r .id)
 plan_json=$(post "/api/services/$service/pricing-plans" "$provider" '{"name":"Pay per use","type":"COMMERCIAL","products":[{"name":"API","unitPrice":"0.00001","unit":"call"}]}')
 plan=$(jq -r .id <<<"$plan_json")
@@ -64,9 +42,7 @@ curl -sf -X POST "$base/api/services/$service/publish-internal" -H "authorizatio
 app=$(post /api/applications "$provider" '{"name":"Bench"}')
 app_id=$(jq -r .id <<<"$app")
 subscription=$(post "/api/applications/$app_id/subscriptions" "$provider" "{\"serviceId\":\"$service\",\"pricingPlanId\":\"$plan\"}" | jq -r .id)
-basic=$(printf '%s:%s' "$(jq -r .consumerKey <<<"$app")" "$(jq -r .consumerSecret <<<"$app")" | base64 -w0)
-token=$(curl -sf -X POST "$base/oauth/token" -H "authorization: Basic $basic" \
-    -H 'content-type: application/x-www-form-urlencoded' -d grant_type=client_credentials | jq -r .access_token)
+token=$(oauth_token "$app")
 correlation=$(curl -s -D - -o /dev/null -X POST "$base/gateway/$service/run" -H "authorization: Bearer $token" \
     | awk -F': ' 'tolower($1) == "x-correlation-id" {print $2}' | tr -d '\r')
 [ -n "$correlation" ] || { echo "no correlation id from the gateway" >&2; cat "$work/platform.log" >&2; exit 1; }
@@ -109,13 +85,6 @@ function done(summary, latency, requests)
     io.write(string.format("GENERATED %d\n", total))
 end
 LUA
-}
-
-to_us() { # wrk duration (12.3us, 1.2ms, 1.0s) to microseconds
-    awk -v v="$1" 'BEGIN {
-        n = v + 0
-        if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000;
-        else if (v ~ /m$/) print n * 60000000; else if (v ~ /s$/) print n * 1000000; else print n }'
 }
 
 counted() { # the bill's quantity of the one product
