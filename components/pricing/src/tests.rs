@@ -2,25 +2,11 @@
 
 use super::*;
 use qmarket_catalog::NewService;
-use qmarket_identity::account::{self, NewAccount};
+use qmarket_identity::fixtures::signed_up as account;
 use qmarket_model::PricingPlan;
 use qmarket_sealing::Sealer;
 use qmarket_store::MemoryStore;
 use serde_json::{json, Value};
-
-/// Signs up an account; returns (account id, token value).
-fn account(kv: &dyn KeyValue, name: &str) -> (String, String) {
-    let created = account::sign_up(
-        kv,
-        NewAccount {
-            name: name.into(),
-            email: format!("{name}@example.org"),
-        },
-        Timestamp::now(),
-    )
-    .unwrap();
-    (created.id, created.access_token.value)
-}
 
 fn service(kv: &dyn KeyValue, owner: &str) -> String {
     let input: NewService = serde_json::from_value(json!({

@@ -2,7 +2,7 @@
 
 use super::*;
 use qmarket_catalog::NewPricingPlan;
-use qmarket_identity::account::{self, NewAccount};
+use qmarket_identity::fixtures::signed_up as account;
 use qmarket_model::Service;
 use qmarket_store::MemoryStore;
 use serde_json::json;
@@ -14,20 +14,6 @@ fn settings() -> Settings {
     Settings {
         encryption_key: Some(KEY.into()),
     }
-}
-
-/// Signs up an account; returns (account id, token value).
-fn account(kv: &dyn KeyValue, name: &str) -> (String, String) {
-    let created = account::sign_up(
-        kv,
-        NewAccount {
-            name: name.into(),
-            email: format!("{name}@example.org"),
-        },
-        Timestamp::now(),
-    )
-    .unwrap();
-    (created.id, created.access_token.value)
 }
 
 fn call(

@@ -32,6 +32,8 @@ pub mod account;
 pub mod application;
 mod authentication;
 pub mod client_credentials;
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 pub mod form;
 mod listing;
 pub mod oauth;
