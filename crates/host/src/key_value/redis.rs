@@ -58,7 +58,12 @@ impl RedisBackend {
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(CONNECT_TIMEOUT)
                     .set_response_timeout(RESPONSE_TIMEOUT)
-                    .set_number_of_retries(1);
+                    // No retries inside a reconnect: the client's backoff
+                    // sleeps at least 1 s before its first retry, which held
+                    // every request of an outage for 1-2 s and kept a Redis
+                    // that is back unused for as long. Without it a request
+                    // fails at once (503) and the next one connects afresh.
+                    .set_number_of_retries(0);
                 ConnectionManager::new_with_config(self.client.clone(), config).await
             })
             .await
