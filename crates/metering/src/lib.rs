@@ -53,7 +53,9 @@
 //!   A host that cancels a handler when its client disconnects (the embedded
 //!   host does, at any store call) opens the same window: a client that gives
 //!   up on a report mid-way should retry it with the same `eventId`, which
-//!   completes every effect not yet claimed.
+//!   completes every effect not yet claimed. A store that fails between the
+//!   claim and the write (Redis going down under load, answered 503) opens
+//!   it too; the event was then never acknowledged.
 //! - If an owner is merely stalled (not dead) for more than 2 s between its
 //!   claim and its intent write, and a duplicate takes over meanwhile, the
 //!   stalled owner's intent can overwrite the taker's: each effect is still
