@@ -409,7 +409,6 @@ fn report_all_again(scene: &Scene, base: &str, event_ids: &[String]) -> HashMap<
 }
 
 /// What became of a metering load after a fault and the clients' retries.
-#[derive(Debug)]
 struct Tally {
     /// Reports answered with 200 during the load.
     acknowledged: usize,
@@ -419,6 +418,17 @@ struct Tally {
     lost_from_bill: u64,
     /// Distinct reports missing from the listing after the retries.
     lost_from_listing: usize,
+}
+
+impl std::fmt::Display for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} reports acknowledged, {} unacknowledged and retried; lost after the retries: \
+             {} from the bill, {} from the listing",
+            self.acknowledged, self.unacknowledged, self.lost_from_bill, self.lost_from_listing
+        )
+    }
 }
 
 /// The metering promises after a fault, checked on `base`: the clients
@@ -569,7 +579,7 @@ fn metering_acknowledged_before_a_sigkill_survives_it_and_retries_count_once() {
 
     let host = Host::start(state.path());
     let tally = check_metering_after_fault(&scene, &host.base, &outcomes);
-    eprintln!("SIGKILL under metering load: {tally:?}");
+    eprintln!("SIGKILL under metering load: {tally}");
 }
 
 // ---------------------------------------------------------------- Redis
@@ -733,7 +743,7 @@ fn while_redis_is_down_requests_are_503_problems_and_they_succeed_again_once_it_
     let tally = check_metering_after_fault(&scene, app.base_url(), &outcomes);
     eprintln!(
         "Redis restart under load: {unavailable_during_outage} answers of 503 while it was \
-         down; metering {tally:?}"
+         down; metering: {tally}"
     );
 }
 
