@@ -38,5 +38,6 @@ pub use app::{App, HostOptions, DEFAULT_STATE_DIR};
 pub use engine::default_cache_dir;
 pub use error::Error;
 pub use server::Server;
+pub use stdio::LogSink;
 pub use test_app::{TestApp, TestAppOptions};
 pub use variables::VariableSource;

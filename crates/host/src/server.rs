@@ -1,10 +1,12 @@
 //! The HTTP server: one fresh `Store` and instance per request, Spin's
-//! request headers, one log line per request, graceful shutdown.
+//! request headers, one log line per request (to the server's [`LogSink`]),
+//! graceful shutdown.
 
 use crate::app::{App, LoadedComponent};
 use crate::outbound::OutboundHooks;
 use crate::routes::RouteMatch;
 use crate::state::RequestState;
+use crate::stdio::LogSink;
 use crate::Error;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
@@ -55,11 +57,13 @@ pub struct Server {
     app: Arc<App>,
     listener: TcpListener,
     local_addr: SocketAddr,
+    log: LogSink,
 }
 
 struct Shared {
     app: Arc<App>,
     self_authority: Arc<str>,
+    log: LogSink,
 }
 
 impl Server {
@@ -72,7 +76,15 @@ impl Server {
             app: Arc::new(app),
             listener,
             local_addr,
+            log: LogSink::default(),
         })
+    }
+
+    /// Sends the request log, the server's errors and the components'
+    /// stdout and stderr to `sink` instead of the process's stderr.
+    pub fn with_log_sink(mut self, sink: LogSink) -> Self {
+        self.log = sink;
+        self
     }
 
     /// The address actually bound.
@@ -91,6 +103,7 @@ impl Server {
         let shared = Arc::new(Shared {
             app: self.app,
             self_authority: Arc::from(self.local_addr.to_string()),
+            log: self.log,
         });
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let builder = auto::Builder::new(TokioExecutor::new());
@@ -101,7 +114,7 @@ impl Server {
                     let (stream, client) = match accepted {
                         Ok(conn) => conn,
                         Err(e) => {
-                            eprintln!("accept failed: {e}");
+                            shared.log.line(&format!("accept failed: {e}"));
                             tokio::time::sleep(Duration::from_millis(50)).await;
                             continue;
                         }
@@ -127,7 +140,9 @@ impl Server {
             .await
             .is_err()
         {
-            eprintln!("shutdown: in-flight requests did not finish within {SHUTDOWN_GRACE:?}");
+            shared.log.line(&format!(
+                "shutdown: in-flight requests did not finish within {SHUTDOWN_GRACE:?}"
+            ));
         }
         Ok(())
     }
@@ -166,11 +181,11 @@ async fn handle(
             },
         }
     };
-    eprintln!(
+    shared.log.line(&format!(
         "{method} {path} {component_id} {} {:.3}ms",
         response.status().as_u16(),
         started.elapsed().as_secs_f64() * 1000.0
-    );
+    ));
     response
 }
 
@@ -184,7 +199,9 @@ async fn invoke(
     match invoke_guest(shared, component, matched, client, req).await {
         Ok(response) => response,
         Err(message) => {
-            eprintln!("[{}] error: {message}", component.id);
+            shared
+                .log
+                .line(&format!("[{}] error: {message}", component.id));
             text_response(StatusCode::INTERNAL_SERVER_ERROR, "")
         }
     }
@@ -252,10 +269,11 @@ async fn invoke_guest(
 ) -> Result<Response<HyperOutgoingBody>, String> {
     let req = spin_request(matched, client, &shared.self_authority, req)?;
 
+    let output = component.output.with_sink(&shared.log);
     let wasi = WasiCtx::builder()
         .envs(&component.environment)
-        .stdout(component.output.clone())
-        .stderr(component.output.clone())
+        .stdout(output.clone())
+        .stderr(output)
         .build();
     let state = RequestState {
         wasi,
@@ -294,11 +312,12 @@ async fn invoke_guest(
         Ok(Ok(response)) => {
             // The guest may still be streaming the body: its task keeps running.
             let id = component.id.clone();
+            let log = shared.log.clone();
             tokio::spawn(async move {
                 match task.await {
                     Ok(Ok(())) => {}
-                    Ok(Err(e)) => eprintln!("[{id}] error after response: {e:#}"),
-                    Err(e) => eprintln!("[{id}] task failed after response: {e}"),
+                    Ok(Err(e)) => log.line(&format!("[{id}] error after response: {e:#}")),
+                    Err(e) => log.line(&format!("[{id}] task failed after response: {e}")),
                 }
             });
             Ok(response)

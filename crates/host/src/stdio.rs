@@ -1,5 +1,6 @@
-//! Guest stdout and stderr, forwarded line by line to the host's stderr with
-//! the component id in front (`[component] line`).
+//! Where the host's log lines go ([`LogSink`]), and guest stdout and stderr,
+//! forwarded line by line to that sink with the component id in front
+//! (`[component] line`).
 
 use bytes::Bytes;
 use std::io::Write;
@@ -10,16 +11,70 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 /// The most a guest may write in one call.
 const WRITE_BUDGET: usize = 64 * 1024;
 
+/// Receives the host's log lines: guest stdout and stderr, the request log
+/// and the host's own errors, one line at a time without its newline.
+///
+/// The process's stderr by default; an embedder (a test harness, say) may
+/// capture the lines instead, to look at them or to route them elsewhere.
+#[derive(Clone)]
+pub struct LogSink(Arc<dyn Fn(&str) + Send + Sync>);
+
+impl LogSink {
+    /// A sink that calls `receive` with every line, from any thread.
+    pub fn new(receive: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(receive))
+    }
+
+    /// The process's stderr, one write per line.
+    pub fn stderr() -> Self {
+        Self::new(|line| {
+            let mut out = Vec::with_capacity(line.len() + 1);
+            out.extend_from_slice(line.as_bytes());
+            out.push(b'\n');
+            // Losing a log line is better than failing the request over it.
+            let _ = std::io::stderr().lock().write_all(&out);
+        })
+    }
+
+    /// Hands `line` (without a trailing newline) to the sink.
+    pub fn line(&self, line: &str) {
+        (self.0)(line)
+    }
+}
+
+impl Default for LogSink {
+    fn default() -> Self {
+        Self::stderr()
+    }
+}
+
+impl std::fmt::Debug for LogSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LogSink")
+    }
+}
+
 /// A stdout/stderr for one component.
 #[derive(Clone)]
 pub(crate) struct PrefixedOutput {
     prefix: Arc<str>,
+    sink: LogSink,
 }
 
 impl PrefixedOutput {
+    /// Output of `component` to the process's stderr.
     pub(crate) fn new(component: &str) -> Self {
         Self {
             prefix: Arc::from(format!("[{component}] ")),
+            sink: LogSink::stderr(),
+        }
+    }
+
+    /// The same output, sent to `sink` instead.
+    pub(crate) fn with_sink(&self, sink: &LogSink) -> Self {
+        Self {
+            prefix: self.prefix.clone(),
+            sink: sink.clone(),
         }
     }
 }
@@ -32,24 +87,26 @@ impl IsTerminal for PrefixedOutput {
 
 impl StdoutStream for PrefixedOutput {
     fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
-        Box::new(LineWriter::new(self.prefix.clone()))
+        Box::new(LineWriter::new(self))
     }
 
     fn p2_stream(&self) -> Box<dyn OutputStream> {
-        Box::new(LineWriter::new(self.prefix.clone()))
+        Box::new(LineWriter::new(self))
     }
 }
 
 /// Buffers a partial line until its newline arrives (or the stream is dropped).
 struct LineWriter {
     prefix: Arc<str>,
+    sink: LogSink,
     pending: Vec<u8>,
 }
 
 impl LineWriter {
-    fn new(prefix: Arc<str>) -> Self {
+    fn new(output: &PrefixedOutput) -> Self {
         Self {
-            prefix,
+            prefix: output.prefix.clone(),
+            sink: output.sink.clone(),
             pending: Vec::new(),
         }
     }
@@ -63,16 +120,11 @@ impl LineWriter {
     }
 
     fn emit(&self, text: &[u8]) {
-        let mut out = Vec::with_capacity(text.len() + 32);
         for line in text.split_inclusive(|b| *b == b'\n') {
-            out.extend_from_slice(self.prefix.as_bytes());
-            out.extend_from_slice(line);
+            let line = line.strip_suffix(b"\n").unwrap_or(line);
+            self.sink
+                .line(&format!("{}{}", self.prefix, String::from_utf8_lossy(line)));
         }
-        if !out.ends_with(b"\n") {
-            out.push(b'\n');
-        }
-        // Losing guest output is better than failing the request over it.
-        let _ = std::io::stderr().lock().write_all(&out);
     }
 }
 

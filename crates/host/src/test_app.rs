@@ -2,7 +2,7 @@
 //! thread, an ephemeral loopback port and a temporary state directory, so
 //! plain `#[test]` functions can use a blocking HTTP client.
 
-use crate::{App, Error, HostOptions, Server, VariableSource};
+use crate::{App, Error, HostOptions, LogSink, Server, VariableSource};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -20,6 +20,9 @@ pub struct TestAppOptions {
     pub env: Vec<(String, String)>,
     /// A state directory to use (and keep); a temporary one otherwise.
     pub state_dir: Option<PathBuf>,
+    /// Where the host's log lines go (request log, host errors, guest
+    /// stdout and stderr); the process's stderr when `None`.
+    pub log_sink: Option<LogSink>,
 }
 
 impl TestAppOptions {
@@ -138,6 +141,7 @@ impl TestApp {
             },
             cache_dir: None,
         };
+        let log_sink = self.options.log_sink.clone().unwrap_or_default();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<SocketAddr, Error>>();
         let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
@@ -156,7 +160,9 @@ impl TestApp {
                 };
                 runtime.block_on(async move {
                     let server = match App::load(&host_options) {
-                        Ok(app) => Server::bind(app, addr).await,
+                        Ok(app) => Server::bind(app, addr)
+                            .await
+                            .map(|server| server.with_log_sink(log_sink)),
                         Err(e) => Err(e),
                     };
                     match server {
