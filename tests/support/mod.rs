@@ -3,11 +3,18 @@
 //! the provider and consumer flows of the API contract as one-liners.
 //!
 //! Each test binary includes this with `mod support;` and uses what it needs.
+//!
+//! Every [`Call::send`] also runs the secret-leak scan of [`secrets`]: a
+//! secret that shows up in a later response or in a host log line of a
+//! platform started here fails the call that saw it.
 #![allow(dead_code)]
+
+pub mod secrets;
 
 use std::path::PathBuf;
 
-use qmarket_host::{TestApp, TestAppOptions};
+use qmarket_host::{LogSink, TestApp, TestAppOptions};
+use secrets::{registry, Exemption, SecretKind};
 use serde_json::{json, Value};
 
 /// The repository's `spin.toml`.
@@ -20,10 +27,36 @@ pub fn platform() -> TestApp {
     platform_with(TestAppOptions::new(manifest()))
 }
 
-/// The platform started with `options`.
-pub fn platform_with(options: TestAppOptions) -> TestApp {
+/// The platform started with `options`. Its secret variables (names ending
+/// in `TOKEN`, `KEY`, `SECRET` or `PASSWORD`) join the secret registry, and
+/// unless `options` names a log sink its log lines go to [`scanned_log`].
+pub fn platform_with(mut options: TestAppOptions) -> TestApp {
+    for (name, value) in &options.env {
+        let name = name.to_ascii_uppercase();
+        if ["TOKEN", "KEY", "SECRET", "PASSWORD"]
+            .iter()
+            .any(|suffix| name.ends_with(suffix))
+        {
+            registry().register(
+                value,
+                SecretKind::Configured,
+                format!("the variable {name}"),
+            );
+        }
+    }
+    options.log_sink.get_or_insert_with(scanned_log);
     TestApp::start(options)
         .expect("the platform starts (build the components first: scripts/build-wasm.sh)")
+}
+
+/// A log sink that keeps every host line for the secret scan of the next
+/// [`Call::send`] and prints it to the test's stderr, which libtest shows
+/// when the test fails (host threads inherit the test thread's capture).
+pub fn scanned_log() -> LogSink {
+    LogSink::new(|line| {
+        registry().record_log_line(line);
+        eprintln!("{line}");
+    })
 }
 
 /// A response as the tests look at it.
@@ -84,6 +117,7 @@ pub struct Call {
     url: String,
     headers: Vec<(String, String)>,
     body: Option<Vec<u8>>,
+    exemption: Exemption,
 }
 
 impl Call {
@@ -94,7 +128,17 @@ impl Call {
             url,
             headers: Vec::new(),
             body: None,
+            exemption: Exemption::None,
         }
+    }
+
+    /// Lets this gateway call's relayed upstream answer contain the
+    /// upstream's own credentials: for a test upstream that echoes the
+    /// request it received, Basic credentials included
+    /// ([`Exemption::UpstreamEcho`]). Nothing else is exempt.
+    pub fn relaying_upstream_echo(mut self) -> Self {
+        self.exemption = Exemption::UpstreamEcho;
+        self
     }
 
     /// Adds a header.
@@ -120,8 +164,35 @@ impl Call {
         self
     }
 
-    /// Sends the request and reads the whole response.
+    /// Sends the request and reads the whole response, then runs the secret
+    /// scan: learns the secrets the request hands over, checks the response
+    /// and the host log lines logged since the last scan against every known
+    /// secret, learns the secrets the response issues. Panics here on a leak.
+    #[track_caller]
     pub fn send(self) -> Reply {
+        let path = self
+            .url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.find('/').map(|at| &rest[at..]))
+            .unwrap_or("/");
+        let path = path.split('?').next().unwrap_or(path);
+        let call = format!("{} {path}", self.method);
+        assert!(
+            self.exemption == Exemption::None || path.starts_with("/gateway/"),
+            "the upstream-echo exemption is for gateway calls only, not {call}"
+        );
+        let registry = registry();
+        registry.learn_from_request(&call, self.body.as_deref());
+        let exemption = self.exemption;
+        let reply = self.exchange();
+        let mut leaks = registry.scan_reply(&reply, &format!("response to {call}"), exemption);
+        registry.learn_from_reply(&call, &reply);
+        leaks.extend(registry.scan_log());
+        secrets::fail_on(&leaks);
+        reply
+    }
+
+    fn exchange(self) -> Reply {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .allow_non_standard_methods(true)
