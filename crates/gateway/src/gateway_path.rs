@@ -17,8 +17,9 @@ pub struct GatewayPath<'a> {
 
 impl<'a> GatewayPath<'a> {
     /// Splits `path` (the request path, without the query). 404 when no
-    /// service is named; 400 when the remainder has `.` or `..` segments,
-    /// which would let a call climb out of the service's base path.
+    /// service is named; 400 when the remainder has `.` or `..` segments
+    /// however a server may read it (see [`has_dot_segment`]), which would
+    /// let a call climb out of the service's base path.
     pub fn parse(path: &'a str) -> Result<Self> {
         let rest = path
             .strip_prefix(PREFIX)
@@ -34,7 +35,7 @@ impl<'a> GatewayPath<'a> {
                 "name a service: /gateway/{serviceId}/{path}".into(),
             ));
         }
-        if remainder.split('/').any(is_dot_segment) {
+        if has_dot_segment(remainder) {
             return Err(Error::bad_request(
                 "the path must not contain '.' or '..' segments",
             ));
@@ -46,9 +47,50 @@ impl<'a> GatewayPath<'a> {
     }
 }
 
-fn is_dot_segment(segment: &str) -> bool {
-    let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
-    decoded == "." || decoded == ".."
+/// Whether `remainder` has a `.` or `..` segment as any upstream server may
+/// read it: servers differ in what they decode before resolving dot
+/// segments, so the check assumes the most: escapes decoded until none is
+/// left (`%2e%2e%2f`, `%252e`), backslashes as slashes (`..\`, `..%5c`),
+/// and `;` parameters dropped (`..;/`).
+fn has_dot_segment(remainder: &str) -> bool {
+    let mut decoded = remainder.to_string();
+    loop {
+        let once = percent_decode_once(&decoded);
+        if once == decoded {
+            break;
+        }
+        decoded = once;
+    }
+    decoded.split(['/', '\\']).any(|segment| {
+        let name = segment.split(';').next().unwrap_or_default();
+        name == "." || name == ".."
+    })
+}
+
+/// Decodes each `%XX` escape once; every escape shortens the text, so
+/// repeating this ends. Bytes that are not UTF-8 become U+FFFD, which is no dot.
+fn percent_decode_once(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -110,5 +152,34 @@ mod tests {
             );
         }
         assert!(GatewayPath::parse("/gateway/svc_1/...x/.well-known").is_ok());
+    }
+
+    #[test]
+    fn dot_segments_hidden_by_encoded_slashes_backslashes_or_parameters_are_refused() {
+        for path in [
+            "/gateway/svc_1/..%2fadmin",
+            "/gateway/svc_1/%2E%2E%2Fadmin",
+            "/gateway/svc_1/%252e%252e/admin",
+            "/gateway/svc_1/..%252fadmin",
+            "/gateway/svc_1/..\\admin",
+            "/gateway/svc_1/..%5cadmin",
+            "/gateway/svc_1/..;/admin",
+            "/gateway/svc_1/%2e%2e;x=1/admin",
+            "/gateway/svc_1/x;y=1/..;/..;/admin",
+        ] {
+            assert_eq!(
+                GatewayPath::parse(path).unwrap_err().status(),
+                400,
+                "{path}"
+            );
+        }
+        for path in [
+            "/gateway/svc_1/a%2fb;v=1",
+            "/gateway/svc_1/..a/b..;c",
+            "/gateway/svc_1/%ff%fe",
+            "/gateway/svc_1/100%",
+        ] {
+            assert!(GatewayPath::parse(path).is_ok(), "{path}");
+        }
     }
 }
