@@ -12,8 +12,10 @@ pub const MAX_JSON_BODY: usize = 1 << 20;
 ///
 /// Refuses bodies over [`MAX_JSON_BODY`] (413), a content type other than
 /// JSON (415), malformed JSON, and values of the wrong shape (400, naming the
-/// field by its JSON path). Duplicate and unknown fields are refused where
-/// `T` says so (`deny_unknown_fields`).
+/// field by its JSON path). A key repeated in any object is refused (400)
+/// whatever `T` is: serde would keep the last one in a map and refuse it in
+/// a struct, and another reader of the same bytes may take the first.
+/// Unknown fields are refused where `T` says so (`deny_unknown_fields`).
 pub fn json_body<T: DeserializeOwned>(req: &Request) -> qmarket_core::Result<T> {
     if req.body.len() > MAX_JSON_BODY {
         return Err(Error::PayloadTooLarge(format!(
@@ -58,7 +60,70 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> qmarket_core::Result<T> 
     })?;
     de.end()
         .map_err(|_| Error::bad_request("the body has trailing data after the JSON value"))?;
+    // The body is valid JSON by now; this second pass only looks at keys.
+    serde_json::from_slice::<UniqueKeys>(&req.body).map_err(|e| {
+        Error::bad_request(format!(
+            "the body is not valid JSON of the expected shape: {}",
+            strip_position(&e.to_string())
+        ))
+    })?;
     Ok(value)
+}
+
+/// Any JSON value, refused when an object in it repeats a key.
+struct UniqueKeys;
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueKeys)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeys {
+    type Value = UniqueKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_unit<E>(self) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<UniqueKeys, A::Error> {
+        while seq.next_element::<UniqueKeys>()?.is_some() {}
+        Ok(UniqueKeys)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
+        let mut keys = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if keys.contains(&key) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "the key \"{}\" appears twice in one object",
+                    key.chars().take(100).collect::<String>()
+                )));
+            }
+            map.next_value::<UniqueKeys>()?;
+            keys.insert(key);
+        }
+        Ok(UniqueKeys)
+    }
 }
 
 /// serde_json appends " at line L column C"; the path already says where.
@@ -122,6 +187,29 @@ mod tests {
             parse(r#"{"name":"a","name":"b"}"#).unwrap_err().status(),
             400
         );
+    }
+
+    #[test]
+    fn a_key_repeated_in_any_object_is_refused() {
+        for body in [
+            r#"{"name":"a","inner":{"count":1,"count":2}}"#,
+            r#"{"name":"a","inner":null,"inner":null}"#,
+        ] {
+            assert_eq!(parse(body).unwrap_err().status(), 400, "{body}");
+        }
+        let map = |body: &str| {
+            json_body::<serde_json::Value>(
+                &Request::new(Method::Post, "/")
+                    .with_header("content-type", "application/json")
+                    .with_body(body),
+            )
+        };
+        let err = map(r#"{"a":[{"b":1,"b":1}]}"#).unwrap_err();
+        assert!(
+            err.to_string().contains(r#"key "b" appears twice"#),
+            "{err}"
+        );
+        assert!(map(r#"{"a":{"b":1},"b":{"a":1.5},"c":[{"b":1},{"b":2e3}]}"#).is_ok());
     }
 
     #[test]
