@@ -63,9 +63,10 @@ struct Shared {
 }
 
 /// The test upstream. Paths choose its behaviour: `/slow…` answers after
-/// 3 s, `/garbage…` answers with bytes that are not HTTP; everything else
-/// gets `201` with a few headers (hop-by-hop ones among them) and the body
-/// `upstream saw: <request body>`.
+/// 3 s, `/garbage…` answers with bytes that are not HTTP, `/reset-in-head…`
+/// and `/reset-in-body…` reset the connection part-way through their answer,
+/// `/silent…` never answers; everything else gets `201` with a few headers
+/// (hop-by-hop ones among them) and the body `upstream saw: <request body>`.
 struct Upstream {
     addr: SocketAddr,
     shared: Shared,
@@ -118,7 +119,7 @@ struct RequestHead {
     headers: Vec<(String, String)>,
 }
 
-fn read_head(reader: &mut BufReader<TcpStream>) -> Option<RequestHead> {
+fn read_head(reader: &mut impl BufRead) -> Option<RequestHead> {
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
     let mut parts = line.trim_end().splitn(3, ' ');
@@ -182,7 +183,62 @@ fn stored_correlation(db: &PathBuf, id: &str) -> Option<Value> {
     serde_json::from_slice(&value).ok()
 }
 
+/// The request head, read without consuming it from the socket.
+fn peek_head(stream: &TcpStream) -> Option<RequestHead> {
+    let mut buf = vec![0; 64 * 1024];
+    for _ in 0..1000 {
+        let n = stream.peek(&mut buf).ok()?;
+        if let Some(end) = buf[..n].windows(4).position(|w| w == b"\r\n\r\n") {
+            return read_head(&mut &buf[..end + 4]);
+        }
+        if n == 0 {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    None
+}
+
+/// Misbehaves as `target` asks, on a connection whose request was never
+/// read: closing a socket with unread data resets the connection (RST)
+/// instead of ending it.
+fn misbehave(mut stream: TcpStream, target: &str) {
+    if target.contains("/silent") {
+        // Accepted, never answered; the gateway gives up long before this.
+        std::thread::sleep(Duration::from_secs(60));
+        return;
+    }
+    if target.contains("/reset-in-head") {
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/pl");
+    } else {
+        let _ = stream.write_all(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\n\
+              content-length: 100000\r\n\r\n",
+        );
+        let _ = stream.write_all(&[b'q'; 1000]);
+    }
+    let _ = stream.flush();
+    // Long enough for the host to read what was sent before the reset.
+    std::thread::sleep(Duration::from_millis(200));
+    drop(stream);
+}
+
 fn serve(stream: TcpStream, shared: &Shared) {
+    if let Some(head) = peek_head(&stream).filter(|h| {
+        ["/reset-in-head", "/reset-in-body", "/silent"]
+            .iter()
+            .any(|fault| h.target.contains(fault))
+    }) {
+        shared.seen.lock().unwrap().push(Seen {
+            method: head.method,
+            target: head.target.clone(),
+            headers: head.headers,
+            body: Vec::new(),
+            stored_correlation: None,
+            metering_status: None,
+        });
+        return misbehave(stream, &head.target);
+    }
     let mut writer = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);
     let Some(RequestHead {
@@ -745,6 +801,101 @@ fn an_upstream_slower_than_the_timeout_is_a_gateway_timeout_in_time() {
         waited < Duration::from_millis(2500),
         "waited {waited:?} for a 500 ms timeout"
     );
+}
+
+/// `GET path` with `token`, failing the test when the answer does not come
+/// within 10 s; also whether its body arrived complete.
+fn get_within_bound(app: &TestApp, path: &str, token: &str) -> (Reply, bool) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into();
+    let mut response = agent
+        .get(app.url(path))
+        .header("authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap_or_else(|e| panic!("no answer head within 10 s: {e}"));
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let status = response.status().as_u16();
+    let body = response.body_mut().read_to_string();
+    let complete = body.is_ok();
+    let reply = Reply {
+        status,
+        headers,
+        text: body.unwrap_or_default(),
+    };
+    (reply, complete)
+}
+
+/// A plain call through the gateway still works (the host survived the fault).
+fn still_serves(app: &TestApp, s: &Scene) {
+    app.get("/api/health").send().expect(200);
+    app.get(&gateway_path(s, "/after"))
+        .bearer(&s.token)
+        .send()
+        .expect(201);
+}
+
+#[test]
+fn an_upstream_that_resets_the_connection_mid_headers_is_a_bad_gateway() {
+    let upstream = Upstream::start();
+    let app = platform();
+    let s = scene(&app, &upstream.url("/"));
+
+    let (reply, _) = get_within_bound(&app, &gateway_path(&s, "/reset-in-head"), &s.token);
+
+    let id = assert_problem_with_correlation(&reply, 502);
+    assert_eq!(
+        upstream.last().header("x-correlation-id"),
+        Some(id.as_str())
+    );
+    still_serves(&app, &s);
+}
+
+#[test]
+fn an_upstream_that_resets_the_connection_mid_body_cuts_the_answer_off_instead_of_completing_it() {
+    let upstream = Upstream::start();
+    let app = platform();
+    let s = scene(&app, &upstream.url("/"));
+
+    let (reply, complete) = get_within_bound(&app, &gateway_path(&s, "/reset-in-body"), &s.token);
+
+    // The head was relayed before the reset; the status can no longer change,
+    // so the consumer must see a broken body rather than a short success.
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("x-correlation-id"),
+        upstream.last().header("x-correlation-id")
+    );
+    assert!(
+        !complete,
+        "a body cut off upstream reads as complete ({} bytes)",
+        reply.text.len()
+    );
+    still_serves(&app, &s);
+}
+
+#[test]
+fn an_upstream_that_accepts_and_never_answers_is_a_gateway_timeout() {
+    let upstream = Upstream::start();
+    let mut options = TestAppOptions::new(manifest());
+    options.env = vec![("SPIN_VARIABLE_GATEWAY_TIMEOUT_MS".into(), "500".into())];
+    let app = platform_with(options);
+    let s = scene(&app, &upstream.url("/"));
+
+    let (reply, _) = get_within_bound(&app, &gateway_path(&s, "/silent"), &s.token);
+
+    let id = assert_problem_with_correlation(&reply, 504);
+    assert_eq!(
+        upstream.last().header("x-correlation-id"),
+        Some(id.as_str())
+    );
+    still_serves(&app, &s);
 }
 
 #[test]
