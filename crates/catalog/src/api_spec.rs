@@ -54,6 +54,9 @@ pub fn parse_text(text: &str) -> Result<Value> {
     if text.trim().is_empty() {
         return Err(Error::invalid_field("apiSpecification", "is empty"));
     }
+    if bracket_depth(text) > MAX_BRACKET_DEPTH {
+        return Err(too_deep());
+    }
     let yaml: serde_norway::Value = serde_norway::from_str(text).map_err(|e| {
         Error::invalid_field(
             "apiSpecification",
@@ -120,6 +123,30 @@ fn yaml_to_json(yaml: serde_norway::Value, depth: usize) -> Result<Value> {
         }
         Y::Tagged(tagged) => yaml_to_json(tagged.value, depth)?,
     })
+}
+
+/// How many `[` and `{` may be open at once in a YAML text before it is
+/// parsed: the YAML scanner's work grows with the square of the flow
+/// nesting (100,000 `[` kept a worker busy for 20 s), while the document
+/// may nest only [`MAX_DEPTH`] levels anyway. Brackets inside quoted
+/// strings count too, which only matters for a text with hundreds of
+/// unbalanced ones.
+const MAX_BRACKET_DEPTH: usize = 1000;
+
+/// The deepest nesting of `[`/`{` in `text`, counting every bracket.
+fn bracket_depth(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    for byte in text.bytes() {
+        match byte {
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 fn too_deep() -> Error {
@@ -415,6 +442,15 @@ mod tests {
             "]".repeat(100)
         );
         assert!(parse_text(&yaml).is_err());
+    }
+
+    #[test]
+    fn deep_flow_nesting_is_refused_before_the_yaml_scanner_sees_it() {
+        let yaml = format!("openapi: 3.0.3\npaths: {}", "[".repeat(100_000));
+        let err = parse_text(&yaml).unwrap_err();
+        assert_eq!(err.status(), 422, "{err}");
+        assert!(err.to_string().contains("levels deep"), "{err}");
+        assert_eq!(bracket_depth("a: [{b: '[', c: ']'}] [ ]"), 3);
     }
 
     #[test]
