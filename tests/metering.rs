@@ -8,15 +8,14 @@
 //! have), so these tests depend on metering and identity only. The flow
 //! through all components is `tests/metering_flow.rs`.
 
+mod host_support;
 mod support;
 
 use std::collections::HashSet;
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
+use host_support::{Redis, Scratch};
 use qmarket_host::{TestApp, TestAppOptions};
 use serde_json::{json, Value};
 use support::{manifest, platform, platform_with, sign_up, Account, Api};
@@ -121,58 +120,9 @@ fn sqlite_platform() -> (TestApp, Store) {
     (app, Store::Sqlite(db))
 }
 
-/// A Redis server on a free loopback port, stopped when dropped.
-struct Redis {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_redis() -> Redis {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("redis-server starts");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "redis-server did not come up");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Redis { child, port }
-}
-
-fn redis_platform(redis: &Redis, dir: &Path) -> (TestApp, Store) {
-    let config = dir.join("runtime-config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[key_value_store.default]\ntype = \"redis\"\nurl = \"redis://127.0.0.1:{}\"\n",
-            redis.port
-        ),
-    )
-    .expect("runtime config written");
+fn redis_platform(redis: &Redis, scratch: &Scratch) -> (TestApp, Store) {
     let mut options = TestAppOptions::new(manifest());
-    options.runtime_config = Some(config);
+    options.runtime_config = Some(redis.runtime_config(scratch));
     (platform_with(options), Store::Redis(redis.port))
 }
 
@@ -292,9 +242,9 @@ fn concurrent_reports_with_duplicates_count_exactly_once_on_sqlite() {
 
 #[test]
 fn concurrent_reports_with_duplicates_count_exactly_once_on_redis() {
-    let redis = start_redis();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (app, store) = redis_platform(&redis, dir.path());
+    let redis = Redis::start();
+    let scratch = Scratch::new();
+    let (app, store) = redis_platform(&redis, &scratch);
     let seeded = seed(&app, &store);
     two_thousand_reports_count_exactly_once(&app, &seeded);
 }
