@@ -6,27 +6,20 @@
 # Figures are reported, not asserted. Usage:
 #   bench/gateway.sh                 # 10 s per measurement
 #   DURATION=30s bench/gateway.sh
-# Environment: DURATION (wrk -d), QMARKET (a prebuilt qmarket binary),
-# UPSTREAM_BIN (a prebuilt bench_upstream), SKIP_BUILD=1 (use what is built).
+# Environment: DURATION (wrk -d), UPSTREAM_BIN (a prebuilt bench_upstream),
+# UPSTREAM_ADDR, PLATFORM_ADDR, and those of bench/lib.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}
-TARGET_DIR=${CARGO_TARGET_DIR:-target}
 UPSTREAM_ADDR=${UPSTREAM_ADDR:-127.0.0.1:18081}
 PLATFORM_ADDR=${PLATFORM_ADDR:-127.0.0.1:18080}
 BODY='{"shots":100,"circuit":"h q[0]; cx q[0],q[1]; measure q -> c;"}'
 
-if [ -z "${SKIP_BUILD:-}" ]; then
-    scripts/build-wasm.sh >&2
-    cargo build --release -p qmarket >&2
-    cargo build --release -p qmarket-gateway --example bench_upstream >&2
-fi
-QMARKET=${QMARKET:-$TARGET_DIR/release/qmarket}
-UPSTREAM_BIN=${UPSTREAM_BIN:-$TARGET_DIR/release/examples/bench_upstream}
-
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
+build_release bench_upstream
+UPSTREAM_BIN=${UPSTREAM_BIN:-$TARGET_DIR/release/examples/bench_upstream}
 
 "$UPSTREAM_BIN" "$UPSTREAM_ADDR" 2>"$work/upstream.log" &
 pids+=($!)
@@ -45,7 +38,7 @@ token=$(oauth_token "$app")
 gateway_url="$base/gateway/$service/x"
 direct_url="http://$UPSTREAM_ADDR/run/x"
 status=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$gateway_url" -H "authorization: Bearer $token" -d "$BODY")
-[ "$status" = 200 ] || { echo "the gateway answered $status" >&2; cat "$work/platform.log" >&2; exit 1; }
+[ "$status" = 200 ] || { echo "the gateway answered $status" >&2; cat "$PLATFORM_LOG" >&2; exit 1; }
 
 cat >"$work/post.lua" <<EOF
 wrk.method = "POST"
@@ -56,14 +49,7 @@ EOF
 
 measure() { # url connections -> "p50_us p99_us rps"
     local threads=$(( $2 < 2 ? 1 : 2 ))
-    local out
-    out=$(wrk -t"$threads" -c"$2" -d"$DURATION" --latency -s "$work/post.lua" "$1")
-    if grep -q "Non-2xx" <<<"$out"; then echo "non-2xx answers from $1:" >&2; echo "$out" >&2; fi
-    local p50 p99 rps
-    p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-    p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-    rps=$(awk '$1 == "Requests/sec:" {print $2}' <<<"$out")
-    echo "$(to_us "$p50") $(to_us "$p99") $rps"
+    wrk_figures "$(wrk -t"$threads" -c"$2" -d"$DURATION" --latency -s "$work/post.lua" "$1")"
 }
 
 printf '%-6s %-8s %12s %12s %12s\n' conns path "p50 (us)" "p99 (us)" "req/s"
@@ -75,4 +61,8 @@ for conns in 1 16; do
     awk -v c="$conns" -v d50="$d50" -v g50="$g50" -v d99="$d99" -v g99="$g99" -v drps="$drps" -v grps="$grps" 'BEGIN {
         printf "%-6s added: p50 %+.0f us, p99 %+.0f us; throughput gateway/direct = %.3f\n",
             c, g50 - d50, g99 - d99, grps / drps }'
+    summary_row gateway "direct upstream POST, $conns conn" "$d50" "$d99" "$drps req/s"
+    summary_row gateway "through the gateway, $conns conn" "$g50" "$g99" "$grps req/s" \
+        "$(awk -v d50="$d50" -v g50="$g50" -v drps="$drps" -v grps="$grps" \
+            'BEGIN {printf "added p50 %+.0f us, req/s ratio %.3f", g50 - d50, grps / drps}')"
 done
