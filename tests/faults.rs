@@ -340,6 +340,10 @@ impl Load {
                                 at,
                                 took,
                             });
+                            if reply.status == 503 {
+                                // A client backs off before it tries again.
+                                std::thread::sleep(Duration::from_millis(20));
+                            }
                         }
                         Err(e) => {
                             if let Work::Metering = work {
@@ -685,7 +689,7 @@ fn while_redis_is_down_requests_are_503_problems_and_they_succeed_again_once_it_
     load.wait_for_acknowledged(200, Duration::from_secs(20));
     redis.kill();
     load.set_phase(FAULT);
-    std::thread::sleep(Duration::from_millis(1500));
+    std::thread::sleep(Duration::from_secs(1));
     load.set_phase(REPAIRING);
     redis.launch();
     let restarted = load.started.elapsed();
@@ -693,7 +697,7 @@ fn while_redis_is_down_requests_are_503_problems_and_they_succeed_again_once_it_
     // Run on until every client has had answers after the restart.
     let deadline = Instant::now() + Duration::from_secs(20);
     let before = load.acknowledged.load(Ordering::SeqCst);
-    while load.acknowledged.load(Ordering::SeqCst) < before + 200 && Instant::now() < deadline {
+    while load.acknowledged.load(Ordering::SeqCst) < before + 100 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(300));
