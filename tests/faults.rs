@@ -206,7 +206,8 @@ impl Scene {
 
 // ---------------------------------------------------------------- load
 
-/// The run a test is in, as the load clients see it.
+// The phases of a run, as the load clients see them.
+/// Before the fault.
 const BEFORE: u8 = 0;
 /// The fault is in effect (host killed, Redis down).
 const FAULT: u8 = 1;
