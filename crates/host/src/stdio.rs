@@ -181,3 +181,40 @@ impl tokio::io::AsyncWrite for LineWriter {
         std::task::Poll::Ready(Ok(()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn capture() -> (LogSink, Arc<Mutex<Vec<String>>>) {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let kept = lines.clone();
+        let sink = LogSink::new(move |line| kept.lock().unwrap().push(line.to_string()));
+        (sink, lines)
+    }
+
+    #[test]
+    fn guest_output_reaches_the_chosen_sink_one_prefixed_line_at_a_time() {
+        let (sink, lines) = capture();
+        let output = PrefixedOutput::new("gateway").with_sink(&sink);
+        let mut writer = LineWriter::new(&output);
+        writer.push(b"first\nsec");
+        writer.push(b"ond\nthird\n\n");
+        writer.push(b"unfinished");
+        assert_eq!(
+            *lines.lock().unwrap(),
+            [
+                "[gateway] first",
+                "[gateway] second",
+                "[gateway] third",
+                "[gateway] "
+            ]
+        );
+        drop(writer);
+        assert_eq!(
+            lines.lock().unwrap().last().unwrap(),
+            "[gateway] unfinished"
+        );
+    }
+}
