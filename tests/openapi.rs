@@ -1,15 +1,22 @@
 //! The platform's OpenAPI document through the embedded host: served at
 //! `GET /api/openapi.json` exactly as `openapi.yaml` says, and real answers
 //! of the platform validate against the schemas the document declares for
-//! them (JSON Schema 2020-12, the dialect of OpenAPI 3.1).
+//! them (JSON Schema 2020-12, the dialect of OpenAPI 3.1): bodies, the
+//! headers the document names, and the absence of a body where it documents
+//! none.
 
 mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::time::Duration;
 
 use qmarket_host::TestApp;
 use serde_json::{json, Value};
 use support::{
-    create_application, create_external_service, create_plan, lifecycle, platform, sign_up, Api,
-    Reply,
+    access_token, create_application, create_external_service, create_plan, lifecycle, platform,
+    sign_up, subscribe, Api, Reply,
 };
 
 /// `openapi.yaml` from the repository, as JSON.
@@ -24,40 +31,71 @@ fn token(text: &str) -> String {
     text.replace('~', "~0").replace('/', "~1")
 }
 
-/// The JSON pointer (`#/…`) of the schema documented for `status` answers of
-/// `method path` with `media`, following a `$ref` to a shared response.
-fn response_schema_pointer(
-    doc: &Value,
-    path: &str,
-    method: &str,
-    status: u16,
-    media: &str,
-) -> String {
-    let mut pointer = format!("/paths/{}/{method}/responses/{status}", token(path));
-    let response = doc
-        .pointer(&pointer)
-        .unwrap_or_else(|| panic!("{method} {path} documents no {status} answer"));
-    if let Some(reference) = response.get("$ref").and_then(Value::as_str) {
-        pointer = reference.trim_start_matches('#').to_string();
+/// The JSON pointer (`/…`) of the response documented for `status` answers
+/// of `method path`, following a `$ref` to a shared response, and whether it
+/// is the operation's `default` (the status itself is not listed).
+fn response_pointer(doc: &Value, path: &str, method: &str, status: u16) -> (String, bool) {
+    let responses = format!("/paths/{}/{method}/responses", token(path));
+    let listed = format!("{responses}/{status}");
+    if doc.pointer(&listed).is_some() {
+        return (resolve(doc, listed), false);
     }
-    pointer.push_str(&format!("/content/{}/schema", token(media)));
+    let default = format!("{responses}/default");
     assert!(
-        doc.pointer(&pointer).is_some(),
-        "{method} {path} {status} has no {media} schema"
+        doc.pointer(&default).is_some(),
+        "{method} {path} documents no {status} answer"
     );
-    // A pointer in a URI fragment: braces are percent-encoded.
+    (resolve(doc, default), true)
+}
+
+/// Where the object at `pointer` refers to when it is a `{"$ref": "#/…"}`,
+/// else `pointer` itself.
+fn resolve(doc: &Value, pointer: String) -> String {
+    match doc
+        .pointer(&pointer)
+        .and_then(|object| object.get("$ref"))
+        .and_then(Value::as_str)
+    {
+        Some(reference) => reference.trim_start_matches('#').to_string(),
+        None => pointer,
+    }
+}
+
+/// A JSON pointer as a URI fragment (`#/…`, braces percent-encoded).
+fn fragment(pointer: &str) -> String {
     format!("#{}", pointer.replace('{', "%7B").replace('}', "%7D"))
 }
 
-/// Validates `reply` (status and media type as received) against the
-/// document's schema for that answer of `method path`.
+/// Validates `reply` against what the document says of that answer of
+/// `method path`: every documented header the reply carries matches its
+/// schema (and a required one is there); the body matches the schema
+/// documented for the media type received, or is absent when the answer
+/// documents none (a 204). A `default` answer without content (the gateway
+/// relaying its upstream's) leaves the body to the upstream.
 #[track_caller]
 fn check(doc: &Value, method: &str, path: &str, reply: &Reply) {
+    let (response, is_default) = response_pointer(doc, path, method, reply.status);
+    check_headers(doc, method, path, &response, reply);
+    if doc.pointer(&format!("{response}/content")).is_none() {
+        assert!(
+            is_default || (reply.text.is_empty() && reply.header("content-type").is_none()),
+            "{method} {path} {} documents no body but carries one: {:?}",
+            reply.status,
+            reply.text
+        );
+        return;
+    }
     let media = reply
         .header("content-type")
         .map(|ct| ct.split(';').next().unwrap_or("").trim().to_string())
         .expect("a content type");
-    let pointer = response_schema_pointer(doc, path, method, reply.status, &media);
+    let schema = format!("{response}/content/{}/schema", token(&media));
+    assert!(
+        doc.pointer(&schema).is_some(),
+        "{method} {path} {} has no {media} schema",
+        reply.status
+    );
+    let pointer = fragment(&schema);
     let body = reply.json();
     let errors = validation_errors(doc, &pointer, &body);
     assert!(
@@ -65,6 +103,33 @@ fn check(doc: &Value, method: &str, path: &str, reply: &Reply) {
         "{method} {path} {} does not match {pointer}: {errors:?}\nbody: {body}",
         reply.status
     );
+}
+
+/// Validates the headers the response at `response` documents.
+#[track_caller]
+fn check_headers(doc: &Value, method: &str, path: &str, response: &str, reply: &Reply) {
+    let Some(headers) = doc.pointer(&format!("{response}/headers")) else {
+        return;
+    };
+    for name in headers.as_object().expect("headers are a map").keys() {
+        let header_pointer = resolve(doc, format!("{response}/headers/{}", token(name)));
+        match reply.header(&name.to_ascii_lowercase()) {
+            Some(value) => {
+                let schema = fragment(&format!("{header_pointer}/schema"));
+                let errors = validation_errors(doc, &schema, &json!(value));
+                assert!(
+                    errors.is_empty(),
+                    "{method} {path} {}: header {name} {value:?} does not match {schema}: {errors:?}",
+                    reply.status
+                );
+            }
+            None => assert!(
+                doc.pointer(&format!("{header_pointer}/required")) != Some(&json!(true)),
+                "{method} {path} {} lacks the required header {name}",
+                reply.status
+            ),
+        }
+    }
 }
 
 /// What is wrong with `instance` under the schema at `pointer` of `doc`.
@@ -126,6 +191,187 @@ fn a_response_that_breaks_its_schema_is_caught() {
     assert!(
         !validation_errors(&doc, "#/components/schemas/Problem", &json!({"title": "x"})).is_empty()
     );
+}
+
+#[test]
+fn a_body_on_an_answer_documented_without_one_is_caught() {
+    // Setup
+    let doc = yaml_document();
+    let with_body = Reply {
+        status: 204,
+        headers: vec![("content-type".into(), "application/json".into())],
+        text: "{}".into(),
+    };
+    let empty = Reply {
+        text: String::new(),
+        headers: Vec::new(),
+        ..with_body.clone()
+    };
+    // Exec
+    let caught = std::panic::catch_unwind(|| {
+        check(&doc, "delete", "/api/applications/{id}", &with_body);
+    });
+    // Check
+    assert!(caught.is_err(), "a 204 with a body passed");
+    check(&doc, "delete", "/api/applications/{id}", &empty);
+}
+
+/// A service for one gateway call: answers `200 {"counts": …}` and sends
+/// back the `x-correlation-id` the gateway gave the call.
+fn one_call_upstream() -> (String, mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
+    let url = format!("http://{}/run", listener.local_addr().expect("addr"));
+    let (seen, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let Some(Ok(mut stream)) = listener.incoming().next() else {
+            return;
+        };
+        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+        let (mut correlation, mut length) = (String::new(), 0usize);
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+            let (name, value) = line.split_once(':').unwrap_or((&line, ""));
+            match name.trim().to_ascii_lowercase().as_str() {
+                "x-correlation-id" => correlation = value.trim().to_string(),
+                "content-length" => length = value.trim().parse().unwrap_or(0),
+                _ => {}
+            }
+        }
+        let _ = reader.read_exact(&mut vec![0; length]);
+        let answer = r#"{"counts":{"00":51,"11":49}}"#;
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+            answer.len()
+        );
+        let _ = seen.send(correlation);
+    });
+    (url, receiver)
+}
+
+#[test]
+fn a_gateway_call_and_its_usage_receipts_match_the_documented_answers() {
+    // Setup: the provider's service behind a real upstream, its own
+    // application subscribed (test mode), one call through the gateway.
+    let app = platform();
+    let doc = yaml_document();
+    let provider = sign_up(&app, "ada");
+    let (url, seen) = one_call_upstream();
+    let service_id = create_external_service(&app, &provider, &url);
+    let plan = create_plan(&app, &provider, &service_id, "0.25");
+    lifecycle(&app, &provider, &service_id, "publish-internal");
+    let application = create_application(&app, &provider);
+    subscribe(&app, &provider, &application, &service_id, &plan.id);
+    let token = access_token(&app, &application);
+    // Exec and check: the gateway's answer, with the correlation id echoed.
+    let called = app
+        .post(&format!("/gateway/{service_id}/circuits"))
+        .bearer(&token)
+        .json(&json!({"shots": 100}))
+        .send()
+        .expect(200);
+    check(&doc, "post", "/gateway/{serviceId}/{path}", &called);
+    let correlation = called
+        .header("x-correlation-id")
+        .expect("the correlation id is echoed")
+        .to_string();
+    let sent = seen
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the upstream was called");
+    assert_eq!(sent, correlation);
+    // Exec and check: receipts of both single-report paths, first and replayed.
+    for path in ["/api/metering", "/qc-catalog/external-services/metering"] {
+        let report = json!({
+            "correlationId": correlation, "productId": plan.product_id,
+            "count": "1.5", "eventId": format!("{path}-1"),
+        });
+        for replayed in [false, true] {
+            let receipt = app
+                .post(path)
+                .header("X-Auth-Token", &provider.token)
+                .json(&report)
+                .send()
+                .expect(200);
+            check(&doc, "post", path, &receipt);
+            assert_eq!(receipt.json()["correlationId"], correlation.as_str());
+            assert_eq!(
+                receipt.header("idempotent-replayed"),
+                replayed.then_some("true"),
+                "{path}"
+            );
+        }
+    }
+    // Exec and check: a batch whose reports are all recorded.
+    let batch = app
+        .post("/api/metering/batch")
+        .header("X-Auth-Token", &provider.token)
+        .json(&json!({"events": [
+            {"correlationId": correlation, "productId": plan.product_id, "count": 1, "eventId": "b-1"},
+            {"correlationId": correlation, "itemId": plan.product_id, "count": 2, "eventId": "b-2"},
+        ]}))
+        .send()
+        .expect(200);
+    check(&doc, "post", "/api/metering/batch", &batch);
+    let results = batch.json()["results"].clone();
+    assert_eq!(
+        results.as_array().map(|items| items
+            .iter()
+            .map(|item| item["status"].clone())
+            .collect::<Vec<_>>()),
+        Some(vec![json!(200), json!(200)]),
+        "{results}"
+    );
+}
+
+#[test]
+fn deletions_answer_the_documented_204_without_a_body() {
+    // Setup
+    let app = platform();
+    let doc = yaml_document();
+    let provider = sign_up(&app, "ada");
+    let service_id = create_external_service(&app, &provider, "https://walk.example.org/api");
+    let plan = create_plan(&app, &provider, &service_id, "0.25");
+    let spare_plan = create_plan(&app, &provider, &service_id, "1");
+    lifecycle(&app, &provider, &service_id, "publish-internal");
+    let application = create_application(&app, &provider);
+    let subscription = subscribe(&app, &provider, &application, &service_id, &plan.id);
+    let pat = app
+        .post("/api/access-tokens")
+        .bearer(&provider.token)
+        .json(&json!({"name": "ci", "scopes": ["API"]}))
+        .send()
+        .expect(201)
+        .json();
+    // Exec and check: each delete endpoint, in an order that frees the next.
+    let deletions = [
+        (
+            "/api/services/{id}/pricing-plans/{plan_id}",
+            format!("/api/services/{service_id}/pricing-plans/{}", spare_plan.id),
+        ),
+        (
+            "/api/subscriptions/{id}",
+            format!(
+                "/api/subscriptions/{}",
+                subscription["id"].as_str().expect("id")
+            ),
+        ),
+        (
+            "/api/applications/{id}",
+            format!("/api/applications/{}", application.id),
+        ),
+        ("/api/services/{id}", format!("/api/services/{service_id}")),
+        (
+            "/api/access-tokens/{id}",
+            format!("/api/access-tokens/{}", pat["id"].as_str().expect("id")),
+        ),
+    ];
+    for (documented, path) in deletions {
+        let deleted = app.delete(&path).bearer(&provider.token).send().expect(204);
+        check(&doc, "delete", documented, &deleted);
+    }
 }
 
 fn provider_flow(app: &TestApp, doc: &Value) {
