@@ -676,29 +676,13 @@ fn operations(app: &TestApp) -> Vec<(String, String, String)> {
     found
 }
 
-#[test]
-fn another_tenant_can_reach_none_of_a_tenants_objects_through_any_operation() {
-    let upstream = echo_upstream();
-    let app = platform();
-    let a = tenant(&app, "ada", upstream);
-    let b = tenant(&app, "bob", upstream);
-    let marks = a.marks();
-    let before = snapshot(&app, &a);
-    for (path, (status, _)) in &before {
-        assert_eq!(*status, 200, "A reads its own {path}");
-    }
-
-    // Every operation that takes an id: B with A's ids.
-    let probes = probes(&a, &b);
-    for probe in &probes {
-        let reply = attempt(&app, &b, probe);
-        let named = named_by(&probe.path, probe.body.as_ref());
-        assert_shows_nothing_of(&marks, &reply.text, &named, probe.operation);
-    }
-
+/// The operations that name no object: B sees only its own objects, its
+/// creations are its own whatever A's ids it slips in, and its metering
+/// event keys are its own.
+fn own_scope_answers_only_for_b(app: &TestApp, a: &Tenant, b: &Tenant, marks: &[String]) {
     // Own-scope operations: B sees only its own, and cannot create into A's.
     let own = |reply: Reply, what: &str| {
-        assert_shows_nothing_of(&marks, &reply.text, "", what);
+        assert_shows_nothing_of(marks, &reply.text, "", what);
         reply.json()
     };
     let me = own(
@@ -731,9 +715,9 @@ fn another_tenant_can_reach_none_of_a_tenants_objects_through_any_operation() {
         "listServices",
     );
     let token = create_as(
-        &app,
-        &b,
-        &marks,
+        app,
+        b,
+        marks,
         "/api/access-tokens",
         json!({"name": "mine", "scopes": ["API"]}),
         json!({"id": a.second_pat.0, "accountId": a.account.id}),
@@ -742,25 +726,24 @@ fn another_tenant_can_reach_none_of_a_tenants_objects_through_any_operation() {
     let whose = app.get("/api/me").bearer(&token_value).send().expect(200);
     assert_eq!(whose.json()["id"], b.account.id.as_str());
     let application = create_as(
-        &app,
-        &b,
-        &marks,
+        app,
+        b,
+        marks,
         "/api/applications",
         json!({"name": "mine"}),
         json!({"id": a.application.id, "accountId": a.account.id}),
     );
-    let listed = app
-        .get(&format!(
-            "/api/applications/{}",
-            application["id"].as_str().expect("id")
-        ))
-        .bearer(&b.account.token)
-        .send();
-    listed.expect(200);
+    app.get(&format!(
+        "/api/applications/{}",
+        application["id"].as_str().expect("id")
+    ))
+    .bearer(&b.account.token)
+    .send()
+    .expect(200);
     let service = create_as(
-        &app,
-        &b,
-        &marks,
+        app,
+        b,
+        marks,
         "/api/services",
         json!({"name": "mine", "type": "EXTERNAL", "quantumBackend": "NONE", "url": "http://127.0.0.1:9/"}),
         json!({"id": a.draft.service, "ownerId": a.account.id}),
@@ -778,12 +761,7 @@ fn another_tenant_can_reach_none_of_a_tenants_objects_through_any_operation() {
         "{}",
         patched.text
     );
-    assert_shows_nothing_of(
-        &marks,
-        &patched.text,
-        &takeover.to_string(),
-        "updateService",
-    );
+    assert_shows_nothing_of(marks, &patched.text, &takeover.to_string(), "updateService");
     let still = app
         .get(&format!("/api/services/{}", b.draft.service))
         .bearer(&b.account.token)
@@ -821,7 +799,17 @@ fn another_tenant_can_reach_none_of_a_tenants_objects_through_any_operation() {
         .json();
     assert_ne!(mine["id"], a.event.as_str());
     assert_eq!(mine["correlationId"], b.correlation_id.as_str());
+}
 
+/// The public operations show A's published offer as the marketplace
+/// describes it and nothing else of A's; crossed credentials are no
+/// credentials.
+fn public_answers_show_only_a_published_offer(
+    app: &TestApp,
+    a: &Tenant,
+    b: &Tenant,
+    upstream: SocketAddr,
+) {
     // Public operations show A's published offer only as the marketplace
     // describes it, and never A's others.
     let market = app
@@ -866,6 +854,29 @@ fn another_tenant_can_reach_none_of_a_tenants_objects_through_any_operation() {
         .bearer(&b.oauth_token)
         .send()
         .expect_problem(401);
+}
+#[test]
+fn another_tenant_can_reach_none_of_a_tenants_objects_through_any_operation() {
+    let upstream = echo_upstream();
+    let app = platform();
+    let a = tenant(&app, "ada", upstream);
+    let b = tenant(&app, "bob", upstream);
+    let marks = a.marks();
+    let before = snapshot(&app, &a);
+    for (path, (status, _)) in &before {
+        assert_eq!(*status, 200, "A reads its own {path}");
+    }
+
+    // Every operation that takes an id: B with A's ids.
+    let probes = probes(&a, &b);
+    for probe in &probes {
+        let reply = attempt(&app, &b, probe);
+        let named = named_by(&probe.path, probe.body.as_ref());
+        assert_shows_nothing_of(&marks, &reply.text, &named, probe.operation);
+    }
+
+    own_scope_answers_only_for_b(&app, &a, &b, &marks);
+    public_answers_show_only_a_published_offer(&app, &a, &b, upstream);
 
     // A's objects are as they were, and A's credentials still work.
     let after = snapshot(&app, &a);
