@@ -13,8 +13,6 @@ mod host_support;
 mod support;
 
 use std::collections::{HashMap, HashSet};
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
@@ -589,88 +587,9 @@ fn metering_acknowledged_before_a_sigkill_survives_it_and_retries_count_once() {
 
 // ---------------------------------------------------------------- Redis
 
-/// A `redis-server` whose append-only file is fsynced on every write, so a
-/// SIGKILL loses nothing it acknowledged; it is killed and started again on
-/// the same port and data directory.
-struct DurableRedis {
-    child: Option<Child>,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl DurableRedis {
-    fn start() -> DurableRedis {
-        let mut redis = DurableRedis {
-            child: None,
-            port: host_support::free_port(),
-            dir: tempfile::tempdir().expect("a Redis directory"),
-        };
-        redis.launch();
-        redis
-    }
-
-    fn launch(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-            ])
-            .arg("--dir")
-            .arg(self.dir.path())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server starts (apt-get install -y redis-server)");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !self.answers_ping() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn answers_ping(&self) -> bool {
-        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
-            return false;
-        };
-        let mut pong = [0u8; 7];
-        stream.write_all(b"PING\r\n").is_ok()
-            && stream.read_exact(&mut pong).is_ok()
-            && &pong == b"+PONG\r\n"
-    }
-
-    /// SIGKILL, as a crash or an OOM kill would.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().expect("SIGKILL");
-            child.wait().expect("redis-server exits");
-        }
-    }
-
-    fn runtime_config(&self, scratch: &host_support::Scratch) -> std::path::PathBuf {
-        scratch.write(
-            "runtime-config.toml",
-            &format!(
-                "[key_value_store.default]\ntype = \"redis\"\nurl = \"redis://127.0.0.1:{}\"\n",
-                self.port
-            ),
-        )
-    }
-}
-
-impl Drop for DurableRedis {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 #[test]
 fn while_redis_is_down_requests_are_503_problems_and_they_succeed_again_once_it_is_back() {
-    let mut redis = DurableRedis::start();
+    let mut redis = host_support::Redis::start_durable();
     let scratch = host_support::Scratch::new();
     let mut options = TestAppOptions::new(manifest());
     options.runtime_config = Some(redis.runtime_config(&scratch));
@@ -692,7 +611,7 @@ fn while_redis_is_down_requests_are_503_problems_and_they_succeed_again_once_it_
     load.set_phase(FAULT);
     std::thread::sleep(Duration::from_secs(1));
     load.set_phase(REPAIRING);
-    redis.launch();
+    redis.relaunch();
     let restarted = load.started.elapsed();
     load.set_phase(AFTER);
     // Run on until every client has had answers after the restart.

@@ -161,18 +161,51 @@ pub fn free_port() -> u16 {
 
 /// A `redis-server` on a free loopback port, killed on drop.
 pub struct Redis {
-    child: Child,
+    child: Option<Child>,
     /// The port it listens on.
     pub port: u16,
+    /// The data directory of a durable server.
+    dir: Option<tempfile::TempDir>,
 }
 
 impl Redis {
-    /// Starts `redis-server`; fails the test when it is not installed.
+    /// Starts an in-memory `redis-server`; fails the test when it is not
+    /// installed.
     pub fn start() -> Self {
-        let port = free_port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string()])
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        Self::launched(None)
+    }
+
+    /// Starts a `redis-server` whose append-only file is fsynced on every
+    /// write, so a SIGKILL loses nothing it acknowledged and
+    /// [`Self::relaunch`] finds the data again.
+    pub fn start_durable() -> Self {
+        Self::launched(Some(tempfile::tempdir().expect("a Redis data directory")))
+    }
+
+    fn launched(dir: Option<tempfile::TempDir>) -> Self {
+        let mut redis = Self {
+            child: None,
+            port: free_port(),
+            dir,
+        };
+        redis.relaunch();
+        redis
+    }
+
+    /// Starts the server again on the same port (and data directory) after
+    /// [`Self::kill`].
+    pub fn relaunch(&mut self) {
+        let mut command = Command::new("redis-server");
+        command
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", ""]);
+        match &self.dir {
+            Some(dir) => command
+                .args(["--appendonly", "yes", "--appendfsync", "always", "--dir"])
+                .arg(dir.path()),
+            None => command.args(["--appendonly", "no"]),
+        };
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -181,23 +214,33 @@ impl Redis {
                     "cannot run redis-server ({e}): install it (apt-get install -y redis-server)"
                 )
             });
-        let redis = Self { child, port };
+        self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
-                let mut pong = [0u8; 7];
-                if stream.write_all(b"PING\r\n").is_ok()
-                    && stream.read_exact(&mut pong).is_ok()
-                    && &pong == b"+PONG\r\n"
-                {
-                    return redis;
-                }
-            }
+        while !self.answers_ping() {
             assert!(
                 Instant::now() < deadline,
-                "redis-server did not start on port {port}"
+                "redis-server did not start on port {}",
+                self.port
             );
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn answers_ping(&self) -> bool {
+        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let mut pong = [0u8; 7];
+        stream.write_all(b"PING\r\n").is_ok()
+            && stream.read_exact(&mut pong).is_ok()
+            && &pong == b"+PONG\r\n"
+    }
+
+    /// SIGKILL, as a crash or an OOM kill would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("SIGKILL");
+            child.wait().expect("redis-server exits");
         }
     }
 
@@ -241,8 +284,10 @@ impl Redis {
 
 impl Drop for Redis {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
