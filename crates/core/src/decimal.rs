@@ -110,7 +110,7 @@ impl<const SCALE: u32> Fixed<SCALE> {
     ) -> Result<Self, DecimalError> {
         match value {
             Value::Number(n) => Self::parse(&n.to_string(), max_integer_digits, sign),
-            Value::String(s) => Self::parse(s.trim(), max_integer_digits, sign),
+            Value::String(s) => Self::parse(s, max_integer_digits, sign),
             Value::Null => Err(DecimalError("must not be null".into())),
             Value::Bool(_) => Err(DecimalError(
                 "must be a decimal number, not a boolean".into(),
@@ -201,7 +201,8 @@ mod tests {
     #[test]
     fn exponents_nan_and_words_are_refused() {
         for bad in [
-            "1e5", "NaN", "inf", "-inf", "abc", "", "1.", ".5", "+1", "0x10", "1 000", "--1",
+            "1e5", "NaN", "inf", "-inf", "abc", "", "1.", ".5", "+1", "0x10", "1 000", "--1", " 1",
+            "1 ", "\t1", "1\n",
         ] {
             assert!(price(json!(bad)).is_err(), "{bad} accepted");
         }
