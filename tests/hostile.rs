@@ -292,11 +292,19 @@ fn send(agent: &ureq::Agent, app: &TestApp, req: &Req) -> Result<Reply, String> 
         .limit(64 << 20)
         .read_to_vec()
         .map_err(|e| format!("the body did not arrive: {e}"))?;
-    Ok(Reply {
+    let reply = Reply {
         status,
         headers,
         text: String::from_utf8_lossy(&bytes).into_owned(),
-    })
+    };
+    let path = req.target.split('?').next().unwrap_or_default();
+    scan_exchange(
+        &format!("{} {path}", req.method),
+        req.body.as_deref(),
+        &reply,
+        secrets::Exemption::None,
+    );
+    Ok(reply)
 }
 
 /// Sends `bytes` as they are over a fresh connection and parses the answer;
@@ -310,9 +318,9 @@ fn send_raw(addr: SocketAddr, bytes: &[u8]) -> Result<Reply, String> {
     // over a limit): write on the side and read at once, so the answer
     // arrives before the connection is reset.
     let mut writer = stream.try_clone().map_err(|e| e.to_string())?;
-    let bytes = bytes.to_vec();
+    let sent = bytes.to_vec();
     let writing = std::thread::spawn(move || {
-        let _ = writer.write_all(&bytes);
+        let _ = writer.write_all(&sent);
         let _ = writer.flush();
     });
     let mut response = Vec::new();
@@ -322,7 +330,15 @@ fn send_raw(addr: SocketAddr, bytes: &[u8]) -> Result<Reply, String> {
     if response.is_empty() {
         return Err(format!("no answer ({read:?})"));
     }
-    parse_response(&response)
+    let reply = parse_response(&response)?;
+    let (head, body) = match bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+        Some(end) => (&bytes[..end], Some(&bytes[end + 4..])),
+        None => (&bytes[..], None),
+    };
+    let request_line = String::from_utf8_lossy(&head[..head.len().min(200)]);
+    let call = request_line.lines().next().unwrap_or_default();
+    scan_exchange(call, body, &reply, secrets::Exemption::None);
+    Ok(reply)
 }
 
 fn parse_response(bytes: &[u8]) -> Result<Reply, String> {
@@ -988,6 +1004,12 @@ impl Generator<'_> {
         if name == Some("eventId") {
             self.unique += 1;
             return json!(format!("evt-fuzz-{}", self.unique));
+        }
+        if name == Some("password") {
+            // A secret of its own: the leak scan must be able to tell it
+            // from the names and descriptions the same request carries.
+            self.unique += 1;
+            return json!(format!("pw-{}-{}", self.unique, self.rng.word(12)));
         }
         if let Some(value) = schema.get("const") {
             return value.clone();

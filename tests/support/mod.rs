@@ -181,14 +181,10 @@ impl Call {
             self.exemption == Exemption::None || path.starts_with("/gateway/"),
             "the upstream-echo exemption is for gateway calls only, not {call}"
         );
-        let registry = registry();
-        registry.learn_from_request(&call, self.body.as_deref());
+        let request_body = self.body.clone();
         let exemption = self.exemption;
         let reply = self.exchange();
-        let mut leaks = registry.scan_reply(&reply, &format!("response to {call}"), exemption);
-        registry.learn_from_reply(&call, &reply);
-        leaks.extend(registry.scan_log());
-        secrets::fail_on(&leaks);
+        scan_exchange(&call, request_body.as_deref(), &reply, exemption);
         reply
     }
 
@@ -229,6 +225,21 @@ impl Call {
             text,
         }
     }
+}
+
+/// The secret-leak scan of one exchange, for every client of the tests:
+/// learns the secrets `request_body` hands over, checks `reply` and the host
+/// log lines logged since the last scan against every known secret, then
+/// learns the secrets `reply` issues. `call` names the request
+/// (`"METHOD /path"`). Panics at the caller on a leak.
+#[track_caller]
+pub fn scan_exchange(call: &str, request_body: Option<&[u8]>, reply: &Reply, exemption: Exemption) {
+    let registry = registry();
+    registry.learn_from_request(call, request_body);
+    let mut leaks = registry.scan_reply(reply, &format!("response to {call}"), exemption);
+    registry.learn_from_reply(call, reply);
+    leaks.extend(registry.scan_log());
+    secrets::fail_on(&leaks);
 }
 
 /// Requests against a running platform.
