@@ -333,7 +333,7 @@ fn send_raw(addr: SocketAddr, bytes: &[u8]) -> Result<Reply, String> {
     let reply = parse_response(&response)?;
     let (head, body) = match bytes.windows(4).position(|w| w == b"\r\n\r\n") {
         Some(end) => (&bytes[..end], Some(&bytes[end + 4..])),
-        None => (&bytes[..], None),
+        None => (bytes, None),
     };
     let request_line = String::from_utf8_lossy(&head[..head.len().min(200)]);
     let call = request_line.lines().next().unwrap_or_default();
