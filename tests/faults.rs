@@ -28,51 +28,10 @@ const REQUEST_BOUND: Duration = Duration::from_secs(15);
 
 // ---------------------------------------------------------------- HTTP
 
-/// Sends a request like [`Call::send`], but returns a transport failure
-/// (refused, reset, timed out) as an error instead of panicking.
-fn try_send(
-    agent: &ureq::Agent,
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: Option<&Value>,
-) -> Result<Reply, String> {
-    let mut builder = http::Request::builder().method(method).uri(url);
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    let body = match body {
-        Some(json) => {
-            builder = builder.header("content-type", "application/json");
-            json.to_string().into_bytes()
-        }
-        None => Vec::new(),
-    };
-    let request = builder.body(body).expect("a well-formed request");
-    let mut response = agent.run(request).map_err(|e| e.to_string())?;
-    let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(n, v)| (n.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-        .collect();
-    let text = response
-        .body_mut()
-        .read_to_string()
-        .map_err(|e| e.to_string())?;
-    Ok(Reply {
-        status,
-        headers,
-        text,
-    })
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(REQUEST_BOUND))
-        .build()
-        .into()
+/// `method url` with the test's bound on every exchange: a request still
+/// open after [`REQUEST_BOUND`] is a hang, reported by `try_send`.
+fn call(method: &str, url: String) -> Call {
+    Call::new(method, url).timeout(REQUEST_BOUND)
 }
 
 /// Whether `reply` is the documented "store unavailable" answer.
@@ -142,15 +101,12 @@ impl Scene {
 
     /// Reports `event_id` once more on `base`; the event id it was recorded as.
     fn report_again(&self, base: &str, event_id: &str) -> String {
-        let reply = try_send(
-            &agent(),
-            "POST",
-            &format!("{base}/api/metering"),
-            &[("x-auth-token", &self.provider.token)],
-            Some(&self.report(event_id, 0)),
-        )
-        .unwrap_or_else(|e| panic!("reporting {event_id} again: {e}"))
-        .expect(200);
+        let reply = call("POST", format!("{base}/api/metering"))
+            .header("x-auth-token", &self.provider.token)
+            .json(&self.report(event_id, 0))
+            .try_send()
+            .unwrap_or_else(|e| panic!("reporting {event_id} again: {e}"))
+            .expect(200);
         reply.json()["id"].as_str().expect("evt id").to_string()
     }
 
@@ -283,7 +239,6 @@ impl Load {
                 load.started,
             );
             load.clients.push(std::thread::spawn(move || {
-                let agent = agent();
                 let mut out = Outcomes::default();
                 for i in 0.. {
                     if stop.load(Ordering::SeqCst) {
@@ -293,28 +248,20 @@ impl Load {
                     let before = phase.load(Ordering::SeqCst);
                     let sent = Instant::now();
                     let result = match work {
-                        Work::Metering => try_send(
-                            &agent,
-                            "POST",
-                            &format!("{base}/api/metering"),
-                            &[("x-auth-token", &scene.provider.token)],
-                            Some(&scene.report(&event_id, c)),
-                        ),
-                        Work::Gateway => try_send(
-                            &agent,
+                        Work::Metering => call("POST", format!("{base}/api/metering"))
+                            .header("x-auth-token", &scene.provider.token)
+                            .json(&scene.report(&event_id, c)),
+                        Work::Gateway => {
+                            call("GET", format!("{base}/gateway/{}/run", scene.service_id))
+                                .bearer(&scene.consumer_token)
+                        }
+                        Work::Bill => call(
                             "GET",
-                            &format!("{base}/gateway/{}/run", scene.service_id),
-                            &[("authorization", &format!("Bearer {}", scene.consumer_token))],
-                            None,
-                        ),
-                        Work::Bill => try_send(
-                            &agent,
-                            "GET",
-                            &format!("{base}/api/subscriptions/{}/usage", scene.subscription_id),
-                            &[("authorization", &format!("Bearer {}", scene.consumer.token))],
-                            None,
-                        ),
-                    };
+                            format!("{base}/api/subscriptions/{}/usage", scene.subscription_id),
+                        )
+                        .bearer(&scene.consumer.token),
+                    }
+                    .try_send();
                     let phases = (before, phase.load(Ordering::SeqCst));
                     let at = started.elapsed();
                     let took = sent.elapsed();
@@ -532,7 +479,7 @@ impl Host {
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         let health = format!("{}/api/health", host.base);
-        while try_send(&agent(), "GET", &health, &[], None).map(|r| r.status) != Ok(200) {
+        while call("GET", health.clone()).try_send().map(|r| r.status) != Ok(200) {
             if let Ok(Some(status)) = host.child.try_wait() {
                 panic!("qmarket up exited with {status} (build the components first)");
             }

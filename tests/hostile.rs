@@ -253,58 +253,17 @@ impl Req {
     }
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .allow_non_standard_methods(true)
-        .max_redirects(0)
-        .timeout_global(Some(CLIENT_TIMEOUT))
-        .build()
-        .into()
-}
-
-/// Sends `req` to `app`; `Err` when there is no complete answer in time.
-fn send(agent: &ureq::Agent, app: &TestApp, req: &Req) -> Result<Reply, String> {
-    let mut builder = http::Request::builder()
-        .method(req.method.as_str())
-        .uri(app.url(&req.target));
+/// Sends `req` to `app` through the shared client (with its secret-leak
+/// scan); `Err` when there is no complete answer in time.
+fn send(app: &TestApp, req: &Req) -> Result<Reply, String> {
+    let mut call = Call::new(&req.method, app.url(&req.target)).timeout(CLIENT_TIMEOUT);
     for (name, value) in &req.headers {
-        builder = builder.header(name, value);
+        call = call.header(name, value);
     }
-    let request = builder
-        .body(req.body.clone().unwrap_or_default())
-        .map_err(|e| format!("the test built an invalid request: {e}"))?;
-    let mut response = agent.run(request).map_err(|e| format!("no answer: {e}"))?;
-    let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    let bytes = response
-        .body_mut()
-        .with_config()
-        .limit(64 << 20)
-        .read_to_vec()
-        .map_err(|e| format!("the body did not arrive: {e}"))?;
-    let reply = Reply {
-        status,
-        headers,
-        text: String::from_utf8_lossy(&bytes).into_owned(),
-    };
-    let path = req.target.split('?').next().unwrap_or_default();
-    scan_exchange(
-        &format!("{} {path}", req.method),
-        req.body.as_deref(),
-        &reply,
-        secrets::Exemption::None,
-    );
-    Ok(reply)
+    if let Some(body) = &req.body {
+        call = call.body(body.clone());
+    }
+    call.try_send()
 }
 
 /// Sends `bytes` as they are over a fresh connection and parses the answer;
@@ -491,7 +450,6 @@ impl Endpoint {
 /// collecting what breaks them.
 struct Checker<'a> {
     app: &'a TestApp,
-    agent: ureq::Agent,
     conn: rusqlite::Connection,
     snapshot: Snapshot,
     /// SQLite's `data_version` when `snapshot` was taken: it changes only
@@ -508,7 +466,6 @@ impl<'a> Checker<'a> {
         let snapshot = Snapshot::take(&conn);
         Checker {
             app,
-            agent: agent(),
             conn,
             snapshot,
             version,
@@ -519,7 +476,7 @@ impl<'a> Checker<'a> {
 
     /// Sends `req` through an HTTP client and checks the answer.
     fn send(&mut self, req: &Req) -> Option<Reply> {
-        let outcome = send(&self.agent, self.app, req);
+        let outcome = send(self.app, req);
         self.judge(
             &req.describe(),
             &req.method,
@@ -643,7 +600,7 @@ impl<'a> Checker<'a> {
 
     /// Whether the host still answers its health check; records it if not.
     fn host_survives(&mut self, after: &str) {
-        let healthy = send(&self.agent, self.app, &Req::new("GET", "/api/health"))
+        let healthy = send(self.app, &Req::new("GET", "/api/health"))
             .is_ok_and(|reply| reply.status == 200 && reply.json()["status"] == "UP");
         if !healthy || !self.app.is_running() {
             self.failures

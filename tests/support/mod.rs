@@ -12,6 +12,7 @@
 pub mod secrets;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use qmarket_host::{LogSink, TestApp, TestAppOptions};
 use secrets::{registry, Exemption, SecretKind};
@@ -113,23 +114,33 @@ impl Reply {
 
 /// A request builder over one platform.
 pub struct Call {
-    method: &'static str,
+    method: String,
     url: String,
     headers: Vec<(String, String)>,
     body: Option<Vec<u8>>,
     exemption: Exemption,
+    timeout: Option<Duration>,
 }
 
 impl Call {
     /// `method url`.
-    pub fn new(method: &'static str, url: String) -> Self {
+    pub fn new(method: &str, url: String) -> Self {
         Call {
-            method,
+            method: method.to_string(),
             url,
             headers: Vec::new(),
             body: None,
             exemption: Exemption::None,
+            timeout: None,
         }
+    }
+
+    /// Gives up on the whole exchange after `limit` ([`Self::try_send`]
+    /// reports it as an error): for tests that must tell a hang from an
+    /// answer.
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
+        self
     }
 
     /// Lets this gateway call's relayed upstream answer contain the
@@ -165,11 +176,19 @@ impl Call {
     }
 
     /// Sends the request and reads the whole response, then runs the secret
-    /// scan: learns the secrets the request hands over, checks the response
-    /// and the host log lines logged since the last scan against every known
-    /// secret, learns the secrets the response issues. Panics here on a leak.
+    /// scan ([`scan_exchange`]). Panics here when there is no complete
+    /// answer or on a leak.
     #[track_caller]
     pub fn send(self) -> Reply {
+        self.try_send()
+            .unwrap_or_else(|e| panic!("the platform answers: {e}"))
+    }
+
+    /// Like [`Self::send`], but a transport failure (refused, reset, timed
+    /// out, a body cut off) is an `Err` instead of a panic. A leak still
+    /// panics.
+    #[track_caller]
+    pub fn try_send(self) -> Result<Reply, String> {
         let path = self
             .url
             .split_once("://")
@@ -183,25 +202,29 @@ impl Call {
         );
         let request_body = self.body.clone();
         let exemption = self.exemption;
-        let reply = self.exchange();
+        let reply = self.exchange()?;
         scan_exchange(&call, request_body.as_deref(), &reply, exemption);
-        reply
+        Ok(reply)
     }
 
-    fn exchange(self) -> Reply {
+    fn exchange(self) -> Result<Reply, String> {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .allow_non_standard_methods(true)
+            .max_redirects(0)
+            .timeout_global(self.timeout)
             .build()
             .into();
-        let mut builder = http::Request::builder().method(self.method).uri(&self.url);
+        let mut builder = http::Request::builder()
+            .method(self.method.as_str())
+            .uri(&self.url);
         for (name, value) in &self.headers {
             builder = builder.header(name, value);
         }
         let request = builder
             .body(self.body.unwrap_or_default())
-            .expect("a well-formed test request");
-        let mut response = agent.run(request).expect("the platform answers");
+            .map_err(|e| format!("the test built an invalid request: {e}"))?;
+        let mut response = agent.run(request).map_err(|e| format!("no answer: {e}"))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -213,17 +236,17 @@ impl Call {
                 )
             })
             .collect();
-        let text = response
+        let body = response
             .body_mut()
             .with_config()
             .limit(64 << 20)
-            .read_to_string()
-            .unwrap_or_default();
-        Reply {
+            .read_to_vec()
+            .map_err(|e| format!("the body did not arrive: {e}"))?;
+        Ok(Reply {
             status,
             headers,
-            text,
-        }
+            text: String::from_utf8_lossy(&body).into_owned(),
+        })
     }
 }
 
