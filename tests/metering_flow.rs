@@ -7,63 +7,31 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::sync::mpsc;
 
 use serde_json::{json, Value};
 use support::{
     access_token, create_application, create_external_service, create_plan, lifecycle, platform,
-    sign_up, subscribe, Api, Call,
+    sign_up, start_service, subscribe, Api, Call,
 };
 
-/// A provider's service: for each request it reports `{"correlationId",
-/// "productId", "count": 1}` to `metering_url` with `X-Auth-Token`, then
-/// answers with the metering status. Sends each correlation id it saw.
+/// A provider's service: for each of `calls` requests it reports
+/// `{"correlationId", "productId", "count": 1}` to `metering_url` with
+/// `X-Auth-Token` before answering with the metering status.
 fn start_metered_service(
     metering_url: String,
     token: String,
     product_id: String,
-    requests: usize,
+    calls: usize,
 ) -> (String, mpsc::Receiver<String>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let (seen, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(requests) {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut correlation = String::new();
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                let (name, value) = line.split_once(':').unwrap_or((&line, ""));
-                match name.trim().to_ascii_lowercase().as_str() {
-                    "x-correlation-id" => correlation = value.trim().to_string(),
-                    "content-length" => length = value.trim().parse().unwrap_or(0),
-                    _ => {}
-                }
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            // The tutorial's metering call, made before answering.
-            let reply = Call::new("POST", metering_url.clone())
-                .header("X-Auth-Token", &token)
-                .json(&json!({"correlationId": correlation, "productId": product_id, "count": 1}))
-                .send();
-            let answer = json!({"metered": reply.status}).to_string();
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
-                answer.len()
-            );
-            let _ = seen.send(correlation);
-        }
-    });
-    (url, receiver)
+    start_service(calls, move |correlation| {
+        // The tutorial's metering call, made before answering.
+        let reply = Call::new("POST", metering_url.clone())
+            .header("X-Auth-Token", &token)
+            .json(&json!({"correlationId": correlation, "productId": product_id, "count": 1}))
+            .send();
+        json!({"metered": reply.status}).to_string()
+    })
 }
 
 #[test]

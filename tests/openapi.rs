@@ -7,16 +7,13 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use qmarket_host::TestApp;
 use serde_json::{json, Value};
 use support::{
     access_token, create_application, create_external_service, create_plan, lifecycle, platform,
-    sign_up, subscribe, Api, Reply,
+    sign_up, start_service, subscribe, Api, Reply,
 };
 
 /// `openapi.yaml` from the repository, as JSON.
@@ -216,42 +213,6 @@ fn a_body_on_an_answer_documented_without_one_is_caught() {
     check(&doc, "delete", "/api/applications/{id}", &empty);
 }
 
-/// A service for one gateway call: answers `200 {"counts": …}` and sends
-/// back the `x-correlation-id` the gateway gave the call.
-fn one_call_upstream() -> (String, mpsc::Receiver<String>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
-    let url = format!("http://{}/run", listener.local_addr().expect("addr"));
-    let (seen, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        let Some(Ok(mut stream)) = listener.incoming().next() else {
-            return;
-        };
-        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-        let (mut correlation, mut length) = (String::new(), 0usize);
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                break;
-            }
-            let (name, value) = line.split_once(':').unwrap_or((&line, ""));
-            match name.trim().to_ascii_lowercase().as_str() {
-                "x-correlation-id" => correlation = value.trim().to_string(),
-                "content-length" => length = value.trim().parse().unwrap_or(0),
-                _ => {}
-            }
-        }
-        let _ = reader.read_exact(&mut vec![0; length]);
-        let answer = r#"{"counts":{"00":51,"11":49}}"#;
-        let _ = write!(
-            stream,
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
-            answer.len()
-        );
-        let _ = seen.send(correlation);
-    });
-    (url, receiver)
-}
-
 #[test]
 fn a_gateway_call_and_its_usage_receipts_match_the_documented_answers() {
     // Setup: the provider's service behind a real upstream, its own
@@ -259,7 +220,7 @@ fn a_gateway_call_and_its_usage_receipts_match_the_documented_answers() {
     let app = platform();
     let doc = yaml_document();
     let provider = sign_up(&app, "ada");
-    let (url, seen) = one_call_upstream();
+    let (url, seen) = start_service(1, |_| r#"{"counts":{"00":51,"11":49}}"#.to_string());
     let service_id = create_external_service(&app, &provider, &url);
     let plan = create_plan(&app, &provider, &service_id, "0.25");
     lifecycle(&app, &provider, &service_id, "publish-internal");

@@ -460,3 +460,46 @@ pub fn sqlite_store_at(db: &std::path::Path) -> rusqlite::Connection {
         .expect("a busy timeout");
     conn
 }
+
+/// A provider's service on a free loopback port that takes `calls` gateway
+/// calls one after the other: it reads each request, answers `200` with the
+/// JSON that `answer` returns for the call's `x-correlation-id`, and sends
+/// that id to the returned receiver. Returns the service's base URL
+/// (`http://127.0.0.1:<port>`).
+pub fn start_service(
+    calls: usize,
+    answer: impl Fn(&str) -> String + Send + 'static,
+) -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("the service listens");
+    let url = format!("http://{}", listener.local_addr().expect("its address"));
+    let (seen, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(calls) {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("a second handle"));
+            let (mut correlation, mut length) = (String::new(), 0usize);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let (name, value) = line.split_once(':').unwrap_or((&line, ""));
+                match name.trim().to_ascii_lowercase().as_str() {
+                    "x-correlation-id" => correlation = value.trim().to_string(),
+                    "content-length" => length = value.trim().parse().unwrap_or(0),
+                    _ => {}
+                }
+            }
+            let _ = reader.read_exact(&mut vec![0; length]);
+            let body = answer(&correlation);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = seen.send(correlation);
+        }
+    });
+    (url, receiver)
+}
