@@ -1,12 +1,10 @@
 //! Accepting usage reports: checks against the store, exactly-once claims,
 //! and the writes that make an event count.
 
-use std::time::Duration;
-
 use qmarket_core::id::{new_id, IdKind};
 use qmarket_core::{secret, Error, Result, Timestamp};
 use qmarket_model::{Correlation, MeteringEvent, PricingPlan, Record};
-use qmarket_store::{claim, get_json, set_json, Index, KeyValue};
+use qmarket_store::{claim, write_once, Index, KeyValue, Written};
 
 use crate::report::UsageReport;
 
@@ -15,23 +13,8 @@ pub const MAX_FUTURE_SECONDS: i64 = 5 * 60;
 /// How far in the past a reported `timestamp` may lie (correlations live 35 days).
 pub const MAX_PAST_SECONDS: i64 = 35 * 24 * 60 * 60;
 
-/// How long a duplicate waits for the first copy of its event to be written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Waiting {
-    /// The longest total wait.
-    pub max: Duration,
-    /// The first pause; pauses double up to 25 ms.
-    pub first_step: Duration,
-}
-
-impl Default for Waiting {
-    fn default() -> Self {
-        Waiting {
-            max: Duration::from_secs(2),
-            first_step: Duration::from_millis(1),
-        }
-    }
-}
+/// How long a copy of a report waits for the first copy's writes.
+pub use qmarket_store::Waiting;
 
 /// An accepted report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,47 +23,6 @@ pub struct Recorded {
     pub event: MeteringEvent,
     /// Whether this report repeated an `eventId` already recorded.
     pub replayed: bool,
-}
-
-/// The writes that make an event count; each is done once per idempotency key.
-#[derive(Debug, Clone, Copy)]
-enum Effect {
-    ServiceIndex,
-    Usage,
-}
-
-impl Effect {
-    const ALL: [Effect; 2] = [Effect::ServiceIndex, Effect::Usage];
-
-    fn name(self) -> &'static str {
-        match self {
-            Effect::ServiceIndex => "service-index",
-            Effect::Usage => "usage",
-        }
-    }
-
-    fn apply(self, kv: &dyn KeyValue, event: &MeteringEvent) -> Result<()> {
-        match self {
-            Effect::ServiceIndex => {
-                Index::new(MeteringEvent::service_index(&event.service_id))
-                    .append(kv, &event.id)?;
-            }
-            Effect::Usage => {
-                let micro_units = i64::try_from(event.count.units()).map_err(|_| {
-                    Error::Internal(format!("count of {} does not fit a counter", event.id))
-                })?;
-                kv.increment(
-                    &MeteringEvent::usage_key(
-                        &event.subscription_id,
-                        &event.product_id,
-                        event.timestamp.day(),
-                    ),
-                    micro_units,
-                )?;
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Checks `report` from provider `caller` against the store and records it
@@ -95,7 +37,9 @@ pub fn record_usage(
     let event = prepare(kv, caller, report, now)?;
     match &report.event_id {
         None => {
-            apply(kv, &event, None)?;
+            event.save(kv)?;
+            service_index(&event).append(kv, &event.id)?;
+            add_usage(kv, &event)?;
             Ok(Recorded {
                 event,
                 replayed: false,
@@ -171,7 +115,9 @@ fn prepare(
     })
 }
 
-/// The exactly-once path for a report with an event id.
+/// The exactly-once path for a report with an event id: the event is
+/// written once as the id's intent, then every copy of the report finishes
+/// it (see the crate documentation).
 fn record_once(
     kv: &dyn KeyValue,
     caller: &str,
@@ -180,75 +126,52 @@ fn record_once(
     waiting: Waiting,
 ) -> Result<Recorded> {
     let base = MeteringEvent::idempotency_key(caller, &secret::hash(event_id));
-    let intent = format!("{base}/intent");
-    if claim(kv, &base)? {
-        // Nothing is computed between the claim and this write: it is the
-        // only window in which a crash leaves the key claimed but empty.
-        set_json(kv, &intent, &event)?;
-        return finish(kv, &base, event, false);
-    }
-    if let Some(first) = wait_for(kv, &intent, waiting)? {
-        return finish(kv, &base, first, true);
-    }
-    // The claimant wrote nothing for `waiting.max`: it died between its claim
-    // and its intent. One later copy (the first to claim the takeover) records
-    // its own event instead; nothing was applied for the dead claimant, so
-    // nothing counts twice.
-    if claim(kv, &format!("{base}/takeover"))? {
-        if let Some(first) = get_json::<MeteringEvent>(kv, &intent)? {
-            return finish(kv, &base, first, true);
-        }
-        set_json(kv, &intent, &event)?;
-        return finish(kv, &base, event, false);
-    }
-    match wait_for(kv, &intent, waiting)? {
-        Some(first) => finish(kv, &base, first, true),
-        None => Err(Error::Conflict(format!(
+    let busy = || {
+        Error::Conflict(format!(
             "event '{}' is being recorded by an earlier request; retry later",
             truncated(event_id)
-        ))),
+        ))
+    };
+    let (event, replayed) = match write_once(kv, &base, waiting, || Ok(event))? {
+        Some(Written::Mine(event)) => (event, false),
+        Some(Written::Theirs(first)) => (first, true),
+        None => return Err(busy()),
+    };
+    event.save(kv)?;
+    // The slot is chosen once and filled by every copy, so an append cut
+    // off after its slot was chosen is finished by the next copy, and the
+    // event is listed once however many copies fill it.
+    let index = service_index(&event);
+    let slot = write_once(kv, &format!("{base}/listed"), waiting, || {
+        Ok(index.reserve(kv)?)
+    })?
+    .ok_or_else(busy)?;
+    index.put(kv, slot.into_value(), &event.id)?;
+    if claim(kv, &format!("{base}/applied/usage"))? {
+        add_usage(kv, &event)?;
     }
-}
-
-fn finish(kv: &dyn KeyValue, base: &str, event: MeteringEvent, replayed: bool) -> Result<Recorded> {
-    apply(kv, &event, Some(base))?;
     Ok(Recorded { event, replayed })
 }
 
-/// Writes the event record, then each effect; with `guard` (the idempotency
-/// key) every effect is claimed first, so the first copy and any copy that
-/// helps finish it apply each effect once between them.
-fn apply(kv: &dyn KeyValue, event: &MeteringEvent, guard: Option<&str>) -> Result<()> {
-    // The record is written first (and rewriting it is harmless), so index
-    // entries always resolve.
-    event.save(kv)?;
-    for effect in Effect::ALL {
-        let mine = match guard {
-            None => true,
-            Some(base) => claim(kv, &format!("{base}/applied/{}", effect.name()))?,
-        };
-        if mine {
-            effect.apply(kv, event)?;
-        }
-    }
-    Ok(())
+/// The index listing the events of the event's service.
+fn service_index(event: &MeteringEvent) -> Index {
+    Index::new(MeteringEvent::service_index(&event.service_id))
 }
 
-/// Polls `key` until it holds a record or `waiting.max` has passed.
-fn wait_for(kv: &dyn KeyValue, key: &str, waiting: Waiting) -> Result<Option<MeteringEvent>> {
-    let mut waited = Duration::ZERO;
-    let mut step = waiting.first_step.max(Duration::from_micros(100));
-    loop {
-        if let Some(event) = get_json::<MeteringEvent>(kv, key)? {
-            return Ok(Some(event));
-        }
-        if waited >= waiting.max {
-            return Ok(None);
-        }
-        std::thread::sleep(step);
-        waited += step;
-        step = (step * 2).min(Duration::from_millis(25));
-    }
+/// Adds the event's count, in micro-units, to its subscription's counter
+/// for the product and day.
+fn add_usage(kv: &dyn KeyValue, event: &MeteringEvent) -> Result<()> {
+    let micro_units = i64::try_from(event.count.units())
+        .map_err(|_| Error::Internal(format!("count of {} does not fit a counter", event.id)))?;
+    kv.increment(
+        &MeteringEvent::usage_key(
+            &event.subscription_id,
+            &event.product_id,
+            event.timestamp.day(),
+        ),
+        micro_units,
+    )?;
+    Ok(())
 }
 
 fn truncated(text: &str) -> String {

@@ -27,43 +27,42 @@
 //!
 //! A report with an `eventId` (or an `Idempotency-Key` header) is recorded
 //! once per account. Real Spin stores do not make compare-and-swap atomic, so
-//! the claim is an `increment` of `metering-idem/{acc}/{sha256(eventId)}`:
+//! every "first one wins" below is a [`qmarket_store::write_once`]: a claim
+//! by `increment` of a key, then a write of the value under it, which later
+//! copies read (waiting up to 2 s for it) or, if it never comes, one of them
+//! writes in a takeover. For `metering-idem/{acc}/{sha256(eventId)}`:
 //!
-//! 1. The caller whose increment returns 1 owns the id. The event is fully
-//!    built before the claim; right after it, the owner writes the event as
-//!    the key's *intent* (`…/intent`).
-//! 2. The event record is written, then each effect (service index, usage
-//!    counter) is applied by whoever first claims
-//!    `…/applied/{effect}`.
-//! 3. A duplicate (increment > 1) polls for the intent (up to 2 s, short
-//!    sleeps), then runs step 2 itself — its claims lose where the owner got
-//!    there first — and answers with the first event. So a retry after a
-//!    crash anywhere after step 1 completes the event, and no effect is
-//!    applied twice.
-//! 4. A duplicate that sees no intent for 2 s concludes that the owner died
-//!    between its claim and its intent write (nothing was applied then). The
-//!    first such duplicate to claim `…/takeover` records its own event in the
-//!    owner's place; the others wait for it and otherwise answer 409
-//!    ("being recorded, retry") instead of risking a second count.
+//! 1. The event is fully built, then written once as the key's *intent*
+//!    (`…/value`). Every copy of the report gets that event back, the first
+//!    copy's.
+//! 2. Every copy writes the event record (rewriting it is harmless).
+//! 3. The event's slot in the service index is chosen once (`…/listed`: a
+//!    sequence number from the index's `increment`), and every copy fills
+//!    that slot with the event id. A copy cut off anywhere in this step —
+//!    killed, or its store failing between two calls — leaves at worst an
+//!    empty slot, which the next copy fills: an event acknowledged to any
+//!    copy is listed, and listed once.
+//! 4. The usage count is added by whichever copy first claims
+//!    `…/applied/usage`.
+//!
+//! A copy answers 409 ("being recorded, retry") instead of guessing when a
+//! value it needs was claimed and neither it nor a takeover's value
+//! appeared in time: the claimant and the taker both died in the window
+//! between their claim and their write.
 //!
 //! What remains, honestly:
-//! - A crash between claiming an effect and applying it loses that effect
-//!   (at most once wins over at least once): the event may then miss from a
-//!   listing, or its count from the bill. The window is one store round-trip.
-//!   A host that cancels a handler when its client disconnects (the embedded
-//!   host does, at any store call) opens the same window: a client that gives
-//!   up on a report mid-way should retry it with the same `eventId`, which
-//!   completes every effect not yet claimed. A store that fails between the
-//!   claim and the write (Redis going down under load, answered 503) opens
-//!   it too; the event was then never acknowledged.
-//! - If an owner is merely stalled (not dead) for more than 2 s between its
-//!   claim and its intent write, and a duplicate takes over meanwhile, the
-//!   stalled owner's intent can overwrite the taker's: each effect is still
-//!   applied once, but the two callers got different event ids, and the
-//!   listing may show either.
-//! - If the taker dies in the same window too, the id stays claimed and every
-//!   later copy answers 409; nothing was counted for it, so the client may
-//!   report under a new `eventId`.
+//! - A counter `increment` cannot be repeated safely, so the usage count
+//!   stays at most once: a copy cut off between claiming `…/applied/usage`
+//!   and its `increment` (one store round-trip; a host that cancels a
+//!   handler when its client disconnects opens it too, the embedded host
+//!   does) loses that count, and a retry is then answered 200 with the event
+//!   listed but its count missing from the bill. Billing less in that window
+//!   is the chosen failure: billing twice would not be.
+//! - If a claimant is merely stalled (not dead) for more than 2 s between
+//!   its claim and its write, and a copy takes over meanwhile, the stalled
+//!   one's write can overwrite the taker's: the two callers may have been
+//!   given different event ids (the listing shows one of them), or the
+//!   event may take two slots.
 //! - Reports without an `eventId` are not idempotent: a client that retries
 //!   one after a timeout may count it twice.
 //!

@@ -273,48 +273,92 @@ fn two_thousand_events_from_16_threads_with_duplicates_are_all_counted_once() {
     );
 }
 
-#[test]
-fn a_retry_after_a_crash_past_the_intent_finishes_the_event_once() {
-    // Setup: the first copy claimed the id, wrote its intent and the record,
-    // applied the service index, then died.
-    let w = world();
-    let first = meter(
-        &w,
+/// The state a first copy of report `event_id` left when it died after
+/// writing its intent and record and choosing its listing slot, without
+/// filling the slot: returns the intent and the slot.
+fn died_after_choosing_a_slot(w: &World, event_id: &str) -> (MeteringEvent, u64) {
+    let mut intent = meter(
+        &world(),
         PROVIDER,
         json!({"correlationId": "corr-1", "productId": API, "count": 1}),
     )
     .unwrap()
     .event;
-    let w = world();
-    let base = MeteringEvent::idempotency_key(PROVIDER, &secret::hash("crash-1"));
-    w.kv.increment(&base, 1).unwrap();
-    let mut intent = first.clone();
-    intent.event_id = Some("crash-1".into());
-    qmarket_store::set_json(&*w.kv, &format!("{base}/intent"), &intent).unwrap();
-    w.kv.increment(&format!("{base}/applied/service-index"), 1)
-        .unwrap();
-    qmarket_store::Index::new(MeteringEvent::service_index("svc_1"))
-        .append(&*w.kv, &intent.id)
-        .unwrap();
+    intent.event_id = Some(event_id.into());
+    let base = MeteringEvent::idempotency_key(PROVIDER, &secret::hash(event_id));
+    let written = qmarket_store::write_once(&*w.kv, &base, quick(), || Ok(intent.clone()));
+    assert!(matches!(written, Ok(Some(qmarket_store::Written::Mine(_)))));
     intent.save(&*w.kv).unwrap();
+    let index = qmarket_store::Index::new(MeteringEvent::service_index("svc_1"));
+    let slot = qmarket_store::write_once(&*w.kv, &format!("{base}/listed"), quick(), || {
+        Ok(index.reserve(&*w.kv)?)
+    })
+    .unwrap()
+    .unwrap()
+    .into_value();
+    (intent, slot)
+}
+
+#[test]
+fn a_retry_after_a_crash_past_the_intent_finishes_the_event_once() {
+    // Setup: the first copy died after choosing its slot in the listing.
+    let w = world();
+    let (intent, _) = died_after_choosing_a_slot(&w, "crash-1");
+    let body =
+        json!({"correlationId": "corr-1", "productId": API, "count": 1, "eventId": "crash-1"});
     // Exec
-    let retry = meter(
-        &w,
-        PROVIDER,
-        json!({"correlationId": "corr-1", "productId": API, "count": 1, "eventId": "crash-1"}),
-    )
-    .unwrap();
-    let again = meter(
-        &w,
-        PROVIDER,
-        json!({"correlationId": "corr-1", "productId": API, "count": 1, "eventId": "crash-1"}),
-    )
-    .unwrap();
+    let retry = meter(&w, PROVIDER, body.clone()).unwrap();
+    let again = meter(&w, PROVIDER, body).unwrap();
     // Check
     assert_eq!(retry.event.id, intent.id);
     assert_eq!(again.event.id, intent.id);
     assert_eq!(api_usage(&w), 1_000_000);
-    assert_eq!(all_events(&w).len(), 1);
+    let listed: Vec<String> = all_events(&w).into_iter().map(|e| e.id).collect();
+    assert_eq!(listed, [intent.id]);
+}
+
+#[test]
+fn a_retry_after_the_listing_slot_was_filled_but_not_acknowledged_lists_the_event_once() {
+    let w = world();
+    let (intent, slot) = died_after_choosing_a_slot(&w, "crash-3");
+    qmarket_store::Index::new(MeteringEvent::service_index("svc_1"))
+        .put(&*w.kv, slot, &intent.id)
+        .unwrap();
+    let retry = meter(
+        &w,
+        PROVIDER,
+        json!({"correlationId": "corr-1", "productId": API, "count": 1, "eventId": "crash-3"}),
+    )
+    .unwrap();
+    assert!(retry.replayed);
+    let listed: Vec<String> = all_events(&w).into_iter().map(|e| e.id).collect();
+    assert_eq!(listed, [intent.id]);
+    assert_eq!(api_usage(&w), 1_000_000);
+}
+
+#[test]
+fn a_retry_after_a_store_failure_between_claiming_the_slot_and_choosing_it_lists_the_event() {
+    // Setup: the first copy claimed the listing slot, then its store failed.
+    let w = world();
+    let body =
+        json!({"correlationId": "corr-1", "productId": API, "count": 1, "eventId": "crash-4"});
+    let base = MeteringEvent::idempotency_key(PROVIDER, &secret::hash("crash-4"));
+    let mut intent = meter(&world(), PROVIDER, body.clone()).unwrap().event;
+    intent.event_id = Some("crash-4".into());
+    qmarket_store::write_once(&*w.kv, &base, quick(), || Ok(intent.clone())).unwrap();
+    intent.save(&*w.kv).unwrap();
+    assert!(qmarket_store::claim(&*w.kv, &format!("{base}/listed")).unwrap());
+    // Exec
+    let retry = meter(&w, PROVIDER, body.clone()).unwrap();
+    let again = meter(&w, PROVIDER, body).unwrap();
+    // Check
+    assert_eq!(
+        (retry.event.id.as_str(), again.event.id.as_str()),
+        (intent.id.as_str(), intent.id.as_str())
+    );
+    let listed: Vec<String> = all_events(&w).into_iter().map(|e| e.id).collect();
+    assert_eq!(listed, [intent.id]);
+    assert_eq!(api_usage(&w), 1_000_000);
 }
 
 #[test]

@@ -36,8 +36,9 @@
 //! | `service/{svc}/events/…` | index of the service's metering events |
 //! | `sub/{sub}/usage/{prod}/{day}` | counter: micro-units of a product used on a UTC day |
 //! | `metering-idem/{acc}/{sha256(eventId)}` | claim counter of a metering idempotency key |
-//! | `metering-idem/{acc}/{sha256(eventId)}/intent` | the [`MeteringEvent`] that key stands for |
-//! | `metering-idem/{acc}/{sha256(eventId)}/takeover`, `…/applied/{effect}` | claims that finish that event once |
+//! | `metering-idem/{acc}/{sha256(eventId)}/value` | the [`MeteringEvent`] that key stands for (its intent) |
+//! | `metering-idem/{acc}/{sha256(eventId)}/listed`, `…/listed/value` | claim and chosen slot of that event in its service's index |
+//! | `metering-idem/{acc}/{sha256(eventId)}/takeover`, `…/listed/takeover`, `…/applied/usage` | claims that finish that event once |
 #![deny(missing_docs)]
 
 mod account;

@@ -61,7 +61,8 @@ impl MeteringEvent {
 
     /// The claim counter of idempotency key `key_hash` (SHA-256 hex of the
     /// client's `eventId`) of account `acc`; the keys of that report's
-    /// progress (`…/intent`, `…/takeover`, `…/applied/{effect}`) live below it.
+    /// progress (`…/value`, `…/takeover`, `…/listed…`, `…/applied/usage`) live
+    /// below it.
     pub fn idempotency_key(acc: &str, key_hash: &str) -> String {
         format!("metering-idem/{acc}/{key_hash}")
     }

@@ -45,10 +45,25 @@ impl Index {
 
     /// Appends `value`; returns its sequence number (keep it to remove it).
     pub fn append(&self, kv: &dyn KeyValue, value: &str) -> Result<u64> {
-        let seq = kv.increment(&self.seq_key(), 1)?;
-        let seq = u64::try_from(seq).unwrap_or(0);
-        kv.set(&self.slot(seq), value.as_bytes())?;
+        let seq = self.reserve(kv)?;
+        self.put(kv, seq, value)?;
         Ok(seq)
+    }
+
+    /// Takes the next sequence number without writing its slot: the first
+    /// half of [`Index::append`], for callers that record the number before
+    /// they fill the slot with [`Index::put`]. A number never filled is an
+    /// empty slot that listings skip.
+    pub fn reserve(&self, kv: &dyn KeyValue) -> Result<u64> {
+        let seq = kv.increment(&self.seq_key(), 1)?;
+        Ok(u64::try_from(seq).unwrap_or(0))
+    }
+
+    /// Writes `value` into slot `seq`. Writing the same value again is
+    /// harmless, so a caller may repeat it to finish an append that failed
+    /// after [`Index::reserve`].
+    pub fn put(&self, kv: &dyn KeyValue, seq: u64, value: &str) -> Result<()> {
+        kv.set(&self.slot(seq), value.as_bytes())
     }
 
     /// Removes the entry with sequence number `seq`.
@@ -122,6 +137,19 @@ mod tests {
         let page = index.page(&kv, None, 10).unwrap();
         assert_eq!(values(&page), ["b"]);
         assert_eq!(page.next, None);
+    }
+
+    #[test]
+    fn a_reserved_slot_is_skipped_until_it_is_put_and_a_repeated_put_lists_once() {
+        let kv = MemoryStore::new();
+        let index = Index::new("things");
+        index.append(&kv, "a").unwrap();
+        let seq = index.reserve(&kv).unwrap();
+        index.append(&kv, "c").unwrap();
+        assert_eq!(values(&index.page(&kv, None, 10).unwrap()), ["c", "a"]);
+        index.put(&kv, seq, "b").unwrap();
+        index.put(&kv, seq, "b").unwrap();
+        assert_eq!(values(&index.page(&kv, None, 10).unwrap()), ["c", "b", "a"]);
     }
 
     #[test]

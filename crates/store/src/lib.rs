@@ -11,6 +11,8 @@
 //!   entry, so concurrent appends never lose each other and listing never
 //!   scans the store.
 //! - [`claim`]: "first caller wins" on a key, for uniqueness and idempotency.
+//! - [`write_once`]: a value written by the first caller and read by all
+//!   later ones, which take over if that caller died before writing it.
 //! - counters ([`KeyValue::increment`]) for totals.
 //!
 //! A counter key is only ever touched through `increment` (read it with a
@@ -19,9 +21,11 @@
 
 mod index;
 mod memory;
+mod once;
 
 pub use index::{Index, Page};
 pub use memory::MemoryStore;
+pub use once::{write_once, Waiting, Written};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
