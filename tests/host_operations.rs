@@ -4,9 +4,10 @@
 mod host_support;
 
 use host_support::{get, guests_manifest, start, wasm, Scratch, Upstream};
-use qmarket_host::{TestApp, TestAppOptions};
+use qmarket_host::{LogSink, TestApp, TestAppOptions};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 fn manifest_with(scratch: &Scratch, extra: &str) -> std::path::PathBuf {
@@ -31,6 +32,39 @@ fn start_error(options: TestAppOptions) -> String {
         Ok(app) => panic!("start-up should fail, but {app:?} started"),
         Err(e) => e.to_string(),
     }
+}
+
+#[test]
+fn a_route_replaced_by_another_components_route_is_logged_as_a_warning() {
+    let scratch = Scratch::new();
+    let manifest = manifest_with(
+        &scratch,
+        &format!(
+            "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"echo\"\n[component.echo]\nsource = \"{}\"\nenvironment = {{ COMPONENT = \"echo\" }}\n",
+            wasm("echo-guest").display()
+        ),
+    );
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let kept = lines.clone();
+    let app = start(TestAppOptions {
+        log_sink: Some(LogSink::new(move |line| {
+            kept.lock().unwrap().push(line.to_string())
+        })),
+        ..TestAppOptions::new(&manifest)
+    });
+    assert_eq!(
+        get(&app.url("/anything")).lines()["component"],
+        "echo",
+        "the later route wins"
+    );
+    let lines = lines.lock().unwrap();
+    assert!(
+        lines.contains(
+            &"warning: route `/...` of component `vars` is replaced by component `echo`"
+                .to_string()
+        ),
+        "{lines:?}"
+    );
 }
 
 #[test]

@@ -53,6 +53,7 @@ pub struct App {
     pub(crate) router: Router,
     pub(crate) components: HashMap<String, Arc<LoadedComponent>>,
     routes: Vec<(String, String)>,
+    warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for App {
@@ -66,7 +67,8 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
-    /// Loads and validates everything; any problem stops start-up.
+    /// Loads and validates everything; any problem stops start-up, except
+    /// those kept as [`App::warnings`].
     pub fn load(options: &HostOptions) -> Result<Self, Error> {
         let manifest = Manifest::from_file(&options.manifest)?;
         let runtime_config = match &options.runtime_config {
@@ -91,12 +93,15 @@ impl App {
                 .iter()
                 .map(|r| (r.route.as_str(), r.component.as_str())),
         )?;
-        for dup in duplicates {
-            eprintln!(
-                "warning: route `{}` of component `{}` is replaced by component `{}`",
-                dup.route, dup.replaced, dup.effective
-            );
-        }
+        let warnings = duplicates
+            .into_iter()
+            .map(|dup| {
+                format!(
+                    "route `{}` of component `{}` is replaced by component `{}`",
+                    dup.route, dup.replaced, dup.effective
+                )
+            })
+            .collect();
 
         let stores = Arc::new(KeyValueStores::open(&runtime_config, &state_dir)?);
         for component in manifest.components.values() {
@@ -179,7 +184,15 @@ impl App {
                 .into_iter()
                 .map(|r| (r.route, r.component))
                 .collect(),
+            warnings,
         })
+    }
+
+    /// What loading found wrong but did not stop for (a route that a later
+    /// route of another component replaces), one line each. The server logs
+    /// them when it starts.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// The application name from the manifest.

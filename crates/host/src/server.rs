@@ -105,6 +105,9 @@ impl Server {
             self_authority: Arc::from(self.local_addr.to_string()),
             log: self.log,
         });
+        for warning in shared.app.warnings() {
+            shared.log.line(&format!("warning: {warning}"));
+        }
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let builder = auto::Builder::new(TokioExecutor::new());
         tokio::pin!(shutdown);
