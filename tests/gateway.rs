@@ -931,6 +931,58 @@ fn a_body_over_the_limit_is_refused_and_never_forwarded() {
 }
 
 #[test]
+fn a_client_still_sending_after_its_413_is_read_on_for_64_mib_then_cut_off() {
+    // Setup: a 1 KiB limit, and a client announcing 1 GiB that writes
+    // until the connection breaks while it reads the answer.
+    let upstream = Upstream::start();
+    let mut options = TestAppOptions::new(manifest());
+    options.env = vec![("SPIN_VARIABLE_GATEWAY_MAX_BODY_BYTES".into(), "1024".into())];
+    let app = platform_with(options);
+    let s = scene(&app, &upstream.url("/"));
+    let mut stream = TcpStream::connect(app.addr()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let head = format!(
+        "POST {} HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {}\r\ncontent-length: {}\r\n\r\n",
+        gateway_path(&s, "/upload"),
+        app.addr(),
+        s.token,
+        1u64 << 30
+    );
+    let mut writer = stream.try_clone().unwrap();
+    let started = Instant::now();
+
+    // Exec
+    let writing = std::thread::spawn(move || {
+        let chunk = vec![b'x'; 1 << 20];
+        let mut written = 0u64;
+        if writer.write_all(head.as_bytes()).is_err() {
+            return written;
+        }
+        while written < 1 << 30 && writer.write_all(&chunk).is_ok() {
+            written += chunk.len() as u64;
+        }
+        written
+    });
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let written = writing.join().unwrap();
+
+    // Check: the answer came, the host read on past it, and stopped near
+    // its 64 MiB bound (plus what socket buffers hold), in time.
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    let mib = written >> 20;
+    assert!(
+        (64..=80).contains(&mib),
+        "{mib} MiB written before the cut-off"
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert!(upstream.seen().is_empty());
+}
+
+#[test]
 fn a_narrowed_outbound_policy_turns_other_hosts_away() {
     let upstream = Upstream::start();
     let mut options = TestAppOptions::new(manifest());

@@ -24,6 +24,7 @@ mod engine;
 mod error;
 mod hop_by_hop;
 pub mod key_value;
+mod lingering;
 pub mod manifest;
 pub mod outbound;
 pub mod routes;

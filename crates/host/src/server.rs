@@ -1,8 +1,10 @@
 //! The HTTP server: one fresh `Store` and instance per request, Spin's
 //! request headers, one log line per request (to the server's [`LogSink`]),
-//! graceful shutdown.
+//! the unread rest of a request body read on after the answer (within a
+//! bound, see `lingering.rs`), graceful shutdown.
 
 use crate::app::{App, LoadedComponent};
+use crate::lingering::LingeringBody;
 use crate::outbound::OutboundHooks;
 use crate::routes::RouteMatch;
 use crate::state::RequestState;
@@ -215,7 +217,7 @@ fn spin_request(
     client: SocketAddr,
     local: &str,
     req: Request<Incoming>,
-) -> Result<Request<Incoming>, String> {
+) -> Result<Request<LingeringBody>, String> {
     let (mut parts, body) = req.into_parts();
     crate::hop_by_hop::remove_connection_named(&mut parts.headers);
     let host = parts
@@ -260,7 +262,7 @@ fn spin_request(
             value,
         )?;
     }
-    Ok(Request::from_parts(parts, body))
+    Ok(Request::from_parts(parts, LingeringBody::new(body)))
 }
 
 async fn invoke_guest(
