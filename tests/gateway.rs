@@ -364,6 +364,20 @@ fn scene(app: &TestApp, url: &str) -> Scene {
     scene_with(app, external(url))
 }
 
+/// A fresh upstream, the platform with `variables` set (as
+/// `SPIN_VARIABLE_{name}`), and a scene whose service calls that upstream.
+fn scene_with_variables(variables: &[(&str, &str)]) -> (Upstream, TestApp, Scene) {
+    let upstream = Upstream::start();
+    let mut options = TestAppOptions::new(manifest());
+    options.env = variables
+        .iter()
+        .map(|(name, value)| (format!("SPIN_VARIABLE_{name}"), value.to_string()))
+        .collect();
+    let app = platform_with(options);
+    let s = scene(&app, &upstream.url("/"));
+    (upstream, app, s)
+}
+
 fn gateway_path(scene: &Scene, rest: &str) -> String {
     format!("/gateway/{}{rest}", scene.service_id)
 }
@@ -785,11 +799,7 @@ fn an_upstream_that_answers_garbage_is_a_bad_gateway() {
 
 #[test]
 fn an_upstream_slower_than_the_timeout_is_a_gateway_timeout_in_time() {
-    let upstream = Upstream::start();
-    let mut options = TestAppOptions::new(manifest());
-    options.env = vec![("SPIN_VARIABLE_GATEWAY_TIMEOUT_MS".into(), "500".into())];
-    let app = platform_with(options);
-    let s = scene(&app, &upstream.url("/"));
+    let (_upstream, app, s) = scene_with_variables(&[("GATEWAY_TIMEOUT_MS", "500")]);
 
     let started = Instant::now();
     let reply = app.get(&gateway_path(&s, "/slow")).bearer(&s.token).send();
@@ -882,11 +892,7 @@ fn an_upstream_that_resets_the_connection_mid_body_cuts_the_answer_off_instead_o
 
 #[test]
 fn an_upstream_that_accepts_and_never_answers_is_a_gateway_timeout() {
-    let upstream = Upstream::start();
-    let mut options = TestAppOptions::new(manifest());
-    options.env = vec![("SPIN_VARIABLE_GATEWAY_TIMEOUT_MS".into(), "500".into())];
-    let app = platform_with(options);
-    let s = scene(&app, &upstream.url("/"));
+    let (upstream, app, s) = scene_with_variables(&[("GATEWAY_TIMEOUT_MS", "500")]);
 
     let (reply, _) = get_within_bound(&app, &gateway_path(&s, "/silent"), &s.token);
 
@@ -900,11 +906,7 @@ fn an_upstream_that_accepts_and_never_answers_is_a_gateway_timeout() {
 
 #[test]
 fn a_body_over_the_limit_is_refused_and_never_forwarded() {
-    let upstream = Upstream::start();
-    let mut options = TestAppOptions::new(manifest());
-    options.env = vec![("SPIN_VARIABLE_GATEWAY_MAX_BODY_BYTES".into(), "1024".into())];
-    let app = platform_with(options);
-    let s = scene(&app, &upstream.url("/"));
+    let (upstream, app, s) = scene_with_variables(&[("GATEWAY_MAX_BODY_BYTES", "1024")]);
     let path = gateway_path(&s, "/upload");
 
     // Declared too large.
@@ -934,11 +936,7 @@ fn a_body_over_the_limit_is_refused_and_never_forwarded() {
 fn a_client_still_sending_after_its_413_is_read_on_for_64_mib_then_cut_off() {
     // Setup: a 1 KiB limit, and a client announcing 1 GiB that writes
     // until the connection breaks while it reads the answer.
-    let upstream = Upstream::start();
-    let mut options = TestAppOptions::new(manifest());
-    options.env = vec![("SPIN_VARIABLE_GATEWAY_MAX_BODY_BYTES".into(), "1024".into())];
-    let app = platform_with(options);
-    let s = scene(&app, &upstream.url("/"));
+    let (upstream, app, s) = scene_with_variables(&[("GATEWAY_MAX_BODY_BYTES", "1024")]);
     let mut stream = TcpStream::connect(app.addr()).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
@@ -984,20 +982,10 @@ fn a_client_still_sending_after_its_413_is_read_on_for_64_mib_then_cut_off() {
 
 #[test]
 fn a_narrowed_outbound_policy_turns_other_hosts_away() {
-    let upstream = Upstream::start();
-    let mut options = TestAppOptions::new(manifest());
-    options.env = vec![
-        (
-            "SPIN_VARIABLE_GATEWAY_OUTBOUND_HTTP".into(),
-            "https://only.example.com".into(),
-        ),
-        (
-            "SPIN_VARIABLE_GATEWAY_OUTBOUND_HTTPS".into(),
-            "https://only.example.com".into(),
-        ),
-    ];
-    let app = platform_with(options);
-    let s = scene(&app, &upstream.url("/"));
+    let (upstream, app, s) = scene_with_variables(&[
+        ("GATEWAY_OUTBOUND_HTTP", "https://only.example.com"),
+        ("GATEWAY_OUTBOUND_HTTPS", "https://only.example.com"),
+    ]);
 
     let reply = app.get(&gateway_path(&s, "/x")).bearer(&s.token).send();
 
