@@ -274,9 +274,9 @@ fn two_thousand_events_from_16_threads_with_duplicates_are_all_counted_once() {
 }
 
 /// The state a first copy of report `event_id` left when it died after
-/// writing its intent and record and choosing its listing slot, without
-/// filling the slot: returns the intent and the slot.
-fn died_after_choosing_a_slot(w: &World, event_id: &str) -> (MeteringEvent, u64) {
+/// writing its intent and record: returns the intent and the report's
+/// idempotency key.
+fn died_after_its_intent(w: &World, event_id: &str) -> (MeteringEvent, String) {
     let mut intent = meter(
         &world(),
         PROVIDER,
@@ -289,6 +289,13 @@ fn died_after_choosing_a_slot(w: &World, event_id: &str) -> (MeteringEvent, u64)
     let written = qmarket_store::write_once(&*w.kv, &base, quick(), || Ok(intent.clone()));
     assert!(matches!(written, Ok(Some(qmarket_store::Written::Mine(_)))));
     intent.save(&*w.kv).unwrap();
+    (intent, base)
+}
+
+/// Like [`died_after_its_intent`], past choosing the listing slot too,
+/// without filling it: returns the intent and the slot.
+fn died_after_choosing_a_slot(w: &World, event_id: &str) -> (MeteringEvent, u64) {
+    let (intent, base) = died_after_its_intent(w, event_id);
     let index = qmarket_store::Index::new(MeteringEvent::service_index("svc_1"));
     let slot = qmarket_store::write_once(&*w.kv, &format!("{base}/listed"), quick(), || {
         Ok(index.reserve(&*w.kv)?)
@@ -297,6 +304,11 @@ fn died_after_choosing_a_slot(w: &World, event_id: &str) -> (MeteringEvent, u64)
     .unwrap()
     .into_value();
     (intent, slot)
+}
+
+/// The ids of every listed event of `svc_1`, newest first.
+fn listed_ids(w: &World) -> Vec<String> {
+    all_events(w).into_iter().map(|e| e.id).collect()
 }
 
 #[test]
@@ -313,8 +325,7 @@ fn a_retry_after_a_crash_past_the_intent_finishes_the_event_once() {
     assert_eq!(retry.event.id, intent.id);
     assert_eq!(again.event.id, intent.id);
     assert_eq!(api_usage(&w), 1_000_000);
-    let listed: Vec<String> = all_events(&w).into_iter().map(|e| e.id).collect();
-    assert_eq!(listed, [intent.id]);
+    assert_eq!(listed_ids(&w), [intent.id]);
 }
 
 #[test]
@@ -331,8 +342,7 @@ fn a_retry_after_the_listing_slot_was_filled_but_not_acknowledged_lists_the_even
     )
     .unwrap();
     assert!(retry.replayed);
-    let listed: Vec<String> = all_events(&w).into_iter().map(|e| e.id).collect();
-    assert_eq!(listed, [intent.id]);
+    assert_eq!(listed_ids(&w), [intent.id]);
     assert_eq!(api_usage(&w), 1_000_000);
 }
 
@@ -342,11 +352,7 @@ fn a_retry_after_a_store_failure_between_claiming_the_slot_and_choosing_it_lists
     let w = world();
     let body =
         json!({"correlationId": "corr-1", "productId": API, "count": 1, "eventId": "crash-4"});
-    let base = MeteringEvent::idempotency_key(PROVIDER, &secret::hash("crash-4"));
-    let mut intent = meter(&world(), PROVIDER, body.clone()).unwrap().event;
-    intent.event_id = Some("crash-4".into());
-    qmarket_store::write_once(&*w.kv, &base, quick(), || Ok(intent.clone())).unwrap();
-    intent.save(&*w.kv).unwrap();
+    let (intent, base) = died_after_its_intent(&w, "crash-4");
     assert!(qmarket_store::claim(&*w.kv, &format!("{base}/listed")).unwrap());
     // Exec
     let retry = meter(&w, PROVIDER, body.clone()).unwrap();
@@ -356,8 +362,7 @@ fn a_retry_after_a_store_failure_between_claiming_the_slot_and_choosing_it_lists
         (retry.event.id.as_str(), again.event.id.as_str()),
         (intent.id.as_str(), intent.id.as_str())
     );
-    let listed: Vec<String> = all_events(&w).into_iter().map(|e| e.id).collect();
-    assert_eq!(listed, [intent.id]);
+    assert_eq!(listed_ids(&w), [intent.id]);
     assert_eq!(api_usage(&w), 1_000_000);
 }
 
