@@ -1,11 +1,16 @@
 //! Newest-first lists kept without read-modify-write and listed without scans.
 
+use std::ops::RangeInclusive;
+
 use crate::{counter, KeyValue, Result};
 
 /// The most empty slots (removed entries, or appends whose writer died) one
 /// page visits before it returns early with a cursor, so a page's cost stays
 /// bounded whatever was removed before it.
 const MAX_HOLES_PER_PAGE: u64 = 1_000;
+/// The fewest and most slots read in one batch while listing.
+const MIN_BATCH: usize = 16;
+const MAX_BATCH: usize = 256;
 
 /// One page of an index, newest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,8 +40,14 @@ impl Index {
         }
     }
 
-    fn slot(&self, seq: u64) -> String {
+    /// The key of slot `seq`: for callers that write a slot together with
+    /// other keys in one `set_many`.
+    pub fn slot_key(&self, seq: u64) -> String {
         format!("{}/{seq:020}", self.prefix)
+    }
+
+    fn slot(&self, seq: u64) -> String {
+        self.slot_key(seq)
     }
 
     fn seq_key(&self) -> String {
@@ -55,8 +66,26 @@ impl Index {
     /// they fill the slot with [`Index::put`]. A number never filled is an
     /// empty slot that listings skip.
     pub fn reserve(&self, kv: &dyn KeyValue) -> Result<u64> {
-        let seq = kv.increment(&self.seq_key(), 1)?;
-        Ok(u64::try_from(seq).unwrap_or(0))
+        self.reserve_many(kv, 1).map(|range| *range.start())
+    }
+
+    /// Takes `count` (≥ 1) consecutive sequence numbers with one increment.
+    pub fn reserve_many(&self, kv: &dyn KeyValue, count: u64) -> Result<RangeInclusive<u64>> {
+        let delta = i64::try_from(count.max(1)).unwrap_or(i64::MAX);
+        let last = u64::try_from(kv.increment(&self.seq_key(), delta)?).unwrap_or(0);
+        Ok((last + 1).saturating_sub(count.max(1))..=last)
+    }
+
+    /// The raw contents of slots `seqs` (in one round trip), `None` where a
+    /// slot is empty.
+    pub fn slots(
+        &self,
+        kv: &dyn KeyValue,
+        seqs: impl IntoIterator<Item = u64>,
+    ) -> Result<Vec<(u64, Option<Vec<u8>>)>> {
+        let seqs: Vec<u64> = seqs.into_iter().collect();
+        let keys: Vec<String> = seqs.iter().map(|&s| self.slot(s)).collect();
+        Ok(seqs.into_iter().zip(kv.get_many(&keys)?).collect())
     }
 
     /// Writes `value` into slot `seq`. Writing the same value again is
@@ -83,18 +112,28 @@ impl Index {
         let mut seq = before.map_or(last, |b| b.saturating_sub(1).min(last));
         let mut entries = Vec::new();
         let mut holes = 0;
-        while seq > 0 && entries.len() < limit {
-            match kv.get(&self.slot(seq))? {
-                Some(bytes) => entries.push((seq, String::from_utf8_lossy(&bytes).into_owned())),
-                None => {
-                    holes += 1;
-                    if holes >= MAX_HOLES_PER_PAGE {
-                        seq -= 1;
-                        break;
+        // Slots are read a batch at a time (one round trip each), as many
+        // as the page still needs, within bounds.
+        'walk: while seq > 0 && entries.len() < limit {
+            let want = (limit - entries.len()).clamp(MIN_BATCH, MAX_BATCH) as u64;
+            let low = seq.saturating_sub(want - 1).max(1);
+            for (slot, value) in self.slots(kv, (low..=seq).rev())? {
+                seq = slot - 1;
+                match value {
+                    Some(bytes) => {
+                        entries.push((slot, String::from_utf8_lossy(&bytes).into_owned()));
+                        if entries.len() == limit {
+                            break 'walk;
+                        }
+                    }
+                    None => {
+                        holes += 1;
+                        if holes >= MAX_HOLES_PER_PAGE {
+                            break 'walk;
+                        }
                     }
                 }
             }
-            seq -= 1;
         }
         // `seq` is the next slot not yet visited.
         let next = (seq > 0).then_some(seq + 1);
@@ -173,6 +212,33 @@ mod tests {
         assert!(first.entries.is_empty());
         let second = index.page(&kv, first.next, 10).unwrap();
         assert_eq!(values(&second), ["old"]);
+        assert_eq!(second.next, None);
+    }
+
+    #[test]
+    fn reserving_many_takes_consecutive_numbers_once() {
+        let kv = MemoryStore::new();
+        let index = Index::new("r");
+        assert_eq!(index.reserve(&kv).unwrap(), 1);
+        assert_eq!(index.reserve_many(&kv, 3).unwrap(), 2..=4);
+        assert_eq!(index.reserve(&kv).unwrap(), 5);
+        assert_eq!(index.last_seq(&kv).unwrap(), 5);
+    }
+
+    #[test]
+    fn a_page_stops_exactly_at_its_limit_and_continues_there() {
+        let kv = MemoryStore::new();
+        let index = Index::new("many");
+        for i in 0..100 {
+            index.append(&kv, &i.to_string()).unwrap();
+        }
+        let first = index.page(&kv, None, 30).unwrap();
+        assert_eq!(first.entries.len(), 30);
+        assert_eq!(first.entries[0].1, "99");
+        assert_eq!(first.next, Some(71));
+        let second = index.page(&kv, first.next, 100).unwrap();
+        assert_eq!(second.entries.len(), 70);
+        assert_eq!(second.entries[0].1, "69");
         assert_eq!(second.next, None);
     }
 

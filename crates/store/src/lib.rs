@@ -13,10 +13,20 @@
 //! - [`claim`]: "first caller wins" on a key, for uniqueness and idempotency.
 //! - [`write_once`]: a value written by the first caller and read by all
 //!   later ones, which take over if that caller died before writing it.
-//! - counters ([`KeyValue::increment`]) for totals.
+//! - counters ([`KeyValue::increment`]) for sequence numbers and claims.
 //!
-//! A counter key is only ever touched through `increment` (read it with a
-//! delta of 0): its stored encoding belongs to the backend.
+//! A counter key is only ever written through `increment`; its stored
+//! encoding belongs to the backend (8 little-endian bytes on Spin's SQLite
+//! store, decimal text on Redis). [`counter`] reads it with a plain `get`
+//! and decodes either, so reading a counter never writes (an
+//! `increment(key, 0)` would be a write transaction on SQLite and would
+//! create the key on Redis).
+//!
+//! The batch operations ([`KeyValue::get_many`], [`KeyValue::set_many`],
+//! [`KeyValue::delete_many`]) are `wasi:keyvalue/batch`: one round trip, and
+//! on both of Spin's stores one atomic step (a SQLite transaction, Redis
+//! `MGET`/`MSET`/`DEL`). The domain relies on `set_many` being atomic: the
+//! keys of one `set_many` are all written or none is.
 #![deny(missing_docs)]
 
 mod index;
@@ -25,7 +35,32 @@ mod once;
 
 pub use index::{Index, Page};
 pub use memory::MemoryStore;
-pub use once::{write_once, Waiting, Written};
+pub use once::{value_key, write_once, write_once_by, Waiting, Written, MAX_TAKEOVERS};
+
+#[cfg(test)]
+mod counter_tests {
+    use super::*;
+
+    #[test]
+    fn counters_read_in_either_backend_encoding() {
+        assert_eq!(decode_counter(b"42"), Some(42));
+        assert_eq!(decode_counter(b"-3"), Some(-3));
+        assert_eq!(decode_counter(b"12345678"), Some(12_345_678));
+        assert_eq!(decode_counter(&7i64.to_le_bytes()), Some(7));
+        assert_eq!(decode_counter(&(-1i64).to_le_bytes()), Some(-1));
+        assert_eq!(decode_counter(b"abc"), None);
+        assert_eq!(decode_counter(b""), None);
+    }
+
+    #[test]
+    fn reading_a_counter_never_creates_it() {
+        let kv = MemoryStore::new();
+        assert_eq!(counter(&kv, "c").unwrap(), 0);
+        assert!(!kv.exists("c").unwrap());
+        kv.increment("c", 5).unwrap();
+        assert_eq!(counter(&kv, "c").unwrap(), 5);
+    }
+}
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -60,6 +95,25 @@ pub trait KeyValue {
     /// Atomically adds `delta` to the counter at `key` (missing = 0) and
     /// returns the new value.
     fn increment(&self, key: &str, delta: i64) -> Result<i64>;
+
+    /// The values at `keys`, in order, in one round trip.
+    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        keys.iter().map(|key| self.get(key)).collect()
+    }
+
+    /// Writes every entry in one atomic step: all of them or none.
+    /// Implementations must keep that promise; the default writes one by
+    /// one and is only for stores that are atomic some other way.
+    fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<()> {
+        entries
+            .iter()
+            .try_for_each(|(key, value)| self.set(key, value))
+    }
+
+    /// Removes every key (missing ones are fine) in one round trip.
+    fn delete_many(&self, keys: &[String]) -> Result<()> {
+        keys.iter().try_for_each(|key| self.delete(key))
+    }
 }
 
 /// Reads the JSON record at `key`.
@@ -89,7 +143,27 @@ pub fn claim(kv: &dyn KeyValue, key: &str) -> Result<bool> {
     Ok(kv.increment(key, 1)? == 1)
 }
 
-/// The current value of the counter at `key` (0 when it was never touched).
+/// The current value of the counter at `key` (0 when it was never touched),
+/// read without writing: see [`decode_counter`].
 pub fn counter(kv: &dyn KeyValue, key: &str) -> Result<i64> {
-    kv.increment(key, 0)
+    match kv.get(key)? {
+        None => Ok(0),
+        Some(bytes) => decode_counter(&bytes)
+            .ok_or_else(|| StoreError(format!("'{key}' does not hold a counter"))),
+    }
+}
+
+/// A counter's value as a backend stored it: decimal text (Redis `INCRBY`,
+/// [`MemoryStore`]) or 8 little-endian bytes (Spin's SQLite store). Text is
+/// tried first; the two cannot be confused for any count below 3·10^18,
+/// since 8 bytes that are all ASCII digits or `-` encode at least
+/// 0x2d2d2d2d2d2d2d2d in little-endian.
+pub fn decode_counter(bytes: &[u8]) -> Option<i64> {
+    let text_like = !bytes.is_empty() && bytes.iter().all(|b| b.is_ascii_digit() || *b == b'-');
+    if text_like {
+        if let Some(value) = std::str::from_utf8(bytes).ok().and_then(|s| s.parse().ok()) {
+            return Some(value);
+        }
+    }
+    <[u8; 8]>::try_from(bytes).ok().map(i64::from_le_bytes)
 }

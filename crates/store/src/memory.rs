@@ -50,6 +50,15 @@ impl KeyValue for MemoryStore {
         Ok(self.lock()?.contains_key(key))
     }
 
+    fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<()> {
+        // One lock for all of them: atomic, as the trait promises.
+        let mut map = self.lock()?;
+        for (key, value) in entries {
+            map.insert(key.clone(), value.clone());
+        }
+        Ok(())
+    }
+
     fn increment(&self, key: &str, delta: i64) -> Result<i64> {
         let mut map = self.lock()?;
         let current = match map.get(key) {

@@ -10,8 +10,12 @@
 //!    the value found there.
 //! 3. A value that never comes means the claimant died (or its store failed)
 //!    between its claim and its write. The first caller to claim
-//!    `{key}/takeover` then writes its own value in the claimant's place; the
-//!    others wait for that one and otherwise give up ([`None`]).
+//!    `{key}/takeover/1` then writes its own value in the claimant's place;
+//!    the others wait for that one, and if it never comes either, the first
+//!    to claim `{key}/takeover/2` takes over, and so on up to
+//!    [`MAX_TAKEOVERS`] generations, after which callers give up ([`None`]).
+//!    Every generation is claimed with an `increment`, so at most one caller
+//!    writes per generation.
 //!
 //! A claimant that is merely stalled for longer than [`Waiting::max`] between
 //! its claim and its write can overwrite a taker's value: callers that need
@@ -24,6 +28,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::{claim, get_json, set_json, KeyValue};
+
+/// How many callers in a row may take over a value whose writer died
+/// before a caller gives up: each generation costs a waiter one
+/// [`Waiting::max`].
+pub const MAX_TAKEOVERS: u32 = 8;
 
 /// How long a caller waits for a value another caller claimed the right to
 /// write.
@@ -73,26 +82,45 @@ pub fn write_once<T: Serialize + DeserializeOwned>(
     waiting: Waiting,
     make: impl FnOnce() -> qmarket_core::Result<T>,
 ) -> qmarket_core::Result<Option<Written<T>>> {
-    let value_key = format!("{key}/value");
-    if claim(kv, key)? {
-        // Nothing but `make` runs between the claim and this write: it is
-        // the only window in which a failure leaves the key claimed but empty.
+    write_once_by(kv, key, waiting, |value_key| {
         let value = make()?;
-        set_json(kv, &value_key, &value)?;
-        return Ok(Some(Written::Mine(value)));
+        set_json(kv, value_key, &value)?;
+        Ok(value)
+    })
+}
+
+/// [`write_once`] for a caller that writes the value itself: `make` gets
+/// the key the value belongs at (`{key}/value`) and must write it as JSON,
+/// typically in one `set_many` with other keys that must appear with it.
+pub fn write_once_by<T: DeserializeOwned>(
+    kv: &dyn KeyValue,
+    key: &str,
+    waiting: Waiting,
+    make: impl FnOnce(&str) -> qmarket_core::Result<T>,
+) -> qmarket_core::Result<Option<Written<T>>> {
+    let value_key = value_key(key);
+    if claim(kv, key)? {
+        // Nothing but `make` runs between the claim and its write: it is
+        // the only window in which a failure leaves the key claimed but empty.
+        return Ok(Some(Written::Mine(make(&value_key)?)));
     }
-    if let Some(theirs) = wait_for(kv, &value_key, waiting)? {
-        return Ok(Some(Written::Theirs(theirs)));
-    }
-    if claim(kv, &format!("{key}/takeover"))? {
-        if let Some(theirs) = get_json(kv, &value_key)? {
+    for generation in 1..=MAX_TAKEOVERS {
+        if let Some(theirs) = wait_for(kv, &value_key, waiting)? {
             return Ok(Some(Written::Theirs(theirs)));
         }
-        let value = make()?;
-        set_json(kv, &value_key, &value)?;
-        return Ok(Some(Written::Mine(value)));
+        if claim(kv, &format!("{key}/takeover/{generation}"))? {
+            if let Some(theirs) = get_json(kv, &value_key)? {
+                return Ok(Some(Written::Theirs(theirs)));
+            }
+            return Ok(Some(Written::Mine(make(&value_key)?)));
+        }
     }
     Ok(wait_for(kv, &value_key, waiting)?.map(Written::Theirs))
+}
+
+/// Where [`write_once`] keeps the value settled on for `key`.
+pub fn value_key(key: &str) -> String {
+    format!("{key}/value")
 }
 
 /// Polls `key` until it holds a value or `waiting.max` has passed.
@@ -148,10 +176,22 @@ mod tests {
     }
 
     #[test]
-    fn a_key_whose_claimant_and_taker_both_died_gives_up_without_writing() {
+    fn a_key_whose_claimant_and_first_taker_died_is_taken_over_by_the_next() {
         let kv = MemoryStore::new();
         claim(&kv, "k").unwrap();
-        claim(&kv, "k/takeover").unwrap();
+        claim(&kv, "k/takeover/1").unwrap();
+        let taker = write_once(&kv, "k", quick(), || Ok(5u64)).unwrap();
+        assert_eq!(taker, Some(Written::Mine(5)));
+        assert_eq!(kv.get("k/takeover/2").unwrap(), Some(b"1".to_vec()));
+    }
+
+    #[test]
+    fn a_key_whose_claimant_and_every_taker_died_gives_up_without_writing() {
+        let kv = MemoryStore::new();
+        claim(&kv, "k").unwrap();
+        for generation in 1..=MAX_TAKEOVERS {
+            claim(&kv, &format!("k/takeover/{generation}")).unwrap();
+        }
         let mut made = false;
         let outcome = write_once(&kv, "k", quick(), || {
             made = true;
