@@ -8,7 +8,7 @@ use qmarket_http::{
 use qmarket_identity::account::SignupPolicy;
 use qmarket_identity::oauth::{self, TokenFailure, BASIC_CHALLENGE};
 use qmarket_identity::{
-    access_token, account, application, authenticate_api, bearer_token, subscription, Listed,
+    access_token, account, application, authenticate_api, subscription, Listed,
 };
 use qmarket_store::KeyValue;
 
@@ -23,11 +23,11 @@ pub const ADMIN_TOKEN: &str = "admin_token";
 const ACCOUNTS: Route = Route::new("/api/accounts");
 const ME: Route = Route::new("/api/me");
 const ACCESS_TOKENS: Route = Route::new("/api/access-tokens");
-const ACCESS_TOKEN: Route = Route::new("/api/access-tokens/:id");
+const ACCESS_TOKEN: Route = Route::new("/api/access-tokens/:pat");
 const APPLICATIONS: Route = Route::new("/api/applications");
-const APPLICATION: Route = Route::new("/api/applications/:id");
-const APPLICATION_SUBSCRIPTIONS: Route = Route::new("/api/applications/:id/subscriptions");
-const SUBSCRIPTION: Route = Route::new("/api/subscriptions/:id");
+const APPLICATION: Route = Route::new("/api/applications/:app");
+const APPLICATION_SUBSCRIPTIONS: Route = Route::new("/api/applications/:app/subscriptions");
+const SUBSCRIPTION: Route = Route::new("/api/subscriptions/:sub");
 const OAUTH_TOKEN: Route = Route::new("/oauth/token");
 
 /// Routes one request with open sign-up and the system clock.
@@ -45,7 +45,7 @@ pub fn route_with(
     let path = req.path.as_str();
     if ACCOUNTS.matches(path).is_some() {
         allow(req, &[Method::Post])?;
-        policy.authorize(bearer_token(req))?;
+        policy.authorize(req.bearer_token())?;
         let created = account::sign_up(kv, json_body(req)?, now)?;
         return Ok(Response::created(&created));
     }
@@ -68,7 +68,7 @@ pub fn route_with(
     if let Some(params) = ACCESS_TOKEN.matches(path) {
         allow(req, &[Method::Delete])?;
         let caller = authenticate_api(req, kv, now)?;
-        access_token::revoke(kv, &caller.account_id, params.get("id"))?;
+        access_token::revoke(kv, &caller.account_id, params.get("pat")?)?;
         return Ok(Response::no_content());
     }
     if APPLICATIONS.matches(path).is_some() {
@@ -85,7 +85,7 @@ pub fn route_with(
     if let Some(params) = APPLICATION.matches(path) {
         allow(req, &[Method::Get, Method::Delete])?;
         let caller = authenticate_api(req, kv, now)?;
-        let id = params.get("id");
+        let id = params.get("app")?;
         return if req.method == Method::Delete {
             application::delete(kv, &caller.account_id, id)?;
             Ok(Response::no_content())
@@ -96,7 +96,7 @@ pub fn route_with(
     if let Some(params) = APPLICATION_SUBSCRIPTIONS.matches(path) {
         allow(req, &[Method::Get, Method::Post])?;
         let caller = authenticate_api(req, kv, now)?;
-        let app_id = params.get("id");
+        let app_id = params.get("app")?;
         return if req.method == Method::Post {
             // The application is checked before the body is read, so a
             // stranger's application is 404 whatever the body says.
@@ -117,7 +117,7 @@ pub fn route_with(
     if let Some(params) = SUBSCRIPTION.matches(path) {
         allow(req, &[Method::Get, Method::Delete])?;
         let caller = authenticate_api(req, kv, now)?;
-        let id = params.get("id");
+        let id = params.get("sub")?;
         return if req.method == Method::Delete {
             subscription::unsubscribe(kv, &caller.account_id, id)?;
             Ok(Response::no_content())

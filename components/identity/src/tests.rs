@@ -3,6 +3,7 @@
 use base64::Engine as _;
 use qmarket_core::id::new_id;
 use qmarket_core::{IdKind, Timestamp};
+use qmarket_http::StatusOf;
 use qmarket_http::{Method, Request, Response};
 use qmarket_identity::account::SignupPolicy;
 use qmarket_model::{Lifecycle, PlanType, PricingPlan, Record, Service, ServiceType, CURRENCY};

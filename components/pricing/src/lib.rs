@@ -17,8 +17,8 @@ use serde::Serialize;
 #[cfg(test)]
 mod tests;
 
-const PLANS: Route = Route::new("/api/services/:id/pricing-plans");
-const PLAN: Route = Route::new("/api/services/:id/pricing-plans/:plan_id");
+const PLANS: Route = Route::new("/api/services/:svc/pricing-plans");
+const PLAN: Route = Route::new("/api/services/:svc/pricing-plans/:plan");
 
 /// Routes one request at time `now`.
 pub fn route(req: &Request, kv: &dyn KeyValue, now: Timestamp) -> HandlerResult {
@@ -26,7 +26,7 @@ pub fn route(req: &Request, kv: &dyn KeyValue, now: Timestamp) -> HandlerResult 
     if let Some(params) = PLANS.matches(path) {
         allow(req, &[Method::Get, Method::Post])?;
         let caller = authenticate_api(req, kv, now)?.account_id;
-        let service_id = params.get("id");
+        let service_id = params.get("svc")?;
         return if req.method == Method::Post {
             let input = json_body(req)?;
             Ok(Response::created(&pricing_plan::create(
@@ -46,7 +46,7 @@ pub fn route(req: &Request, kv: &dyn KeyValue, now: Timestamp) -> HandlerResult 
     if let Some(params) = PLAN.matches(path) {
         allow(req, &[Method::Get, Method::Patch, Method::Delete])?;
         let caller = authenticate_api(req, kv, now)?.account_id;
-        let (service_id, plan_id) = (params.get("id"), params.get("plan_id"));
+        let (service_id, plan_id) = (params.get("svc")?, params.get("plan")?);
         return match req.method {
             Method::Patch => {
                 let patch = json_body(req)?;

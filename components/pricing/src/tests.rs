@@ -2,6 +2,7 @@
 
 use super::*;
 use qmarket_catalog::NewService;
+use qmarket_http::StatusOf;
 use qmarket_identity::fixtures::signed_up as account;
 use qmarket_model::PricingPlan;
 use qmarket_sealing::Sealer;

@@ -20,11 +20,11 @@ use serde_json::Value;
 mod tests;
 
 const SERVICES: Route = Route::new("/api/services");
-const SERVICE: Route = Route::new("/api/services/:id");
-const API_SPEC: Route = Route::new("/api/services/:id/api-spec");
-const PUBLISH_INTERNAL: Route = Route::new("/api/services/:id/publish-internal");
-const PUBLISH: Route = Route::new("/api/services/:id/publish");
-const UNPUBLISH: Route = Route::new("/api/services/:id/unpublish");
+const SERVICE: Route = Route::new("/api/services/:svc");
+const API_SPEC: Route = Route::new("/api/services/:svc/api-spec");
+const PUBLISH_INTERNAL: Route = Route::new("/api/services/:svc/publish-internal");
+const PUBLISH: Route = Route::new("/api/services/:svc/publish");
+const UNPUBLISH: Route = Route::new("/api/services/:svc/unpublish");
 const QUANTUM_BACKENDS: Route = Route::new("/api/quantum-backends");
 const MARKETPLACE: Route = Route::new("/api/marketplace/services");
 
@@ -80,7 +80,7 @@ pub fn route(
     if let Some(params) = SERVICE.matches(path) {
         allow(req, &[Method::Get, Method::Patch, Method::Delete])?;
         let caller = authenticate_api(req, kv, now)?.account_id;
-        let id = params.get("id");
+        let id = params.get("svc")?;
         return match req.method {
             Method::Patch => {
                 let patch = json_body(req)?;
@@ -102,7 +102,7 @@ pub fn route(
     if let Some(params) = API_SPEC.matches(path) {
         allow(req, &[Method::Get, Method::Put])?;
         let caller = authenticate_api(req, kv, now)?.account_id;
-        let id = params.get("id");
+        let id = params.get("svc")?;
         return if req.method == Method::Put {
             service::owned(kv, &caller, id)?;
             let doc = api_spec_body(req)?;
@@ -131,7 +131,7 @@ pub fn route(
             return Ok(Response::ok(&transition(
                 kv,
                 &caller,
-                params.get("id"),
+                params.get("svc")?,
                 now,
             )?));
         }

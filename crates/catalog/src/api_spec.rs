@@ -369,6 +369,7 @@ fn managed_paths() -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qmarket_http::StatusOf;
 
     #[test]
     fn a_yaml_document_with_numeric_response_codes_becomes_json() {

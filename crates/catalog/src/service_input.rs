@@ -189,7 +189,7 @@ pub(crate) fn apply(
         Some(None) => SpecChange::Remove,
         Some(Some(value)) => match api_spec::parse_value(&value) {
             Ok(doc) => SpecChange::Set(doc),
-            Err(e) if e.status() == 400 => {
+            Err(e @ qmarket_core::Error::BadRequest { .. }) => {
                 v.add("apiSpecification", e.to_string());
                 SpecChange::Keep
             }

@@ -51,6 +51,7 @@ impl Violations {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qmarket_http::StatusOf;
 
     #[test]
     fn every_violation_is_listed_in_the_error() {

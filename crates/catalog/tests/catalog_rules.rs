@@ -1,6 +1,7 @@
 //! The catalogue's rules straight on the domain functions, over a memory
 //! store: concurrency, lifecycle, marketplace consistency, plan immutability.
 
+use qmarket_http::StatusOf;
 use std::sync::Arc;
 
 use qmarket_catalog::marketplace::{self, MarketplaceQuery};

@@ -1,5 +1,6 @@
 //! The platform error: every domain operation fails with one of these, and
-//! `qmarket-http` maps it to an RFC 9457 problem response in one place.
+//! `qmarket-http` gives each its HTTP status and RFC 9457 problem response,
+//! in one place.
 
 use serde::Serialize;
 
@@ -119,25 +120,6 @@ impl Error {
         Error::NotFound(format!("{what} '{id}' does not exist"))
     }
 
-    /// The HTTP status this error is answered with.
-    pub fn status(&self) -> u16 {
-        match self {
-            Error::BadRequest { .. } => 400,
-            Error::Unauthenticated(_) => 401,
-            Error::Forbidden(_) => 403,
-            Error::NotFound(_) => 404,
-            Error::MethodNotAllowed(_) => 405,
-            Error::Conflict(_) => 409,
-            Error::PayloadTooLarge(_) => 413,
-            Error::UnsupportedMediaType(_) => 415,
-            Error::Unprocessable { .. } => 422,
-            Error::Internal(_) => 500,
-            Error::BadGateway(_) => 502,
-            Error::Unavailable(_) => 503,
-            Error::GatewayTimeout(_) => 504,
-        }
-    }
-
     /// The field errors carried by 400 and 422 errors.
     pub fn field_errors(&self) -> &[FieldError] {
         match self {
@@ -154,20 +136,11 @@ mod tests {
     #[test]
     fn invalid_field_names_the_field_in_detail_and_errors() {
         let error = Error::invalid_field("name", "must not be empty");
-        assert_eq!(error.status(), 400);
+        assert!(matches!(error, Error::BadRequest { .. }));
         assert_eq!(error.to_string(), "name: must not be empty");
         assert_eq!(
             error.field_errors(),
             &[FieldError::new("name", "must not be empty")]
         );
-    }
-
-    #[test]
-    fn every_variant_has_its_http_status() {
-        assert_eq!(Error::Unauthenticated(String::new()).status(), 401);
-        assert_eq!(Error::not_found("service", "svc_x").status(), 404);
-        assert_eq!(Error::unprocessable("x").status(), 422);
-        assert_eq!(Error::Unavailable(String::new()).status(), 503);
-        assert_eq!(Error::GatewayTimeout(String::new()).status(), 504);
     }
 }

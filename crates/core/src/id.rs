@@ -26,6 +26,34 @@ pub enum IdKind {
 }
 
 impl IdKind {
+    /// Every kind.
+    pub const ALL: [IdKind; 9] = [
+        IdKind::Account,
+        IdKind::AccessToken,
+        IdKind::Service,
+        IdKind::PricingPlan,
+        IdKind::Product,
+        IdKind::Application,
+        IdKind::Subscription,
+        IdKind::MeteringEvent,
+        IdKind::Execution,
+    ];
+
+    /// What an id of this kind names, as problems say it ("service").
+    pub fn noun(self) -> &'static str {
+        match self {
+            IdKind::Account => "account",
+            IdKind::AccessToken => "access token",
+            IdKind::Service => "service",
+            IdKind::PricingPlan => "pricing plan",
+            IdKind::Product => "product",
+            IdKind::Application => "application",
+            IdKind::Subscription => "subscription",
+            IdKind::MeteringEvent => "metering event",
+            IdKind::Execution => "execution",
+        }
+    }
+
     /// The prefix, underscore included.
     pub fn prefix(self) -> &'static str {
         match self {

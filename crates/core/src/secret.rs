@@ -11,6 +11,46 @@ use subtle::ConstantTimeEq;
 use crate::id::random_bytes;
 use crate::Result;
 
+/// A secret value (token, consumer secret, password): shown where the
+/// platform means to show it (serialised as the plain string, once, at
+/// creation), never in a `Debug` rendering, so it cannot reach a log
+/// through `{:?}`.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps `value`.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The value itself, for the few places that must use it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl std::ops::Deref for Secret {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret(value)
+    }
+}
+
 /// A new secret: `prefix` then 256 random bits in unpadded base64url.
 pub fn new_secret(prefix: &str) -> Result<String> {
     let mut bytes = [0u8; 32];
@@ -50,6 +90,15 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_never_shows_in_debug_but_serialises_as_itself() {
+        let s = Secret::new("qmp_value");
+        assert_eq!(format!("{s:?}"), "Secret(<redacted>)");
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"qmp_value\"");
+        let back: Secret = serde_json::from_str("\"x\"").unwrap();
+        assert_eq!(back.expose(), "x");
+    }
 
     #[test]
     fn secrets_are_long_random_and_prefixed() {

@@ -34,6 +34,7 @@ pub fn upstream_authorization(
 mod tests {
     use super::*;
     use qmarket_core::Error;
+    use qmarket_http::StatusOf;
 
     fn basic(username: Option<&str>, sealed: Option<&str>) -> SecurityConfiguration {
         SecurityConfiguration {

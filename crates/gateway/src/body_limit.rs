@@ -52,6 +52,7 @@ impl BodyLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qmarket_http::StatusOf;
 
     const LIMIT: BodyLimit = BodyLimit { max_bytes: 10 };
 

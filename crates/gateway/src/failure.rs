@@ -44,6 +44,7 @@ pub fn failure_response(error: &Error, correlation_id: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qmarket_http::StatusOf;
 
     #[test]
     fn unreachable_and_garbage_are_bad_gateways_and_slowness_a_timeout() {

@@ -96,6 +96,7 @@ fn percent_decode_once(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qmarket_http::StatusOf;
 
     #[test]
     fn the_service_id_and_the_remainder_are_split() {

@@ -1,5 +1,7 @@
 //! Which headers cross the gateway, in each direction.
 
+use qmarket_http::credentials::PLATFORM_CREDENTIAL_HEADERS;
+
 use crate::forwarded::forwarded_for;
 
 /// The header that carries the correlation id upstream and back.
@@ -56,7 +58,9 @@ pub struct ForwardContext {
     pub body_len: usize,
 }
 
-/// The headers sent upstream: the consumer's, minus its credential,
+/// The headers sent upstream: the consumer's, minus every platform
+/// credential header (`Authorization`, `X-Auth-Token`: the application's
+/// token, or a personal access token sent by mistake),
 /// hop-by-hop headers (and those `Connection` names), `Host`, Spin's
 /// `spin-*` headers, any `x-correlation-id` and `X-Forwarded-*`; plus
 /// `X-Forwarded-For` (appended to), `-Proto`, `-Host`, the upstream
@@ -80,7 +84,8 @@ pub fn upstream_request_headers(
                 had_length = true;
                 continue;
             }
-            "host" | "authorization" | CORRELATION_HEADER => continue,
+            "host" | CORRELATION_HEADER => continue,
+            n if PLATFORM_CREDENTIAL_HEADERS.contains(&n) => continue,
             n if n.starts_with("spin-") || n.starts_with("x-forwarded-") => continue,
             n if is_hop_by_hop(n) || named.iter().any(|t| t == n) => continue,
             _ => out.push((name, value.clone())),
@@ -174,6 +179,7 @@ mod tests {
             ("x-custom", true),
             ("cookie", true),
             ("authorization", false),
+            ("x-auth-token", false),
             ("host", false),
             ("connection", false),
             ("keep-alive", false),

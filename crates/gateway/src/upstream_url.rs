@@ -130,6 +130,7 @@ impl UpstreamUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qmarket_http::StatusOf;
 
     fn join(base: &str, remainder: &str, query: &str) -> String {
         UpstreamUrl::parse(base)

@@ -138,6 +138,7 @@ fn strip_position(message: &str) -> String {
 mod tests {
     use super::*;
     use crate::Method;
+    use crate::StatusOf;
     use serde::Deserialize;
 
     #[derive(Debug, Deserialize)]

@@ -7,18 +7,23 @@
 #![deny(missing_docs)]
 
 mod body;
+pub mod credentials;
+mod form;
 mod pagination;
 mod problem;
 mod request;
 mod response;
 mod router;
+mod status;
 
 pub use body::{json_body, MAX_JSON_BODY};
+pub use form::form_pairs;
 pub use pagination::{PageQuery, DEFAULT_LIMIT, MAX_LIMIT};
 pub use problem::{problem, problem_with, PROBLEM_CONTENT_TYPE};
 pub use request::{Method, Request};
 pub use response::{ListBody, Response};
 pub use router::{allow, no_endpoint, Params, Route};
+pub use status::{title, StatusOf};
 
 /// What every handler returns.
 pub type HandlerResult = qmarket_core::Result<Response>;

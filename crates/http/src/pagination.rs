@@ -55,6 +55,7 @@ impl PageQuery {
 mod tests {
     use super::*;
     use crate::Method;
+    use crate::StatusOf;
 
     fn page(q: &str) -> Result<PageQuery> {
         PageQuery::from_request(&Request::new(Method::Get, &format!("/x?{q}")))

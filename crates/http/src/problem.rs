@@ -2,29 +2,12 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::status::{title, StatusOf};
 use crate::Response;
 use qmarket_core::Error;
 
 /// The media type of every error response.
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
-
-fn title(status: u16) -> &'static str {
-    match status {
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        409 => "Conflict",
-        413 => "Content Too Large",
-        415 => "Unsupported Media Type",
-        422 => "Unprocessable Content",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        _ => "Internal Server Error",
-    }
-}
 
 /// The problem+json response for `error`. Internal details are not shown:
 /// a 500 says only that something went wrong.

@@ -1,7 +1,18 @@
 //! Matching request paths against route patterns such as
-//! `/api/services/:id/pricing-plans/:planId`.
+//! `/api/services/:svc/pricing-plans/:plan`, and checking what the
+//! parameters hold before any handler sees them.
+//!
+//! A parameter named after an id prefix (`:svc`, `:plan`, `:app`, `:sub`,
+//! `:pat`, `:acc`, `:prod`, `:evt`, `:exe`) holds an id of that kind; any
+//! other name (`:file`) holds one plain path segment. [`Params::get`] is the
+//! only way to read a parameter, and it answers 404 for a value that cannot
+//! name anything: an id of the wrong prefix or alphabet, or a segment that
+//! decodes to something containing `/`, `\`, a control character, or to `.`
+//! or `..`. Such a value therefore never reaches the store, where a decoded
+//! `/` would turn an id into a path to another record.
 
-use crate::request::percent_decode;
+use qmarket_core::id::{is_well_formed, IdKind};
+use qmarket_core::{Error, Result};
 
 /// A route pattern: literal segments and `:name` parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -9,18 +20,83 @@ pub struct Route<'a> {
     pattern: &'a str,
 }
 
+/// What a parameter may hold, from its name in the pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ParamKind {
+    Id(IdKind),
+    Segment,
+}
+
+impl ParamKind {
+    fn of(name: &str) -> Self {
+        IdKind::ALL
+            .iter()
+            .find(|kind| kind.prefix().trim_end_matches('_') == name)
+            .map_or(ParamKind::Segment, |kind| ParamKind::Id(*kind))
+    }
+}
+
+/// One captured parameter: its name, its decoded value, and whether the
+/// value is acceptable for the parameter's kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Param {
+    name: String,
+    value: String,
+    kind: ParamKind,
+    acceptable: bool,
+}
+
 /// The parameters a matched route captured, percent-decoded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Params(Vec<(String, String)>);
+pub struct Params(Vec<Param>);
+
+/// The longest value quoted back in a 404.
+const SHOWN_CHARS: usize = 100;
 
 impl Params {
-    /// The value of parameter `name`, or `""` if the route has none such.
-    pub fn get(&self, name: &str) -> &str {
-        self.0
+    /// The value of parameter `name`: a well-formed id for an id parameter,
+    /// a plain segment otherwise. 404 (as for something that does not
+    /// exist) when the value cannot be one; 500 when the route has no such
+    /// parameter (a bug in the caller).
+    pub fn get(&self, name: &str) -> Result<&str> {
+        let param = self
+            .0
             .iter()
-            .find(|(n, _)| n == name)
-            .map_or("", |(_, v)| v.as_str())
+            .find(|p| p.name == name)
+            .ok_or_else(|| Error::Internal(format!("the route has no parameter '{name}'")))?;
+        if param.acceptable {
+            return Ok(&param.value);
+        }
+        let shown: String = param
+            .value
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(SHOWN_CHARS)
+            .collect();
+        Err(match param.kind {
+            ParamKind::Id(kind) => Error::not_found(kind.noun(), &shown),
+            ParamKind::Segment => Error::NotFound(format!("'{shown}' does not exist")),
+        })
     }
+}
+
+/// Whether a decoded path segment names one thing: no separators, no
+/// control characters, not a dot segment.
+fn plain_segment(value: &str) -> bool {
+    !value.is_empty()
+        && value != "."
+        && value != ".."
+        && !value
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_control())
+}
+
+/// `%XX` escapes decoded; invalid UTF-8 replaced (such a value is never
+/// acceptable anyway). `+` stays `+`: it means a space only in forms.
+fn decode_segment(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 impl<'a> Route<'a> {
@@ -31,7 +107,8 @@ impl<'a> Route<'a> {
 
     /// The parameters if `path` matches: same number of segments, literals
     /// equal, parameters non-empty. One trailing slash is ignored; empty
-    /// segments (`//`) never match.
+    /// segments (`//`) never match. Whether each value is acceptable is
+    /// decided here and enforced by [`Params::get`].
     pub fn matches(&self, path: &str) -> Option<Params> {
         let path = path
             .strip_suffix('/')
@@ -48,7 +125,18 @@ impl<'a> Route<'a> {
                         if g.is_empty() {
                             return None;
                         }
-                        params.push((name.to_string(), percent_decode(g)));
+                        let kind = ParamKind::of(name);
+                        let value = decode_segment(g);
+                        let acceptable = match kind {
+                            ParamKind::Id(id_kind) => is_well_formed(id_kind, &value),
+                            ParamKind::Segment => plain_segment(&value),
+                        };
+                        params.push(Param {
+                            name: name.to_string(),
+                            value,
+                            kind,
+                            acceptable,
+                        });
                     } else if w != g {
                         return None;
                     }
@@ -56,47 +144,6 @@ impl<'a> Route<'a> {
                 _ => return None,
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn literal_routes_match_exactly() {
-        assert!(Route::new("/api/services")
-            .matches("/api/services")
-            .is_some());
-        assert!(Route::new("/api/services")
-            .matches("/api/services/")
-            .is_some());
-        assert!(Route::new("/api/services")
-            .matches("/api/service")
-            .is_none());
-        assert!(Route::new("/api/services")
-            .matches("/api/services/x")
-            .is_none());
-    }
-
-    #[test]
-    fn parameters_are_captured_and_decoded() {
-        let p = Route::new("/api/services/:id/pricing-plans/:planId")
-            .matches("/api/services/svc_1/pricing-plans/plan%5F2")
-            .unwrap();
-        assert_eq!(p.get("id"), "svc_1");
-        assert_eq!(p.get("planId"), "plan_2");
-        assert_eq!(p.get("other"), "");
-    }
-
-    #[test]
-    fn empty_segments_never_match_parameters() {
-        assert!(Route::new("/api/services/:id")
-            .matches("/api/services//")
-            .is_none());
-        assert!(Route::new("/api/services/:id/publish")
-            .matches("/api/services//publish")
-            .is_none());
     }
 }
 
@@ -124,9 +171,80 @@ fn shown_path(path: &str) -> String {
 }
 
 #[cfg(test)]
-mod endpoint_tests {
+mod tests {
     use super::*;
-    use crate::{Method, Request};
+    use crate::{Method, Request, StatusOf};
+
+    const SVC: &str = "svc_0123456789abcdefghjkmnpqrs";
+    const PLAN: &str = "plan_0123456789abcdefghjkmnpqrs";
+
+    #[test]
+    fn literal_routes_match_exactly() {
+        let route = Route::new("/api/services");
+        assert!(route.matches("/api/services").is_some());
+        assert!(route.matches("/api/services/").is_some());
+        assert!(route.matches("/api/service").is_none());
+        assert!(route.matches("/api/services/x").is_none());
+    }
+
+    #[test]
+    fn id_parameters_are_captured_decoded_and_checked() {
+        let p = Route::new("/api/services/:svc/pricing-plans/:plan")
+            .matches(&format!(
+                "/api/services/{SVC}/pricing-plans/plan%5F{}",
+                &PLAN[5..]
+            ))
+            .unwrap();
+        assert_eq!(p.get("svc").unwrap(), SVC);
+        assert_eq!(p.get("plan").unwrap(), PLAN);
+        assert_eq!(p.get("other").unwrap_err().status(), 500);
+    }
+
+    #[test]
+    fn ids_of_the_wrong_kind_or_alphabet_are_not_found() {
+        let route = Route::new("/api/services/:svc");
+        for bad in [
+            PLAN.to_string(),
+            "svc_1".to_string(),
+            format!("{}A", &SVC[..SVC.len() - 1]),
+            format!("{SVC}%2Fevents%2F00000000000000000001"),
+            format!("{SVC}%2F..%2Fx"),
+            format!("{SVC}%00"),
+            "..".to_string(),
+        ] {
+            let params = route.matches(&format!("/api/services/{bad}")).unwrap();
+            let err = params.get("svc").unwrap_err();
+            assert_eq!(err.status(), 404, "{bad}");
+            assert!(err.to_string().starts_with("service '"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_decoded_slash_in_a_segment_parameter_is_not_found() {
+        let route = Route::new("/files/:file");
+        assert_eq!(
+            route.matches("/files/a.txt").unwrap().get("file").unwrap(),
+            "a.txt"
+        );
+        assert_eq!(
+            route.matches("/files/a+b").unwrap().get("file").unwrap(),
+            "a+b"
+        );
+        for bad in ["a%2Fb", "%2e%2e", "..", ".", "a%5Cb", "a%0Ab"] {
+            let params = route.matches(&format!("/files/{bad}")).unwrap();
+            assert_eq!(params.get("file").unwrap_err().status(), 404, "{bad}");
+        }
+    }
+
+    #[test]
+    fn empty_segments_never_match_parameters() {
+        assert!(Route::new("/api/services/:svc")
+            .matches("/api/services//")
+            .is_none());
+        assert!(Route::new("/api/services/:svc/publish")
+            .matches("/api/services//publish")
+            .is_none());
+    }
 
     #[test]
     fn allow_names_the_accepted_methods() {

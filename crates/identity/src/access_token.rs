@@ -2,7 +2,8 @@
 //! as a hash, listed without value, revoked at once.
 
 use qmarket_core::id::{is_well_formed, new_id};
-use qmarket_core::{secret, Error, IdKind, Result, Timestamp};
+use qmarket_core::secret::{self, Secret};
+use qmarket_core::{Error, IdKind, Result, Timestamp};
 use qmarket_http::PageQuery;
 use qmarket_model::{AccessToken, Record, Scope};
 use qmarket_store::{Index, KeyValue};
@@ -73,7 +74,7 @@ pub struct CreatedAccessToken {
     /// When it stops working (`null`: never).
     pub expires_at: Option<Timestamp>,
     /// The secret value to send as `Bearer` or `X-Auth-Token`.
-    pub value: String,
+    pub value: Secret,
 }
 
 /// Creates a token for account `account_id` as `input` asks.
@@ -136,7 +137,7 @@ pub(crate) fn issue(
         scopes: token.scopes,
         created_at: token.created_at,
         expires_at: token.expires_at,
-        value,
+        value: Secret::new(value),
     })
 }
 

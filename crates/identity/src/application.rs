@@ -2,7 +2,8 @@
 //! gateway.
 
 use qmarket_core::id::{is_well_formed, new_id};
-use qmarket_core::{secret, Error, IdKind, Result, Timestamp};
+use qmarket_core::secret::{self, Secret};
+use qmarket_core::{Error, IdKind, Result, Timestamp};
 use qmarket_http::PageQuery;
 use qmarket_model::{Application, Record};
 use qmarket_store::{Index, KeyValue};
@@ -62,7 +63,7 @@ pub struct CreatedApplication {
     /// The OAuth2 client id.
     pub consumer_key: String,
     /// The OAuth2 client secret.
-    pub consumer_secret: String,
+    pub consumer_secret: Secret,
     /// When it was created.
     pub created_at: Timestamp,
 }
@@ -98,7 +99,7 @@ pub fn create(
         id: app.id,
         name: app.name,
         consumer_key: app.consumer_key,
-        consumer_secret,
+        consumer_secret: Secret::new(consumer_secret),
         created_at: app.created_at,
     })
 }

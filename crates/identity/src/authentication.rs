@@ -6,11 +6,6 @@ use qmarket_http::Request;
 use qmarket_model::{AccessToken, Account, Application, OAuthToken, Record, Scope};
 use qmarket_store::KeyValue;
 
-/// The header carrying a bearer credential.
-pub const AUTHORIZATION: &str = "authorization";
-/// PlanQK's header for a personal access token.
-pub const X_AUTH_TOKEN: &str = "x-auth-token";
-
 /// Longer credentials are refused before they are hashed: every value the
 /// platform issues is far shorter.
 const MAX_CREDENTIAL_LEN: usize = 512;
@@ -43,27 +38,6 @@ pub struct ApplicationPrincipal {
     pub account_id: String,
 }
 
-/// The value of `Authorization: Bearer <value>` (scheme in any case), if the
-/// request has one.
-pub fn bearer_token(req: &Request) -> Option<&str> {
-    let value = req.header(AUTHORIZATION)?.trim();
-    let (scheme, rest) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| rest.trim())
-        .filter(|token| !token.is_empty())
-}
-
-/// The personal access token of a request: `Authorization: Bearer` first,
-/// then `X-Auth-Token`.
-fn access_token_value(req: &Request) -> Option<&str> {
-    bearer_token(req).or_else(|| {
-        req.header(X_AUTH_TOKEN)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    })
-}
-
 fn missing_credential() -> Error {
     Error::Unauthenticated(
         "no access token: send 'Authorization: Bearer <token>' or 'X-Auth-Token: <token>'".into(),
@@ -84,7 +58,7 @@ pub fn authenticate_account(
     kv: &dyn KeyValue,
     now: Timestamp,
 ) -> Result<AccountPrincipal> {
-    let value = access_token_value(req).ok_or_else(missing_credential)?;
+    let value = req.access_token().ok_or_else(missing_credential)?;
     account_for_token_value(value, kv, now)
 }
 
@@ -148,7 +122,7 @@ pub fn authenticate_application(
     kv: &dyn KeyValue,
     now: Timestamp,
 ) -> Result<ApplicationPrincipal> {
-    let value = bearer_token(req).ok_or_else(|| {
+    let value = req.bearer_token().ok_or_else(|| {
         Error::Unauthenticated(
             "no access token: send 'Authorization: Bearer <access_token>' from POST /oauth/token"
                 .into(),

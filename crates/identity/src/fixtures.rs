@@ -19,5 +19,5 @@ pub fn signed_up(kv: &dyn KeyValue, name: &str) -> (String, String) {
         Timestamp::now(),
     )
     .expect("sign-up of a test account");
-    (created.id, created.access_token.value)
+    (created.id, created.access_token.value.expose().to_string())
 }

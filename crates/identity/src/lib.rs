@@ -22,7 +22,7 @@
 //! let input = account::NewAccount { name: "Ada".into(), email: "ada@example.org".into() };
 //! let created = account::sign_up(&kv, input, now).unwrap();
 //! let req = Request::new(Method::Get, "/api/me")
-//!     .with_header("X-Auth-Token", &created.access_token.value);
+//!     .with_header("X-Auth-Token", created.access_token.value.expose());
 //! assert_eq!(authenticate_api(&req, &kv, now).unwrap().account_id, created.id);
 //! ```
 #![deny(missing_docs)]
@@ -34,7 +34,6 @@ mod authentication;
 pub mod client_credentials;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
-pub mod form;
 mod listing;
 pub mod oauth;
 pub mod subscription;
@@ -42,6 +41,6 @@ pub mod validate;
 
 pub use authentication::{
     account_for_token_value, authenticate_account, authenticate_api, authenticate_application,
-    bearer_token, AccountPrincipal, ApplicationPrincipal, AUTHORIZATION, X_AUTH_TOKEN,
+    AccountPrincipal, ApplicationPrincipal,
 };
 pub use listing::Listed;

@@ -1,14 +1,16 @@
 //! `POST /oauth/token`: the OAuth2 client-credentials grant (RFC 6749 §4.4),
 //! with errors in RFC 6749 §5.2's shape.
 
+use qmarket_core::secret::Secret;
 use qmarket_core::{secret, Error, Timestamp};
 use qmarket_http::Request;
 use qmarket_model::{Application, OAuthToken, Record};
 use qmarket_store::KeyValue;
 use serde::Serialize;
 
-use crate::client_credentials::{parse_basic, ClientCredentials};
-use crate::form;
+use crate::client_credentials::ClientCredentials;
+use qmarket_http::credentials::parse_basic;
+use qmarket_http::form_pairs;
 
 /// How long an access token works.
 pub const TOKEN_LIFETIME_SECONDS: i64 = 3600;
@@ -139,7 +141,7 @@ pub fn issue_token(
             "the body must be {FORM_CONTENT_TYPE}"
         )));
     }
-    let params = form::parse(&req.body).map_err(OAuthError::invalid_request)?;
+    let params = form_pairs(&req.body).map_err(OAuthError::invalid_request)?;
     let param = |name: &str| -> Result<Option<&str>, TokenFailure> {
         let mut values = params
             .iter()
@@ -160,14 +162,10 @@ pub fn issue_token(
     param("scope")?;
 
     let basic = match req.header("authorization") {
-        Some(header) => {
-            Some(parse_basic(header).map_err(|e| OAuthError::invalid_client(e.describe()))?)
-        }
-        None if req
-            .headers
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case("authorization")) =>
-        {
+        Some(header) => Some(ClientCredentials::from(
+            parse_basic(header).map_err(|e| OAuthError::invalid_client(e.describe()))?,
+        )),
+        None if req.has_authorization() => {
             return Err(OAuthError::invalid_client(
                 "the Authorization header is not valid UTF-8",
             ))
@@ -188,7 +186,7 @@ pub fn issue_token(
         (Some(basic), _, None) => Some(basic),
         (None, Some(id), Some(secret)) => Some(ClientCredentials {
             key: id.to_string(),
-            secret: secret.to_string(),
+            secret: Secret::new(secret),
         }),
         (None, None, Some(_)) => {
             return Err(OAuthError::invalid_request("client_secret is given without client_id"))

@@ -82,6 +82,7 @@ fn domain_is_valid(domain: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qmarket_http::StatusOf;
 
     #[test]
     fn names_are_trimmed_and_bounded() {

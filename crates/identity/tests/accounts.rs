@@ -3,6 +3,7 @@
 mod support;
 
 use qmarket_http::PageQuery;
+use qmarket_http::StatusOf;
 use qmarket_identity::access_token::{self, NewAccessToken};
 use qmarket_identity::account::{self, NewAccount, SignupPolicy};
 use qmarket_model::{AccessToken, Record, Scope};
@@ -146,9 +147,15 @@ fn a_token_is_stored_only_as_a_hash_and_listed_without_value() {
     let token =
         access_token::create(&kv, &ada.id, new_token("ci", vec![Scope::Api], None), now()).unwrap();
     let stored = AccessToken::load(&kv, &token.id).unwrap().unwrap();
-    assert_eq!(stored.value_hash, qmarket_core::secret::hash(&token.value));
+    assert_eq!(
+        stored.value_hash,
+        qmarket_core::secret::hash(token.value.expose())
+    );
     for (k, v) in kv.dump() {
-        assert!(!k.contains(&token.value) && !String::from_utf8_lossy(&v).contains(&token.value));
+        assert!(
+            !k.contains(token.value.expose())
+                && !String::from_utf8_lossy(&v).contains(token.value.expose())
+        );
     }
     let listed = access_token::list(
         &kv,
@@ -211,7 +218,8 @@ fn revoking_removes_the_record_the_lookup_and_the_listing_and_only_for_the_owner
     );
     access_token::revoke(&kv, &ada.id, &token.id).unwrap();
     assert!(AccessToken::load(&kv, &token.id).unwrap().is_none());
-    let hash_key = AccessToken::by_value_hash_key(&qmarket_core::secret::hash(&token.value));
+    let hash_key =
+        AccessToken::by_value_hash_key(&qmarket_core::secret::hash(token.value.expose()));
     assert!(!kv.exists(&hash_key).unwrap());
     let listed = access_token::list(
         &kv,

@@ -2,6 +2,7 @@
 
 mod support;
 
+use qmarket_http::StatusOf;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -20,17 +21,17 @@ fn an_application_stores_only_the_hash_of_its_secret() {
     let kv = MemoryStore::new();
     let ada = account(&kv, "ada");
     let created = app(&kv, &ada.id);
-    assert!(created.consumer_secret.len() > 40);
+    assert!(created.consumer_secret.expose().len() > 40);
     let stored = Application::load(&kv, &created.id).unwrap().unwrap();
     assert_eq!(
         stored.consumer_secret_hash,
-        qmarket_core::secret::hash(&created.consumer_secret)
+        qmarket_core::secret::hash(created.consumer_secret.expose())
     );
     let dump = kv.dump();
     assert!(dump
         .iter()
-        .all(|(k, v)| !k.contains(&created.consumer_secret)
-            && !String::from_utf8_lossy(v).contains(&created.consumer_secret)));
+        .all(|(k, v)| !k.contains(created.consumer_secret.expose())
+            && !String::from_utf8_lossy(v).contains(created.consumer_secret.expose())));
 }
 
 #[test]

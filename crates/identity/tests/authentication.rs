@@ -3,6 +3,7 @@
 mod support;
 
 use qmarket_core::Timestamp;
+use qmarket_http::StatusOf;
 use qmarket_http::{Method, Request};
 use qmarket_identity::access_token::{self, NewAccessToken};
 use qmarket_identity::oauth;
@@ -18,7 +19,7 @@ fn a_sign_up_token_authenticates_by_bearer_and_by_x_auth_token_in_any_case() {
     // Setup
     let kv = MemoryStore::new();
     let ada = account(&kv, "ada");
-    let value = &ada.access_token.value;
+    let value = ada.access_token.value.expose();
     // Exec
     let requests = [
         bearer("/api/me", value),
@@ -51,7 +52,7 @@ fn missing_unknown_and_malformed_credentials_are_unauthenticated() {
         bearer("/", ""),
         Request::new(Method::Get, "/").with_header(
             "Authorization",
-            &format!("Basic {}", ada.access_token.value),
+            &format!("Basic {}", ada.access_token.value.expose()),
         ),
         bearer("/", &"x".repeat(10_000)),
         Request::new(Method::Get, "/").with_header("X-Auth-Token", "   "),
@@ -59,7 +60,7 @@ fn missing_unknown_and_malformed_credentials_are_unauthenticated() {
     for req in &requests {
         let err = authenticate_account(req, &kv, now()).unwrap_err();
         assert_eq!(err.status(), 401, "{req:?}");
-        assert!(!err.to_string().contains(&ada.access_token.value));
+        assert!(!err.to_string().contains(ada.access_token.value.expose()));
     }
 }
 
@@ -78,7 +79,7 @@ fn a_non_utf8_token_header_is_unauthenticated() {
 fn a_revoked_token_stops_working_at_once() {
     let kv = MemoryStore::new();
     let ada = account(&kv, "ada");
-    let req = bearer("/", &ada.access_token.value);
+    let req = bearer("/", ada.access_token.value.expose());
     assert!(authenticate_api(&req, &kv, now()).is_ok());
     access_token::revoke(&kv, &ada.id, &ada.access_token.id).unwrap();
     assert_eq!(
@@ -103,7 +104,7 @@ fn an_expired_token_is_refused_from_its_expiry_on() {
         now(),
     )
     .unwrap();
-    let req = bearer("/", &token.value);
+    let req = bearer("/", token.value.expose());
     assert!(authenticate_api(&req, &kv, Timestamp::from_millis(expires.millis() - 1)).is_ok());
     assert_eq!(
         authenticate_api(&req, &kv, expires).unwrap_err().status(),
@@ -122,7 +123,8 @@ fn the_token_of_a_missing_account_is_refused() {
     let kv = MemoryStore::new();
     let ada = account(&kv, "ada");
     Account::remove(&kv, &ada.id).unwrap();
-    let err = authenticate_account(&bearer("/", &ada.access_token.value), &kv, now()).unwrap_err();
+    let err = authenticate_account(&bearer("/", ada.access_token.value.expose()), &kv, now())
+        .unwrap_err();
     assert_eq!(err.status(), 401);
 }
 
@@ -141,7 +143,7 @@ fn a_token_without_scope_api_authenticates_but_is_forbidden_on_the_api() {
         now(),
     )
     .unwrap();
-    let req = bearer("/", &token.value);
+    let req = bearer("/", token.value.expose());
     assert_eq!(
         authenticate_account(&req, &kv, now()).unwrap().scopes,
         vec![]
@@ -166,7 +168,7 @@ fn an_oauth_token_authenticates_its_application_for_3600_seconds() {
     let kv = MemoryStore::new();
     let ada = account(&kv, "ada");
     let created = app(&kv, &ada.id);
-    let token = oauth_token(&kv, &created.consumer_key, &created.consumer_secret);
+    let token = oauth_token(&kv, &created.consumer_key, created.consumer_secret.expose());
     let req = bearer("/gateway/x", &token);
     let principal = authenticate_application(&req, &kv, now().plus_seconds(3599)).unwrap();
     assert_eq!(principal.application_id, created.id);
@@ -180,14 +182,14 @@ fn an_oauth_token_is_not_a_personal_access_token_nor_the_reverse() {
     let kv = MemoryStore::new();
     let ada = account(&kv, "ada");
     let created = app(&kv, &ada.id);
-    let token = oauth_token(&kv, &created.consumer_key, &created.consumer_secret);
+    let token = oauth_token(&kv, &created.consumer_key, created.consumer_secret.expose());
     assert_eq!(
         authenticate_account(&bearer("/", &token), &kv, now())
             .unwrap_err()
             .status(),
         401
     );
-    let pat = bearer("/", &ada.access_token.value);
+    let pat = bearer("/", ada.access_token.value.expose());
     assert_eq!(
         authenticate_application(&pat, &kv, now())
             .unwrap_err()
@@ -201,7 +203,7 @@ fn application_tokens_come_only_from_the_bearer_header() {
     let kv = MemoryStore::new();
     let ada = account(&kv, "ada");
     let created = app(&kv, &ada.id);
-    let token = oauth_token(&kv, &created.consumer_key, &created.consumer_secret);
+    let token = oauth_token(&kv, &created.consumer_key, created.consumer_secret.expose());
     let req = Request::new(Method::Get, "/").with_header("X-Auth-Token", &token);
     assert_eq!(
         authenticate_application(&req, &kv, now())
@@ -223,7 +225,7 @@ fn the_tokens_of_a_deleted_application_fail() {
     let kv = MemoryStore::new();
     let ada = account(&kv, "ada");
     let created = app(&kv, &ada.id);
-    let token = oauth_token(&kv, &created.consumer_key, &created.consumer_secret);
+    let token = oauth_token(&kv, &created.consumer_key, created.consumer_secret.expose());
     qmarket_identity::application::delete(&kv, &ada.id, &created.id).unwrap();
     let err = authenticate_application(&bearer("/", &token), &kv, now()).unwrap_err();
     assert_eq!(err.status(), 401);

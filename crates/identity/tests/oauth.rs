@@ -38,8 +38,10 @@ fn basic_credentials_get_a_bearer_token_for_an_hour() {
     let kv = MemoryStore::new();
     let ada = account(&kv, "ada");
     let a = app(&kv, &ada.id);
-    let req = token_request("grant_type=client_credentials")
-        .with_header("Authorization", &basic(&a.consumer_key, &a.consumer_secret));
+    let req = token_request("grant_type=client_credentials").with_header(
+        "Authorization",
+        &basic(&a.consumer_key, a.consumer_secret.expose()),
+    );
     // Exec
     let token = issue_token(&req, &kv, now()).unwrap();
     // Check
@@ -62,7 +64,8 @@ fn form_credentials_get_a_token_and_unknown_parameters_are_ignored() {
     let a = app(&kv, &ada.id);
     let req = token_request(&format!(
         "grant_type=client_credentials&client_id={}&client_secret={}&scope=anything&extra=1",
-        a.consumer_key, a.consumer_secret
+        a.consumer_key,
+        a.consumer_secret.expose()
     ))
     .with_header(
         "content-type",
@@ -76,8 +79,10 @@ fn each_token_request_gets_a_new_token() {
     let kv = MemoryStore::new();
     let ada = account(&kv, "ada");
     let a = app(&kv, &ada.id);
-    let req = token_request("grant_type=client_credentials")
-        .with_header("Authorization", &basic(&a.consumer_key, &a.consumer_secret));
+    let req = token_request("grant_type=client_credentials").with_header(
+        "Authorization",
+        &basic(&a.consumer_key, a.consumer_secret.expose()),
+    );
     let first = issue_token(&req, &kv, now()).unwrap();
     let second = issue_token(&req, &kv, now()).unwrap();
     assert_ne!(first.access_token, second.access_token);
@@ -91,8 +96,8 @@ fn wrong_or_unknown_credentials_are_invalid_client() {
     let other = app(&kv, &ada.id);
     let cases = [
         basic(&a.consumer_key, "wrong"),
-        basic(&a.consumer_key, &other.consumer_secret),
-        basic("qmk_unknown", &a.consumer_secret),
+        basic(&a.consumer_key, other.consumer_secret.expose()),
+        basic("qmk_unknown", a.consumer_secret.expose()),
         basic("", ""),
         basic(&a.consumer_key, ""),
     ];
@@ -166,7 +171,7 @@ fn malformed_requests_are_invalid_request() {
     let kv = MemoryStore::new();
     let ada = account(&kv, "ada");
     let a = app(&kv, &ada.id);
-    let auth = basic(&a.consumer_key, &a.consumer_secret);
+    let auth = basic(&a.consumer_key, a.consumer_secret.expose());
     let with_auth = |r: Request| r.with_header("Authorization", &auth);
     let cases = vec![
         ("missing grant_type", with_auth(token_request(""))),
@@ -176,10 +181,6 @@ fn malformed_requests_are_invalid_request() {
             with_auth(token_request(
                 "grant_type=client_credentials&grant_type=client_credentials",
             )),
-        ),
-        (
-            "bad escape",
-            with_auth(token_request("grant_type=client%zzcredentials")),
         ),
         (
             "not UTF-8",
@@ -204,7 +205,8 @@ fn malformed_requests_are_invalid_request() {
             "Basic and form secret",
             with_auth(token_request(&format!(
                 "grant_type=client_credentials&client_id={}&client_secret={}",
-                a.consumer_key, a.consumer_secret
+                a.consumer_key,
+                a.consumer_secret.expose()
             ))),
         ),
         (
@@ -217,7 +219,7 @@ fn malformed_requests_are_invalid_request() {
             "secret without id",
             token_request(&format!(
                 "grant_type=client_credentials&client_secret={}",
-                a.consumer_secret
+                a.consumer_secret.expose()
             )),
         ),
         (
@@ -235,6 +237,13 @@ fn malformed_requests_are_invalid_request() {
             "{what}"
         );
     }
+    // A malformed escape stays as written (the URL standard's form
+    // decoding), so this grant type is simply not one the server knows.
+    let req = with_auth(token_request("grant_type=client%zzcredentials"));
+    assert_eq!(
+        oauth_error(issue_token(&req, &kv, now())),
+        (400, OAuthErrorCode::UnsupportedGrantType)
+    );
 }
 
 #[test]
@@ -246,7 +255,10 @@ fn basic_with_the_same_client_id_in_the_form_is_accepted() {
         "grant_type=client_credentials&client_id={}",
         a.consumer_key
     ))
-    .with_header("Authorization", &basic(&a.consumer_key, &a.consumer_secret));
+    .with_header(
+        "Authorization",
+        &basic(&a.consumer_key, a.consumer_secret.expose()),
+    );
     assert!(issue_token(&req, &kv, now()).is_ok());
 }
 
@@ -261,8 +273,10 @@ fn other_grant_types_are_unsupported() {
         "refresh_token",
         "CLIENT_CREDENTIALS",
     ] {
-        let req = token_request(&format!("grant_type={grant}"))
-            .with_header("Authorization", &basic(&a.consumer_key, &a.consumer_secret));
+        let req = token_request(&format!("grant_type={grant}")).with_header(
+            "Authorization",
+            &basic(&a.consumer_key, a.consumer_secret.expose()),
+        );
         assert_eq!(
             oauth_error(issue_token(&req, &kv, now())),
             (400, OAuthErrorCode::UnsupportedGrantType),
@@ -277,8 +291,10 @@ fn a_deleted_application_gets_no_more_tokens() {
     let ada = account(&kv, "ada");
     let a = app(&kv, &ada.id);
     qmarket_identity::application::delete(&kv, &ada.id, &a.id).unwrap();
-    let req = token_request("grant_type=client_credentials")
-        .with_header("Authorization", &basic(&a.consumer_key, &a.consumer_secret));
+    let req = token_request("grant_type=client_credentials").with_header(
+        "Authorization",
+        &basic(&a.consumer_key, a.consumer_secret.expose()),
+    );
     assert_eq!(
         oauth_error(issue_token(&req, &kv, now())),
         (401, OAuthErrorCode::InvalidClient)
@@ -292,19 +308,26 @@ fn error_descriptions_never_repeat_the_secret() {
     let a = app(&kv, &ada.id);
     let req = token_request(&format!(
         "grant_type=client_credentials&client_secret={}",
-        a.consumer_secret
+        a.consumer_secret.expose()
     ))
-    .with_header("Authorization", &basic(&a.consumer_key, &a.consumer_secret));
+    .with_header(
+        "Authorization",
+        &basic(&a.consumer_key, a.consumer_secret.expose()),
+    );
     match issue_token(&req, &kv, now()) {
-        Err(TokenFailure::OAuth(e)) => assert!(!e.error_description.contains(&a.consumer_secret)),
+        Err(TokenFailure::OAuth(e)) => {
+            assert!(!e.error_description.contains(a.consumer_secret.expose()))
+        }
         other => panic!("{other:?}"),
     }
-    let req = token_request(&format!("grant_type={}", a.consumer_secret))
-        .with_header("Authorization", &basic(&a.consumer_key, &a.consumer_secret));
+    let req = token_request(&format!("grant_type={}", a.consumer_secret.expose())).with_header(
+        "Authorization",
+        &basic(&a.consumer_key, a.consumer_secret.expose()),
+    );
     match issue_token(&req, &kv, now()) {
         Err(TokenFailure::OAuth(e)) => {
             assert_eq!(e.error, OAuthErrorCode::UnsupportedGrantType);
-            assert!(!e.error_description.contains(&a.consumer_secret));
+            assert!(!e.error_description.contains(a.consumer_secret.expose()));
         }
         other => panic!("{other:?}"),
     }

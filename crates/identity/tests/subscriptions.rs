@@ -5,6 +5,7 @@ mod support;
 use qmarket_core::id::new_id;
 use qmarket_core::IdKind;
 use qmarket_http::PageQuery;
+use qmarket_http::StatusOf;
 use qmarket_identity::application;
 use qmarket_identity::subscription::{self, NewSubscription};
 use qmarket_model::{Lifecycle, PricingPlan, Service, Subscription};

@@ -97,6 +97,7 @@ impl Sealer {
 mod tests {
     use super::*;
     use crate::{GENERATED_KEY, GENERATED_KEY_CLAIM};
+    use qmarket_http::StatusOf;
     use qmarket_store::MemoryStore;
     use std::sync::Arc;
 

@@ -2,7 +2,7 @@
 //! interface gives the atomic increment the domain builds on.
 
 use qmarket_store::{KeyValue, Result, StoreError};
-use spin_sdk::wit::wasi::keyvalue::{atomics, store};
+use spin_sdk::wit::wasi::keyvalue::{atomics, batch, store};
 
 /// An open bucket of the Spin key-value store.
 pub struct SpinStore {
@@ -46,5 +46,34 @@ impl KeyValue for SpinStore {
 
     fn increment(&self, key: &str, delta: i64) -> Result<i64> {
         atomics::increment(&self.bucket, key, delta).map_err(store_error)
+    }
+
+    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = batch::get_many(&self.bucket, keys).map_err(store_error)?;
+        // The answer is (key, value) pairs; match them to the keys asked,
+        // whatever order a store returns them in.
+        let by_key: std::collections::HashMap<String, Option<Vec<u8>>> =
+            found.into_iter().collect();
+        Ok(keys
+            .iter()
+            .map(|key| by_key.get(key).cloned().flatten())
+            .collect())
+    }
+
+    fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        batch::set_many(&self.bucket, entries).map_err(store_error)
+    }
+
+    fn delete_many(&self, keys: &[String]) -> Result<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        batch::delete_many(&self.bucket, keys).map_err(store_error)
     }
 }
