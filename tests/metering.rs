@@ -71,9 +71,10 @@ fn seed(app: &TestApp, store: &Store) -> Seeded {
     let provider = sign_up(app, "provider");
     let consumer = sign_up(app, "consumer");
     let now = "2026-11-22T00:00:00.000Z";
-    let service = format!("svc_it{}", &provider.id[4..]);
-    let plan = format!("plan_it{}", &provider.id[4..]);
-    let subscription = format!("sub_it{}", &provider.id[4..]);
+    let id = |kind| qmarket_core::id::new_id(kind).expect("id");
+    let service = id(qmarket_core::IdKind::Service);
+    let plan = id(qmarket_core::IdKind::PricingPlan);
+    let subscription = id(qmarket_core::IdKind::Subscription);
     let correlation = qmarket_core::id::new_uuid_v4().expect("uuid");
     store.set(
         &format!("service/{service}"),

@@ -9,7 +9,8 @@
 //! | `GET /api/subscriptions/{id}/usage` | the subscription's bill (subscriber or provider) |
 use qmarket_core::{Error, Result, Timestamp};
 use qmarket_http::{
-    json_body, no_endpoint, problem, HandlerResult, Method, PageQuery, Request, Response, Route,
+    json_body, no_endpoint, problem, HandlerResult, Method, PageQuery, Params, Request, Response,
+    Route, StatusOf,
 };
 use qmarket_metering::{
     list_events, record_batch, record_usage, usage, EventFilter, Receipt, UsageReport, Waiting,
@@ -24,8 +25,8 @@ pub const PLANQK_METERING_PATH: &str = "/qc-catalog/external-services/metering";
 pub const METERING_PATH: &str = "/api/metering";
 /// Many reports in one request.
 pub const BATCH_PATH: &str = "/api/metering/batch";
-const EVENTS_ROUTE: Route<'static> = Route::new("/api/services/:id/metering-events");
-const USAGE_ROUTE: Route<'static> = Route::new("/api/subscriptions/:id/usage");
+const EVENTS_ROUTE: Route<'static> = Route::new("/api/services/:svc/metering-events");
+const USAGE_ROUTE: Route<'static> = Route::new("/api/subscriptions/:sub/usage");
 /// The request header that carries an idempotency key (same as `eventId`).
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 /// Set to `true` on the answer to a report that repeated a recorded event id.
@@ -36,8 +37,8 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 enum Endpoint {
     Report,
     Batch,
-    Events(String),
-    Usage(String),
+    Events(Params),
+    Usage(Params),
 }
 
 fn endpoint(req: &Request) -> Result<Endpoint> {
@@ -51,9 +52,9 @@ fn endpoint(req: &Request) -> Result<Endpoint> {
     } else if path == BATCH_PATH {
         (Endpoint::Batch, Method::Post)
     } else if let Some(p) = EVENTS_ROUTE.matches(path) {
-        (Endpoint::Events(p.get("id").to_string()), Method::Get)
+        (Endpoint::Events(p), Method::Get)
     } else if let Some(p) = USAGE_ROUTE.matches(path) {
-        (Endpoint::Usage(p.get("id").to_string()), Method::Get)
+        (Endpoint::Usage(p), Method::Get)
     } else {
         return Err(no_endpoint(req));
     };
@@ -111,7 +112,8 @@ pub fn route_as(req: &Request, kv: &dyn KeyValue, caller: &str, now: Timestamp) 
                 .collect();
             Ok(Response::ok(&json!({ "results": results })))
         }
-        Endpoint::Events(service_id) => {
+        Endpoint::Events(params) => {
+            let service_id = params.get("svc")?;
             let page = PageQuery::from_request(req)?;
             let filter = EventFilter {
                 window: Window::for_listing(
@@ -123,7 +125,7 @@ pub fn route_as(req: &Request, kv: &dyn KeyValue, caller: &str, now: Timestamp) 
             let found = list_events(
                 kv,
                 caller,
-                &service_id,
+                service_id,
                 filter,
                 page.limit,
                 page.sequence_cursor()?,
@@ -133,13 +135,14 @@ pub fn route_as(req: &Request, kv: &dyn KeyValue, caller: &str, now: Timestamp) 
                 found.next.map(|n| n.to_string()),
             ))
         }
-        Endpoint::Usage(subscription_id) => {
+        Endpoint::Usage(params) => {
+            let subscription_id = params.get("sub")?;
             let window = Window::for_usage(
                 req.query_param("from").as_deref(),
                 req.query_param("to").as_deref(),
                 now,
             )?;
-            Ok(Response::ok(&usage(kv, caller, &subscription_id, window)?))
+            Ok(Response::ok(&usage(kv, caller, subscription_id, window)?))
         }
     }
 }

@@ -30,14 +30,14 @@ fn the_planqk_path_and_the_alias_both_record_a_report() {
             PROVIDER,
             post(
                 path,
-                &format!(r#"{{"correlationId":"corr-1","productId":"{API}","count":1}}"#),
+                &format!(r#"{{"correlationId":"{CORRELATION}","productId":"{API}","count":1}}"#),
             ),
         );
         assert_eq!(r.status, 200, "{path}");
         let body = r.json_value();
         assert_eq!(body["count"], "1");
         assert_eq!(body["productId"], API);
-        assert_eq!(body["correlationId"], "corr-1");
+        assert_eq!(body["correlationId"], CORRELATION);
         assert_eq!(body["testMode"], false);
         assert!(body["id"].as_str().unwrap().starts_with("evt_"));
         assert_eq!(body["timestamp"], "2026-11-22T10:15:30.123Z");
@@ -52,7 +52,7 @@ fn the_older_planqk_shape_with_item_id_and_a_string_count_is_accepted() {
         PROVIDER,
         post(
             PLANQK_METERING_PATH,
-            &format!(r#"{{"itemId":"{API}","count":"3","correlationId":"corr-1"}}"#),
+            &format!(r#"{{"itemId":"{API}","count":"3","correlationId":"{CORRELATION}"}}"#),
         ),
     );
     assert_eq!(r.status, 200);
@@ -63,58 +63,66 @@ fn the_older_planqk_shape_with_item_id_and_a_string_count_is_accepted() {
 fn every_bad_input_gets_its_precise_4xx_problem() {
     let w = world();
     let ok = |extra: &str| {
-        format!(r#"{{"correlationId":"corr-1","productId":"{API}","count":1{extra}}}"#)
+        format!(r#"{{"correlationId":"{CORRELATION}","productId":"{API}","count":1{extra}}}"#)
     };
     let rows: Vec<(String, u16)> = vec![
         (
-            r#"{"correlationId":"corr-1","productId":"prod_api","count":0}"#.into(),
+            format!(r#"{{"correlationId":"{CORRELATION}","productId":"{API}","count":0}}"#),
             400,
         ),
         (
-            r#"{"correlationId":"corr-1","productId":"prod_api","count":-2}"#.into(),
+            format!(r#"{{"correlationId":"{CORRELATION}","productId":"{API}","count":-2}}"#),
             400,
         ),
         (
-            r#"{"correlationId":"corr-1","productId":"prod_api","count":"NaN"}"#.into(),
+            format!(r#"{{"correlationId":"{CORRELATION}","productId":"{API}","count":"NaN"}}"#),
             400,
         ),
         (
-            r#"{"correlationId":"corr-1","productId":"prod_api","count":1e400}"#.into(),
+            format!(r#"{{"correlationId":"{CORRELATION}","productId":"{API}","count":1e400}}"#),
             400,
         ),
         (
-            r#"{"correlationId":"corr-1","productId":"prod_api","count":"abc"}"#.into(),
+            format!(r#"{{"correlationId":"{CORRELATION}","productId":"{API}","count":"abc"}}"#),
             400,
         ),
         (
-            r#"{"correlationId":"corr-1","productId":"prod_api","count":true}"#.into(),
+            format!(r#"{{"correlationId":"{CORRELATION}","productId":"{API}","count":true}}"#),
             400,
         ),
         (
-            r#"{"correlationId":"corr-1","productId":"prod_api","count":[1]}"#.into(),
+            format!(r#"{{"correlationId":"{CORRELATION}","productId":"{API}","count":[1]}}"#),
             400,
         ),
         (
-            r#"{"correlationId":"corr-1","productId":"prod_api","count":null}"#.into(),
+            format!(r#"{{"correlationId":"{CORRELATION}","productId":"{API}","count":null}}"#),
             400,
         ),
         (
-            r#"{"correlationId":"corr-1","productId":"prod_api","count":"0.0000001"}"#.into(),
+            format!(
+                r#"{{"correlationId":"{CORRELATION}","productId":"{API}","count":"0.0000001"}}"#
+            ),
             400,
         ),
         (
-            r#"{"correlationId":"corr-1","productId":"prod_api","count":"1000000000"}"#.into(),
+            format!(
+                r#"{{"correlationId":"{CORRELATION}","productId":"{API}","count":"1000000000"}}"#
+            ),
             400,
         ),
         (
-            r#"{"correlationId":"corr-1","productId":"prod_api"}"#.into(),
+            format!(r#"{{"correlationId":"{CORRELATION}","productId":"{API}"}}"#),
             400,
         ),
         (r#"{"productId":"prod_api","count":1}"#.into(), 400),
-        (r#"{"correlationId":"corr-1","count":1}"#.into(), 400),
         (
-            r#"{"correlationId":"corr-1","productId":"prod_api","itemId":"prod_cpu","count":1}"#
-                .into(),
+            format!(r#"{{"correlationId":"{CORRELATION}","count":1}}"#),
+            400,
+        ),
+        (
+            format!(
+                r#"{{"correlationId":"{CORRELATION}","productId":"{API}","itemId":"{CPU}","count":1}}"#
+            ),
             400,
         ),
         (ok(r#","eventId":"""#), 400),
@@ -129,7 +137,7 @@ fn every_bad_input_gets_its_precise_4xx_problem() {
             404,
         ),
         (
-            r#"{"correlationId":"corr-1","productId":"prod_nope","count":1}"#.into(),
+            format!(r#"{{"correlationId":"{CORRELATION}","productId":"prod_nope","count":1}}"#),
             422,
         ),
         (ok(r#","timestamp":"2026-11-22T10:21:00Z""#), 422),
@@ -168,13 +176,13 @@ fn another_provider_gets_404_for_a_correlation_it_does_not_own() {
         STRANGER,
         post(
             METERING_PATH,
-            &format!(r#"{{"correlationId":"corr-1","productId":"{API}","count":1}}"#),
+            &format!(r#"{{"correlationId":"{CORRELATION}","productId":"{API}","count":1}}"#),
         ),
     );
     assert_eq!(r.status, 404);
     assert_eq!(
         r.json_value()["detail"],
-        "correlation 'corr-1' does not exist"
+        format!("correlation '{CORRELATION}' does not exist")
     );
 }
 
@@ -184,7 +192,7 @@ fn a_repeated_idempotency_key_answers_the_first_event_and_says_so() {
     let req = || {
         post(
             METERING_PATH,
-            &format!(r#"{{"correlationId":"corr-1","productId":"{API}","count":1}}"#),
+            &format!(r#"{{"correlationId":"{CORRELATION}","productId":"{API}","count":1}}"#),
         )
         .with_header("Idempotency-Key", "k-1")
     };
@@ -198,7 +206,9 @@ fn a_repeated_idempotency_key_answers_the_first_event_and_says_so() {
     let usage = call(
         &w,
         CONSUMER,
-        get("/api/subscriptions/sub_1/usage?from=2026-11-22&to=2026-11-22"),
+        get(&format!(
+            "/api/subscriptions/{SUBSCRIPTION}/usage?from=2026-11-22&to=2026-11-22"
+        )),
     );
     assert_eq!(usage.json_value()["lines"][0]["quantity"], "1");
 }
@@ -207,9 +217,9 @@ fn a_repeated_idempotency_key_answers_the_first_event_and_says_so() {
 fn a_batch_answers_each_report_with_its_status_and_event_or_problem() {
     let w = world();
     let body = json!({"events": [
-        {"correlationId": "corr-1", "productId": API, "count": "2.5"},
-        {"correlationId": "corr-1", "productId": API, "count": "x"},
-        {"correlationId": "corr-1", "productId": "prod_nope", "count": 1},
+        {"correlationId": CORRELATION, "productId": API, "count": "2.5"},
+        {"correlationId": CORRELATION, "productId": API, "count": "x"},
+        {"correlationId": CORRELATION, "productId": "prod_nope", "count": 1},
     ]});
     let r = call(&w, PROVIDER, post(BATCH_PATH, &body.to_string()));
     assert_eq!(r.status, 200);
@@ -239,14 +249,14 @@ fn events_list_with_filters_limits_and_cursors_for_the_owner_only() {
             PROVIDER,
             post(
                 METERING_PATH,
-                &format!(r#"{{"correlationId":"corr-1","productId":"{API}","count":1}}"#),
+                &format!(r#"{{"correlationId":"{CORRELATION}","productId":"{API}","count":1}}"#),
             ),
         );
     }
     let page = call(
         &w,
         PROVIDER,
-        get("/api/services/svc_1/metering-events?limit=2"),
+        get(&format!("/api/services/{SERVICE}/metering-events?limit=2")),
     );
     assert_eq!(page.status, 200);
     let body = page.json_value();
@@ -256,7 +266,7 @@ fn events_list_with_filters_limits_and_cursors_for_the_owner_only() {
         &w,
         PROVIDER,
         get(&format!(
-            "/api/services/svc_1/metering-events?limit=2&cursor={cursor}"
+            "/api/services/{SERVICE}/metering-events?limit=2&cursor={cursor}"
         )),
     )
     .json_value();
@@ -265,7 +275,9 @@ fn events_list_with_filters_limits_and_cursors_for_the_owner_only() {
     let live = call(
         &w,
         PROVIDER,
-        get("/api/services/svc_1/metering-events?testMode=true"),
+        get(&format!(
+            "/api/services/{SERVICE}/metering-events?testMode=true"
+        )),
     );
     assert_eq!(live.json_value()["items"], json!([]));
     for bad in [
@@ -278,16 +290,26 @@ fn events_list_with_filters_limits_and_cursors_for_the_owner_only() {
         let r = call(
             &w,
             PROVIDER,
-            get(&format!("/api/services/svc_1/metering-events?{bad}")),
+            get(&format!("/api/services/{SERVICE}/metering-events?{bad}")),
         );
         assert_eq!(r.status, 400, "{bad}");
     }
     assert_eq!(
-        call(&w, STRANGER, get("/api/services/svc_1/metering-events")).status,
+        call(
+            &w,
+            STRANGER,
+            get(&format!("/api/services/{SERVICE}/metering-events"))
+        )
+        .status,
         404
     );
     assert_eq!(
-        call(&w, CONSUMER, get("/api/services/svc_1/metering-events")).status,
+        call(
+            &w,
+            CONSUMER,
+            get(&format!("/api/services/{SERVICE}/metering-events"))
+        )
+        .status,
         404
     );
 }
@@ -300,13 +322,17 @@ fn usage_states_its_window_and_defaults_to_the_current_month() {
         PROVIDER,
         post(
             METERING_PATH,
-            &format!(r#"{{"correlationId":"corr-1","productId":"{API}","count":3}}"#),
+            &format!(r#"{{"correlationId":"{CORRELATION}","productId":"{API}","count":3}}"#),
         ),
     );
-    let r = call(&w, CONSUMER, get("/api/subscriptions/sub_1/usage"));
+    let r = call(
+        &w,
+        CONSUMER,
+        get(&format!("/api/subscriptions/{SUBSCRIPTION}/usage")),
+    );
     assert_eq!(r.status, 200);
     let body = r.json_value();
-    assert_eq!(body["subscriptionId"], "sub_1");
+    assert_eq!(body["subscriptionId"], SUBSCRIPTION);
     assert_eq!(body["from"], "2026-11-01T00:00:00.000Z");
     assert_eq!(body["to"], "2026-12-01T00:00:00.000Z");
     assert_eq!(body["currency"], "EUR");
@@ -314,13 +340,20 @@ fn usage_states_its_window_and_defaults_to_the_current_month() {
     assert_eq!(body["lines"][0]["amount"], "0.00003");
     assert_eq!(body["total"], "0.00003");
     assert_eq!(
-        call(&w, STRANGER, get("/api/subscriptions/sub_1/usage")).status,
+        call(
+            &w,
+            STRANGER,
+            get(&format!("/api/subscriptions/{SUBSCRIPTION}/usage"))
+        )
+        .status,
         404
     );
     let r = call(
         &w,
         CONSUMER,
-        get("/api/subscriptions/sub_1/usage?from=2020-01-01&to=2026-01-01"),
+        get(&format!(
+            "/api/subscriptions/{SUBSCRIPTION}/usage?from=2020-01-01&to=2026-01-01"
+        )),
     );
     assert_eq!(r.status, 400);
 }
@@ -344,16 +377,16 @@ mod authentication {
         )
         .unwrap();
         let provider = created.id.clone();
-        let mut correlation = Correlation::load(&*w.kv, "corr-1").unwrap().unwrap();
+        let mut correlation = Correlation::load(&*w.kv, CORRELATION).unwrap().unwrap();
         correlation.provider_id = provider.clone();
         correlation.save(&*w.kv).unwrap();
-        (w, created.access_token.value.clone())
+        (w, created.access_token.value.expose().to_string())
     }
 
     fn report() -> Request {
         post(
             PLANQK_METERING_PATH,
-            &format!(r#"{{"correlationId":"corr-1","productId":"{API}","count":1}}"#),
+            &format!(r#"{{"correlationId":"{CORRELATION}","productId":"{API}","count":1}}"#),
         )
     }
 

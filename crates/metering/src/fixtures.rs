@@ -15,7 +15,7 @@ use qmarket_store::{KeyValue, MemoryStore};
 
 use crate::Waiting;
 
-/// The provider owning `svc_1`.
+/// The provider owning [`SERVICE`].
 pub const PROVIDER: &str = "acc_provider";
 /// The consumer subscribed through `app_1`.
 pub const CONSUMER: &str = "acc_consumer";
@@ -38,20 +38,38 @@ pub fn quick() -> Waiting {
 }
 
 /// One provider's service with a plan of two products, one subscription and
-/// one correlation (`corr-1`) per call.
+/// one correlation ([`CORRELATION`]).
 pub struct World {
     /// The store.
     pub kv: Arc<MemoryStore>,
-    /// `svc_1`
+    /// [`SERVICE`]
     pub service: String,
-    /// `sub_1`
+    /// [`SUBSCRIPTION`]
     pub subscription: String,
 }
 
 /// A product at 0.00001 EUR per call.
-pub const API: &str = "prod_api";
+pub const API: &str = "prod_0000000000000000000000000a";
 /// A product at 0.0000000001 EUR per ms.
-pub const CPU: &str = "prod_cpu";
+pub const CPU: &str = "prod_0000000000000000000000000c";
+/// The provider's service.
+pub const SERVICE: &str = "svc_00000000000000000000000001";
+/// Its pricing plan.
+pub const PLAN: &str = "plan_00000000000000000000000001";
+/// The consumer's subscription to it.
+pub const SUBSCRIPTION: &str = "sub_00000000000000000000000001";
+/// The consumer's application.
+pub const APPLICATION: &str = "app_00000000000000000000000001";
+/// A call made under [`SUBSCRIPTION`].
+pub const CORRELATION: &str = "0f2d9c1e-7b4a-4c3d-9e8f-1a2b3c4d5e6f";
+/// A second service, of [`STRANGER`].
+pub const SERVICE_2: &str = "svc_00000000000000000000000002";
+/// Its plan.
+pub const PLAN_2: &str = "plan_00000000000000000000000002";
+/// A subscription to it.
+pub const SUBSCRIPTION_2: &str = "sub_00000000000000000000000002";
+/// A call made under [`SUBSCRIPTION_2`].
+pub const CORRELATION_2: &str = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d";
 
 /// Saves service `id` of `owner` (internally published).
 pub fn seed_service(kv: &dyn KeyValue, owner: &str, id: &str) {
@@ -97,7 +115,7 @@ pub fn seed_subscription(kv: &dyn KeyValue, provider: &str, service: &str, plan:
     .unwrap();
     Subscription {
         id: sub.into(),
-        application_id: "app_1".into(),
+        application_id: APPLICATION.into(),
         subscriber_id: CONSUMER.into(),
         service_id: service.into(),
         provider_id: provider.into(),
@@ -122,7 +140,7 @@ pub fn seed_correlation(
     Correlation {
         id: id.into(),
         subscription_id: sub.into(),
-        application_id: "app_1".into(),
+        application_id: APPLICATION.into(),
         consumer_id: CONSUMER.into(),
         service_id: service.into(),
         provider_id: provider.into(),
@@ -134,15 +152,16 @@ pub fn seed_correlation(
     .unwrap();
 }
 
-/// `PROVIDER`'s `svc_1` with `plan_1`, `sub_1` and correlation `corr-1`.
+/// `PROVIDER`'s [`SERVICE`] with [`PLAN`], [`SUBSCRIPTION`] and
+/// [`CORRELATION`].
 pub fn world() -> World {
     let kv = Arc::new(MemoryStore::new());
-    seed_service(&*kv, PROVIDER, "svc_1");
-    seed_subscription(&*kv, PROVIDER, "svc_1", "plan_1", "sub_1");
-    seed_correlation(&*kv, "corr-1", PROVIDER, "svc_1", "plan_1", "sub_1");
+    seed_service(&*kv, PROVIDER, SERVICE);
+    seed_subscription(&*kv, PROVIDER, SERVICE, PLAN, SUBSCRIPTION);
+    seed_correlation(&*kv, CORRELATION, PROVIDER, SERVICE, PLAN, SUBSCRIPTION);
     World {
         kv,
-        service: "svc_1".into(),
-        subscription: "sub_1".into(),
+        service: SERVICE.into(),
+        subscription: SUBSCRIPTION.into(),
     }
 }

@@ -1,19 +1,26 @@
-//! Accepting usage reports: checks against the store, exactly-once claims,
-//! and the writes that make an event count.
+//! Accepting usage reports: checks against the store, the once-only claim
+//! of an `eventId`, and the one atomic write that makes an event count.
 
 use qmarket_core::id::{new_id, IdKind};
 use qmarket_core::{secret, Error, Result, Timestamp};
 use qmarket_model::{Correlation, MeteringEvent, PricingPlan, Record};
-use qmarket_store::{claim, write_once, Index, KeyValue, Written};
+use qmarket_store::{write_once_by, Index, KeyValue, Written};
 
+use crate::placement::{LoggedEvent, Placement};
 use crate::report::UsageReport;
+use crate::rollup::{close_step, UsageLog};
+use crate::window::month_of;
 
 /// How far in the future a reported `timestamp` may lie (clock skew).
 pub const MAX_FUTURE_SECONDS: i64 = 5 * 60;
 /// How far in the past a reported `timestamp` may lie (correlations live 35 days).
 pub const MAX_PAST_SECONDS: i64 = 35 * 24 * 60 * 60;
+/// The longest a writer may take from reserving its slots to writing them;
+/// one that is later gives up (503) and leaves the slots empty, so that an
+/// empty slot older than [`crate::HOLE_GRACE_SECONDS`] is known abandoned.
+pub const WRITE_DEADLINE_SECONDS: i64 = 10;
 
-/// How long a copy of a report waits for the first copy's writes.
+/// How long a copy of a report waits for the first copy's write.
 pub use qmarket_store::Waiting;
 
 /// An accepted report.
@@ -21,12 +28,14 @@ pub use qmarket_store::Waiting;
 pub struct Recorded {
     /// The event: the new one, or the first one recorded under the same id.
     pub event: MeteringEvent,
+    /// Where it is kept.
+    pub placement: Placement,
     /// Whether this report repeated an `eventId` already recorded.
     pub replayed: bool,
 }
 
 /// Checks `report` from provider `caller` against the store and records it
-/// once: see the crate documentation for the guarantees and their limits.
+/// (once per `eventId`): see the crate documentation.
 pub fn record_usage(
     kv: &dyn KeyValue,
     caller: &str,
@@ -35,18 +44,24 @@ pub fn record_usage(
     waiting: Waiting,
 ) -> Result<Recorded> {
     let event = prepare(kv, caller, report, now)?;
-    match &report.event_id {
+    let recorded = match &report.event_id {
         None => {
-            event.save(kv)?;
-            service_index(&event).append(kv, &event.id)?;
-            add_usage(kv, &event)?;
-            Ok(Recorded {
-                event,
+            let logged = place(kv, event, None)?;
+            Recorded {
+                event: logged.event,
+                placement: logged.placement,
                 replayed: false,
-            })
+            }
         }
-        Some(event_id) => record_once(kv, caller, event_id, event, waiting),
+        Some(event_id) => record_once(kv, caller, event_id, event, waiting)?,
+    };
+    // The event is durable and answered for; rolling up is the next
+    // writer's to finish if this one fails here.
+    let log = UsageLog::at(&recorded.placement.log);
+    if let Err(e) = close_step(kv, &log, recorded.placement.log_slot, Timestamp::now()) {
+        eprintln!("metering: rolling up {} failed: {e}", log.prefix());
     }
+    Ok(recorded)
 }
 
 /// Builds the event `report` stands for, refusing what may not be metered.
@@ -115,9 +130,9 @@ fn prepare(
     })
 }
 
-/// The exactly-once path for a report with an event id: the event is
-/// written once as the id's intent, then every copy of the report finishes
-/// it (see the crate documentation).
+/// The report with an event id: its key is claimed once, and the claimant
+/// (or, if it died before writing, a taker) writes the event together with
+/// the key's value; every other copy answers with that event.
 fn record_once(
     kv: &dyn KeyValue,
     caller: &str,
@@ -125,53 +140,66 @@ fn record_once(
     event: MeteringEvent,
     waiting: Waiting,
 ) -> Result<Recorded> {
-    let base = MeteringEvent::idempotency_key(caller, &secret::hash(event_id));
-    let busy = || {
-        Error::Conflict(format!(
-            "event '{}' is being recorded by an earlier request; retry later",
-            truncated(event_id)
-        ))
-    };
-    let (event, replayed) = match write_once(kv, &base, waiting, || Ok(event))? {
-        Some(Written::Mine(event)) => (event, false),
+    let key = MeteringEvent::idempotency_key(caller, &secret::hash(event_id));
+    let written = write_once_by(kv, &key, waiting, |value_key| {
+        place(kv, event, Some((&key, value_key)))
+    })?;
+    let (logged, replayed) = match written {
+        Some(Written::Mine(logged)) => (logged, false),
         Some(Written::Theirs(first)) => (first, true),
-        None => return Err(busy()),
+        None => {
+            return Err(Error::Conflict(format!(
+                "event '{}' is being recorded by an earlier request; retry later",
+                truncated(event_id)
+            )))
+        }
     };
-    event.save(kv)?;
-    // The slot is chosen once and filled by every copy, so an append cut
-    // off after its slot was chosen is finished by the next copy, and the
-    // event is listed once however many copies fill it.
-    let index = service_index(&event);
-    let slot = write_once(kv, &format!("{base}/listed"), waiting, || {
-        Ok(index.reserve(kv)?)
-    })?
-    .ok_or_else(busy)?;
-    index.put(kv, slot.into_value(), &event.id)?;
-    if claim(kv, &format!("{base}/applied/usage"))? {
-        add_usage(kv, &event)?;
+    Ok(Recorded {
+        event: logged.event,
+        placement: logged.placement,
+        replayed,
+    })
+}
+
+/// Reserves the event's slots in its usage log and its service's listing
+/// and writes them — with the value of its idempotency key
+/// (`(key, value_key)`), if any — in one atomic `set_many`.
+fn place(
+    kv: &dyn KeyValue,
+    event: MeteringEvent,
+    idempotency: Option<(&str, &str)>,
+) -> Result<LoggedEvent> {
+    let log = UsageLog::of(&event.subscription_id, month_of(event.timestamp)?);
+    let listing = Index::new(MeteringEvent::service_index(&event.service_id));
+    let log_slot = log.index().reserve(kv)?;
+    let listing_slot = listing.reserve(kv)?;
+    let reserved_at = Timestamp::now();
+    let logged = LoggedEvent {
+        event,
+        placement: Placement {
+            log: log.prefix().to_string(),
+            log_slot,
+            listing_slot,
+            reserved_at,
+            idempotency_key: idempotency.map(|(key, _)| key.to_string()),
+        },
+    };
+    let bytes = serde_json::to_vec(&logged)
+        .map_err(|e| Error::Internal(format!("cannot encode an event: {e}")))?;
+    let mut entries = vec![
+        (log.index().slot_key(log_slot), bytes.clone()),
+        (listing.slot_key(listing_slot), bytes.clone()),
+    ];
+    if let Some((_, value_key)) = idempotency {
+        entries.push((value_key.to_string(), bytes));
     }
-    Ok(Recorded { event, replayed })
-}
-
-/// The index listing the events of the event's service.
-fn service_index(event: &MeteringEvent) -> Index {
-    Index::new(MeteringEvent::service_index(&event.service_id))
-}
-
-/// Adds the event's count, in micro-units, to its subscription's counter
-/// for the product and day.
-fn add_usage(kv: &dyn KeyValue, event: &MeteringEvent) -> Result<()> {
-    let micro_units = i64::try_from(event.count.units())
-        .map_err(|_| Error::Internal(format!("count of {} does not fit a counter", event.id)))?;
-    kv.increment(
-        &MeteringEvent::usage_key(
-            &event.subscription_id,
-            &event.product_id,
-            event.timestamp.day(),
-        ),
-        micro_units,
-    )?;
-    Ok(())
+    if Timestamp::now() > reserved_at.plus_seconds(WRITE_DEADLINE_SECONDS) {
+        return Err(Error::Unavailable(
+            "the store is too slow to record usage right now; retry".into(),
+        ));
+    }
+    kv.set_many(&entries)?;
+    Ok(logged)
 }
 
 fn truncated(text: &str) -> String {

@@ -14,57 +14,36 @@
 //!
 //! # What recording writes
 //!
-//! Every accepted event gets a random `evt_…` id and its own key
-//! (`event/{evt}`), is appended to the service's
-//! [`qmarket_store::Index`] (sequence numbers from an atomic `increment`, so
-//! concurrent appends never lose each other and listings need no scan), and
-//! adds its count in micro-units (count × 10^6, an integer) to the counter
-//! `sub/{sub}/usage/{prod}/{day}` with an atomic `increment`. No key is ever
-//! read, modified and written back, so concurrent reports are never lost.
-//! Usage bills sum the day counters ([`usage`]); listings walk the index.
+//! An accepted event gets a random `evt_…` id and is written, in one atomic
+//! `set_many`, into two slots whose numbers come from atomic `increment`s:
+//! one in its subscription's usage log of the event's month
+//! (`sub/{sub}/usage/{yyyymm}`, what bills are made of) and one in its
+//! service's listing index (`service/{svc}/events`). Nothing is ever read,
+//! modified and written back, and no counter is ever added to: bills are
+//! derived from the slots alone ([`rollup`]), through roll-ups of closed
+//! blocks of slots that any writer computes identically. A report is
+//! therefore counted exactly when its slots were written, which is exactly
+//! when it was acknowledged, whatever crashes or store failures cut a
+//! request short: the only write that matters is one atomic step.
 //!
-//! # Exactly once
+//! # Exactly once per `eventId`
 //!
 //! A report with an `eventId` (or an `Idempotency-Key` header) is recorded
-//! once per account. Real Spin stores do not make compare-and-swap atomic, so
-//! every "first one wins" below is a [`qmarket_store::write_once`]: a claim
-//! by `increment` of a key, then a write of the value under it, which later
-//! copies read (waiting up to 2 s for it) or, if it never comes, one of them
-//! writes in a takeover. For `metering-idem/{acc}/{sha256(eventId)}`:
+//! once per account. Real Spin stores do not make compare-and-swap atomic,
+//! so its key `metering-idem/{acc}/{sha256(eventId)}` is claimed with an
+//! `increment`, and the claimant writes the event's slots together with the
+//! key's value (the event and its slots) in its one `set_many`. Every later
+//! copy waits for that value (up to 2 s) and answers with that event
+//! (`Idempotent-Replayed: true`). A claimant that died before writing is
+//! taken over by the first copy to claim the next takeover generation
+//! ([`qmarket_store::write_once_by`]). Should a stalled claimant still write
+//! after a takeover, two copies have slots; the key's value names one, and
+//! listings and bills count only that one ([`LoggedEvent::counts`]). A copy
+//! answers 409 ("being recorded, retry") instead of guessing when every
+//! takeover generation was claimed and no value appeared.
 //!
-//! 1. The event is fully built, then written once as the key's *intent*
-//!    (`…/value`). Every copy of the report gets that event back, the first
-//!    copy's.
-//! 2. Every copy writes the event record (rewriting it is harmless).
-//! 3. The event's slot in the service index is chosen once (`…/listed`: a
-//!    sequence number from the index's `increment`), and every copy fills
-//!    that slot with the event id. A copy cut off anywhere in this step —
-//!    killed, or its store failing between two calls — leaves at worst an
-//!    empty slot, which the next copy fills: an event acknowledged to any
-//!    copy is listed, and listed once.
-//! 4. The usage count is added by whichever copy first claims
-//!    `…/applied/usage`.
-//!
-//! A copy answers 409 ("being recorded, retry") instead of guessing when a
-//! value it needs was claimed and neither it nor a takeover's value
-//! appeared in time: the claimant and the taker both died in the window
-//! between their claim and their write.
-//!
-//! What remains, honestly:
-//! - A counter `increment` cannot be repeated safely, so the usage count
-//!   stays at most once: a copy cut off between claiming `…/applied/usage`
-//!   and its `increment` (one store round-trip; a host that cancels a
-//!   handler when its client disconnects opens it too, the embedded host
-//!   does) loses that count, and a retry is then answered 200 with the event
-//!   listed but its count missing from the bill. Billing less in that window
-//!   is the chosen failure: billing twice would not be.
-//! - If a claimant is merely stalled (not dead) for more than 2 s between
-//!   its claim and its write, and a copy takes over meanwhile, the stalled
-//!   one's write can overwrite the taker's: the two callers may have been
-//!   given different event ids (the listing shows one of them), or the
-//!   event may take two slots.
-//! - Reports without an `eventId` are not idempotent: a client that retries
-//!   one after a timeout may count it twice.
+//! Reports without an `eventId` are not idempotent: a client that retries
+//! one after a timeout may count it twice.
 //!
 //! # Usage windows
 //!
@@ -87,18 +66,24 @@
 mod batch;
 mod ingest;
 mod listing;
+mod placement;
 mod report;
+pub mod rollup;
 mod usage;
 mod view;
 mod window;
 
 pub use batch::{record_batch, MAX_BATCH};
-pub use ingest::{record_usage, Recorded, Waiting, MAX_FUTURE_SECONDS, MAX_PAST_SECONDS};
+pub use ingest::{
+    record_usage, Recorded, Waiting, MAX_FUTURE_SECONDS, MAX_PAST_SECONDS, WRITE_DEADLINE_SECONDS,
+};
 pub use listing::{list_events, EventFilter, EventPage, MAX_SCANNED_PER_PAGE};
+pub use placement::{LoggedEvent, Placement};
 pub use report::{UsageReport, MAX_COUNT_INTEGER_DIGITS, MAX_EVENT_ID_CHARS};
+pub use rollup::{Rollup, UsageLog, BLOCK, HOLE_GRACE_SECONDS};
 pub use usage::usage;
 pub use view::{EventView, Receipt, UsageLine, UsageView};
-pub use window::{current_month, Window, MAX_USAGE_DAYS};
+pub use window::{current_month, month_of, Window, MAX_USAGE_DAYS};
 
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;

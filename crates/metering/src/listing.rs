@@ -2,6 +2,8 @@
 
 use qmarket_core::{Error, Result};
 use qmarket_model::{MeteringEvent, Record, Service};
+
+use crate::placement::{decode, with_settled, LoggedEvent};
 use qmarket_store::{Index, KeyValue};
 
 use crate::view::EventView;
@@ -64,12 +66,22 @@ pub fn list_events(
             .max(20)
             .min(MAX_SCANNED_PER_PAGE - scanned);
         let page = index.page(kv, cursor, want)?;
-        for (seq, event_id) in &page.entries {
+        let seqs: Vec<u64> = page.entries.iter().map(|(seq, _)| *seq).collect();
+        let logged: Vec<Option<LoggedEvent>> = page
+            .entries
+            .iter()
+            .map(|(_, text)| decode(text.as_bytes()))
+            .collect();
+        let readable: Vec<LoggedEvent> = logged.iter().flatten().cloned().collect();
+        let mut settled = with_settled(kv, readable)?.into_iter();
+        for (seq, entry) in seqs.iter().zip(logged) {
             scanned += 1;
             cursor = Some(*seq);
-            if let Some(event) = MeteringEvent::load(kv, event_id)? {
-                if filter.accepts(&event) {
-                    items.push(EventView::from(&event));
+            if entry.is_some() {
+                if let Some((event, first)) = settled.next() {
+                    if event.is_listed(first.as_ref()) && filter.accepts(&event.event) {
+                        items.push(EventView::from(&event.event));
+                    }
                 }
             }
             if items.len() == limit || scanned == MAX_SCANNED_PER_PAGE {

@@ -169,6 +169,7 @@ fn truncate(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qmarket_http::StatusOf;
     use serde_json::json;
 
     fn parse(text: &str) -> Result<UsageReport> {

@@ -6,11 +6,13 @@ use std::sync::Arc;
 
 use qmarket_core::decimal::{Price, Quantity};
 use qmarket_core::{secret, Timestamp};
+use qmarket_http::StatusOf;
 use qmarket_model::{Correlation, MeteringEvent, Record};
-use qmarket_store::{counter, KeyValue};
+use qmarket_store::{value_key, Index, KeyValue, MemoryStore};
 use serde_json::{json, Value};
 
 use crate::fixtures::*;
+use crate::rollup::{rollup, total};
 use crate::*;
 
 fn report(body: Value) -> UsageReport {
@@ -22,16 +24,25 @@ fn meter(w: &World, caller: &str, body: Value) -> qmarket_core::Result<Recorded>
     record_usage(&*w.kv, caller, &report, now(), quick())
 }
 
-fn api_usage(w: &World) -> i64 {
-    counter(
-        &*w.kv,
-        &MeteringEvent::usage_key(&w.subscription, API, now().day()),
-    )
-    .unwrap()
+fn api_call(count: impl Into<Value>) -> Value {
+    json!({"correlationId": CORRELATION, "productId": API, "count": count.into()})
+}
+
+fn api_event(count: impl Into<Value>, event_id: &str) -> Value {
+    json!({"correlationId": CORRELATION, "productId": API, "count": count.into(), "eventId": event_id})
 }
 
 fn whole_days() -> Window {
     Window::for_usage(Some("2026-11-01"), Some("2026-11-30"), now()).unwrap()
+}
+
+/// The quantity of [`API`] billed to the subscription in November 2026.
+fn api_billed(kv: &MemoryStore) -> String {
+    usage(kv, PROVIDER, SUBSCRIPTION, whole_days())
+        .unwrap()
+        .lines[0]
+        .quantity
+        .to_string()
 }
 
 fn all_events(w: &World) -> Vec<EventView> {
@@ -51,32 +62,89 @@ fn all_events(w: &World) -> Vec<EventView> {
     }
 }
 
+fn listed_ids(w: &World) -> Vec<String> {
+    all_events(w).into_iter().map(|e| e.id).collect()
+}
+
+fn november_log() -> UsageLog {
+    UsageLog::of(SUBSCRIPTION, 202611)
+}
+
 #[test]
-fn a_report_is_recorded_priced_and_counted() {
+fn a_report_is_recorded_priced_listed_and_billed() {
     let w = world();
-    let recorded = meter(
-        &w,
-        PROVIDER,
-        json!({"correlationId": "corr-1", "productId": API, "count": 1}),
-    )
-    .unwrap();
+    let recorded = meter(&w, PROVIDER, api_call(1)).unwrap();
     let e = &recorded.event;
     assert!(e.id.starts_with("evt_"));
     assert!(!recorded.replayed);
     assert_eq!(e.timestamp, now());
     assert_eq!(e.amount.to_string(), "0.00001");
-    assert_eq!(e.subscription_id, "sub_1");
-    assert_eq!(
-        MeteringEvent::load(&*w.kv, &e.id).unwrap().as_ref(),
-        Some(e)
-    );
-    assert_eq!(api_usage(&w), 1_000_000);
+    assert_eq!(e.subscription_id, SUBSCRIPTION);
+    assert_eq!(recorded.placement.log, november_log().prefix());
+    assert_eq!(recorded.placement.log_slot, 1);
+    assert_eq!(listed_ids(&w), std::slice::from_ref(&e.id));
+    assert_eq!(api_billed(&w.kv), "1");
     let receipt = serde_json::to_value(Receipt::from(e)).unwrap();
     assert_eq!(
         receipt,
         json!({"id": e.id, "testMode": false, "count": "1", "productId": API,
-               "correlationId": "corr-1", "timestamp": "2026-11-22T10:15:30.123Z"})
+               "correlationId": CORRELATION, "timestamp": "2026-11-22T10:15:30.123Z"})
     );
+}
+
+#[test]
+fn recording_a_report_makes_four_writes_and_no_read_modify_write() {
+    // Setup: a store that counts the calls that write.
+    #[derive(Default)]
+    struct Counting {
+        inner: MemoryStore,
+        writes: std::sync::Mutex<Vec<String>>,
+    }
+    impl KeyValue for Counting {
+        fn get(&self, key: &str) -> qmarket_store::Result<Option<Vec<u8>>> {
+            self.inner.get(key)
+        }
+        fn set(&self, key: &str, value: &[u8]) -> qmarket_store::Result<()> {
+            self.writes.lock().unwrap().push(format!("set {key}"));
+            self.inner.set(key, value)
+        }
+        fn delete(&self, key: &str) -> qmarket_store::Result<()> {
+            self.writes.lock().unwrap().push(format!("delete {key}"));
+            self.inner.delete(key)
+        }
+        fn exists(&self, key: &str) -> qmarket_store::Result<bool> {
+            self.inner.exists(key)
+        }
+        fn increment(&self, key: &str, delta: i64) -> qmarket_store::Result<i64> {
+            self.writes.lock().unwrap().push(format!("increment {key}"));
+            self.inner.increment(key, delta)
+        }
+        fn set_many(&self, entries: &[(String, Vec<u8>)]) -> qmarket_store::Result<()> {
+            self.writes
+                .lock()
+                .unwrap()
+                .push(format!("set_many {}", entries.len()));
+            self.inner.set_many(entries)
+        }
+    }
+    let kv = Counting::default();
+    seed_service(&kv, PROVIDER, SERVICE);
+    seed_subscription(&kv, PROVIDER, SERVICE, PLAN, SUBSCRIPTION);
+    seed_correlation(&kv, CORRELATION, PROVIDER, SERVICE, PLAN, SUBSCRIPTION);
+    kv.writes.lock().unwrap().clear();
+    // Exec
+    record_usage(&kv, PROVIDER, &report(api_event(1, "w-1")), now(), quick()).unwrap();
+    // Check: claim, two reservations, one atomic write of the three keys.
+    let writes = kv.writes.lock().unwrap().clone();
+    assert_eq!(writes.len(), 4, "{writes:?}");
+    assert!(
+        writes[0].starts_with("increment metering-idem/"),
+        "{writes:?}"
+    );
+    assert_eq!(writes[3], "set_many 3");
+    kv.writes.lock().unwrap().clear();
+    record_usage(&kv, PROVIDER, &report(api_call(1)), now(), quick()).unwrap();
+    assert_eq!(kv.writes.lock().unwrap().len(), 3);
 }
 
 #[test]
@@ -85,7 +153,7 @@ fn the_planqk_item_id_shape_with_a_string_count_is_recorded() {
     let recorded = meter(
         &w,
         PROVIDER,
-        json!({"itemId": API, "count": "3", "correlationId": "corr-1"}),
+        json!({"itemId": API, "count": "3", "correlationId": CORRELATION}),
     )
     .unwrap();
     assert_eq!(recorded.event.count.to_string(), "3");
@@ -101,16 +169,14 @@ fn an_unknown_correlation_and_another_providers_correlation_answer_the_same_404(
         json!({"correlationId": "nope", "productId": API, "count": 1}),
     )
     .unwrap_err();
-    let foreign = meter(
-        &w,
-        STRANGER,
-        json!({"correlationId": "corr-1", "productId": API, "count": 1}),
-    )
-    .unwrap_err();
+    let foreign = meter(&w, STRANGER, api_call(1)).unwrap_err();
     assert_eq!(unknown.status(), 404);
     assert_eq!(foreign.status(), 404);
-    assert_eq!(foreign.to_string(), "correlation 'corr-1' does not exist");
-    assert_eq!(api_usage(&w), 0);
+    assert_eq!(
+        foreign.to_string(),
+        format!("correlation '{CORRELATION}' does not exist")
+    );
+    assert_eq!(api_billed(&w.kv), "0");
 }
 
 #[test]
@@ -119,7 +185,7 @@ fn a_product_outside_the_subscriptions_plan_is_422() {
     let err = meter(
         &w,
         PROVIDER,
-        json!({"correlationId": "corr-1", "productId": "prod_other", "count": 1}),
+        json!({"correlationId": CORRELATION, "productId": "prod_other", "count": 1}),
     )
     .unwrap_err();
     assert_eq!(err.status(), 422);
@@ -129,7 +195,7 @@ fn a_product_outside_the_subscriptions_plan_is_422() {
 #[test]
 fn timestamps_more_than_5_minutes_ahead_or_35_days_back_are_422() {
     let w = world();
-    let at = |t: Timestamp| json!({"correlationId": "corr-1", "productId": API, "count": 1, "timestamp": t.to_rfc3339()});
+    let at = |t: Timestamp| json!({"correlationId": CORRELATION, "productId": API, "count": 1, "timestamp": t.to_rfc3339()});
     for bad in [
         now().plus_seconds(301),
         now().plus_seconds(-35 * 86_400 - 1),
@@ -148,47 +214,57 @@ fn timestamps_more_than_5_minutes_ahead_or_35_days_back_are_422() {
 }
 
 #[test]
+fn events_are_logged_in_the_month_of_their_usage() {
+    let w = world();
+    let at = |t: &str| json!({"correlationId": CORRELATION, "productId": API, "count": 1, "timestamp": t});
+    let october = meter(&w, PROVIDER, at("2026-10-31T23:59:59.999Z")).unwrap();
+    let november = meter(&w, PROVIDER, at("2026-11-01T00:00:00Z")).unwrap();
+    assert_eq!(
+        october.placement.log,
+        UsageLog::of(SUBSCRIPTION, 202610).prefix()
+    );
+    assert_eq!(november.placement.log, november_log().prefix());
+    let both = Window::for_usage(Some("2026-10-31"), Some("2026-11-01"), now()).unwrap();
+    let bill = usage(&*w.kv, PROVIDER, SUBSCRIPTION, both).unwrap();
+    assert_eq!(bill.lines[0].quantity.to_string(), "2");
+}
+
+#[test]
 fn a_repeated_event_id_returns_the_first_event_and_counts_once() {
     let w = world();
-    let body = json!({"correlationId": "corr-1", "productId": API, "count": 2, "eventId": "e-1"});
-    let first = meter(&w, PROVIDER, body.clone()).unwrap();
-    let second = meter(
-        &w,
-        PROVIDER,
-        json!({"correlationId": "corr-1", "productId": API, "count": 5, "eventId": "e-1"}),
-    )
-    .unwrap();
+    let first = meter(&w, PROVIDER, api_event(2, "e-1")).unwrap();
+    let second = meter(&w, PROVIDER, api_event(5, "e-1")).unwrap();
     assert!(!first.replayed);
     assert!(second.replayed);
     assert_eq!(first.event, second.event);
-    assert_eq!(api_usage(&w), 2_000_000);
+    assert_eq!(api_billed(&w.kv), "2");
     assert_eq!(all_events(&w).len(), 1);
 }
 
 #[test]
 fn event_ids_are_scoped_to_the_reporting_account() {
     let w = world();
-    seed_service(&*w.kv, STRANGER, "svc_2");
-    seed_subscription(&*w.kv, STRANGER, "svc_2", "plan_2", "sub_2");
-    seed_correlation(&*w.kv, "corr-2", STRANGER, "svc_2", "plan_2", "sub_2");
-    let a = meter(
-        &w,
-        PROVIDER,
-        json!({"correlationId": "corr-1", "productId": API, "count": 1, "eventId": "same"}),
-    )
-    .unwrap();
+    seed_service(&*w.kv, STRANGER, SERVICE_2);
+    seed_subscription(&*w.kv, STRANGER, SERVICE_2, PLAN_2, SUBSCRIPTION_2);
+    seed_correlation(
+        &*w.kv,
+        CORRELATION_2,
+        STRANGER,
+        SERVICE_2,
+        PLAN_2,
+        SUBSCRIPTION_2,
+    );
+    let a = meter(&w, PROVIDER, api_event(1, "same")).unwrap();
     let b = meter(
         &w,
         STRANGER,
-        json!({"correlationId": "corr-2", "productId": API, "count": 1, "eventId": "same"}),
+        json!({"correlationId": CORRELATION_2, "productId": API, "count": 1, "eventId": "same"}),
     )
     .unwrap();
     assert_ne!(a.event.id, b.event.id);
     assert!(!b.replayed);
-    assert_eq!(
-        counter(&*w.kv, &MeteringEvent::usage_key("sub_2", API, now().day())).unwrap(),
-        1_000_000
-    );
+    let bill = usage(&*w.kv, STRANGER, SUBSCRIPTION_2, whole_days()).unwrap();
+    assert_eq!(bill.lines[0].quantity.to_string(), "1");
 }
 
 #[test]
@@ -199,7 +275,7 @@ fn concurrent_copies_of_one_event_count_once_and_all_get_the_first_event() {
             .map(|_| {
                 let kv = w.kv.clone();
                 std::thread::spawn(move || {
-                    let r = report(json!({"correlationId": "corr-1", "productId": API, "count": "0.5", "eventId": format!("dup-{round}")}));
+                    let r = report(api_event("0.5", &format!("dup-{round}")));
                     record_usage(&*kv, PROVIDER, &r, now(), Waiting::default()).unwrap()
                 })
             })
@@ -208,7 +284,7 @@ fn concurrent_copies_of_one_event_count_once_and_all_get_the_first_event() {
         let ids: HashSet<_> = results.iter().map(|r| r.event.id.clone()).collect();
         assert_eq!(ids.len(), 1, "round {round}");
         assert_eq!(results.iter().filter(|r| !r.replayed).count(), 1);
-        assert_eq!(api_usage(&w), 500_000);
+        assert_eq!(api_billed(&w.kv), "0.5");
         assert_eq!(all_events(&w).len(), 1);
     }
 }
@@ -223,12 +299,12 @@ fn two_thousand_events_from_16_threads_with_duplicates_are_all_counted_once() {
         .map(|i| {
             let id = if i % 10 == 9 { i - 1 } else { i };
             let count = format!("0.{:06}", (id % 999) + 1);
-            json!({"correlationId": "corr-1", "productId": API, "count": count, "eventId": format!("ev-{id}")})
+            api_event(count, &format!("ev-{id}"))
         })
         .collect();
-    let expected_micro: i64 = (0..2_000)
+    let expected_micro: i128 = (0..2_000)
         .filter(|i| i % 10 != 9)
-        .map(|i: i64| (i % 999) + 1)
+        .map(|i: i128| (i % 999) + 1)
         .sum();
     let distinct = 1_800;
     let reports = Arc::new(reports);
@@ -257,8 +333,8 @@ fn two_thousand_events_from_16_threads_with_duplicates_are_all_counted_once() {
             by_report[i] = id;
         }
     }
-    // Check: totals exact, every distinct event listed once, copies agree.
-    assert_eq!(api_usage(&w), expected_micro);
+    // Check: the bill exact, every distinct event listed once, copies agree,
+    // and most of the log rolled up.
     let listed = all_events(&w);
     assert_eq!(listed.len(), distinct);
     let listed_ids: HashSet<_> = listed.iter().map(|e| e.id.clone()).collect();
@@ -267,162 +343,217 @@ fn two_thousand_events_from_16_threads_with_duplicates_are_all_counted_once() {
         assert_eq!(by_report[i], by_report[i - 1], "copy {i}");
     }
     let bill = usage(&*w.kv, PROVIDER, &w.subscription, whole_days()).unwrap();
-    assert_eq!(
-        bill.lines[0].quantity,
-        Quantity::from_units(i128::from(expected_micro))
+    assert_eq!(bill.lines[0].quantity, Quantity::from_units(expected_micro));
+    let closed = (0..distinct as u64 / BLOCK)
+        .filter(|b| rollup(&*w.kv, &november_log(), 1, *b).unwrap().is_some())
+        .count();
+    assert!(
+        closed as u64 >= distinct as u64 / BLOCK - 2,
+        "{closed} blocks rolled up"
     );
 }
 
-/// The state a first copy of report `event_id` left when it died after
-/// writing its intent and record: returns the intent and the report's
-/// idempotency key.
-fn died_after_its_intent(w: &World, event_id: &str) -> (MeteringEvent, String) {
-    let mut intent = meter(
-        &world(),
-        PROVIDER,
-        json!({"correlationId": "corr-1", "productId": API, "count": 1}),
-    )
-    .unwrap()
-    .event;
-    intent.event_id = Some(event_id.into());
-    let base = MeteringEvent::idempotency_key(PROVIDER, &secret::hash(event_id));
-    let written = qmarket_store::write_once(&*w.kv, &base, quick(), || Ok(intent.clone()));
-    assert!(matches!(written, Ok(Some(qmarket_store::Written::Mine(_)))));
-    intent.save(&*w.kv).unwrap();
-    (intent, base)
-}
-
-/// Like [`died_after_its_intent`], past choosing the listing slot too,
-/// without filling it: returns the intent and the slot.
-fn died_after_choosing_a_slot(w: &World, event_id: &str) -> (MeteringEvent, u64) {
-    let (intent, base) = died_after_its_intent(w, event_id);
-    let index = qmarket_store::Index::new(MeteringEvent::service_index("svc_1"));
-    let slot = qmarket_store::write_once(&*w.kv, &format!("{base}/listed"), quick(), || {
-        Ok(index.reserve(&*w.kv)?)
-    })
-    .unwrap()
-    .unwrap()
-    .into_value();
-    (intent, slot)
-}
-
-/// The ids of every listed event of `svc_1`, newest first.
-fn listed_ids(w: &World) -> Vec<String> {
-    all_events(w).into_iter().map(|e| e.id).collect()
+/// A first copy of `event_id` that claimed its key and died before
+/// writing anything; `reserved` slots it had reserved are left empty.
+fn died_after_claiming(w: &World, event_id: &str, reserved: bool) {
+    let key = MeteringEvent::idempotency_key(PROVIDER, &secret::hash(event_id));
+    assert!(qmarket_store::claim(&*w.kv, &key).unwrap());
+    if reserved {
+        november_log().index().reserve(&*w.kv).unwrap();
+        Index::new(MeteringEvent::service_index(SERVICE))
+            .reserve(&*w.kv)
+            .unwrap();
+    }
 }
 
 #[test]
-fn a_retry_after_a_crash_past_the_intent_finishes_the_event_once() {
-    // Setup: the first copy died after choosing its slot in the listing.
-    let w = world();
-    let (intent, _) = died_after_choosing_a_slot(&w, "crash-1");
-    let body =
-        json!({"correlationId": "corr-1", "productId": API, "count": 1, "eventId": "crash-1"});
-    // Exec
-    let retry = meter(&w, PROVIDER, body.clone()).unwrap();
-    let again = meter(&w, PROVIDER, body).unwrap();
-    // Check
-    assert_eq!(retry.event.id, intent.id);
-    assert_eq!(again.event.id, intent.id);
-    assert_eq!(api_usage(&w), 1_000_000);
-    assert_eq!(listed_ids(&w), [intent.id]);
+fn a_retry_after_the_claimant_died_takes_over_and_counts_once() {
+    for reserved in [false, true] {
+        let w = world();
+        died_after_claiming(&w, "crash-1", reserved);
+        let retry = meter(&w, PROVIDER, api_event(1, "crash-1")).unwrap();
+        let again = meter(&w, PROVIDER, api_event(1, "crash-1")).unwrap();
+        assert!(!retry.replayed);
+        assert!(again.replayed);
+        assert_eq!(retry.event.id, again.event.id);
+        assert_eq!(listed_ids(&w), std::slice::from_ref(&retry.event.id));
+        assert_eq!(api_billed(&w.kv), "1");
+    }
 }
 
 #[test]
-fn a_retry_after_the_listing_slot_was_filled_but_not_acknowledged_lists_the_event_once() {
+fn a_stalled_claimant_writing_after_a_takeover_is_not_counted_twice() {
+    // Setup: the taker recorded the event; then the claimant, which was
+    // only stalled, writes its own copy and the key's value after it.
     let w = world();
-    let (intent, slot) = died_after_choosing_a_slot(&w, "crash-3");
-    qmarket_store::Index::new(MeteringEvent::service_index("svc_1"))
-        .put(&*w.kv, slot, &intent.id)
-        .unwrap();
-    let retry = meter(
-        &w,
-        PROVIDER,
-        json!({"correlationId": "corr-1", "productId": API, "count": 1, "eventId": "crash-3"}),
-    )
+    died_after_claiming(&w, "stall", false);
+    let taker = meter(&w, PROVIDER, api_event(1, "stall")).unwrap();
+    let key = MeteringEvent::idempotency_key(PROVIDER, &secret::hash("stall"));
+    let mut late = meter(&w, PROVIDER, api_call(1)).unwrap();
+    // The late copy: a second event in other slots, claiming the key.
+    late.event.event_id = Some("stall".into());
+    let late_logged = LoggedEvent {
+        event: late.event.clone(),
+        placement: Placement {
+            idempotency_key: Some(key.clone()),
+            ..late.placement.clone()
+        },
+    };
+    let bytes = serde_json::to_vec(&late_logged).unwrap();
+    w.kv.set_many(&[
+        (
+            november_log().index().slot_key(late.placement.log_slot),
+            bytes.clone(),
+        ),
+        (
+            Index::new(MeteringEvent::service_index(SERVICE)).slot_key(late.placement.listing_slot),
+            bytes.clone(),
+        ),
+        (value_key(&key), bytes),
+    ])
     .unwrap();
-    assert!(retry.replayed);
-    assert_eq!(listed_ids(&w), [intent.id]);
-    assert_eq!(api_usage(&w), 1_000_000);
-}
-
-#[test]
-fn a_retry_after_a_store_failure_between_claiming_the_slot_and_choosing_it_lists_the_event() {
-    // Setup: the first copy claimed the listing slot, then its store failed.
-    let w = world();
-    let body =
-        json!({"correlationId": "corr-1", "productId": API, "count": 1, "eventId": "crash-4"});
-    let (intent, base) = died_after_its_intent(&w, "crash-4");
-    assert!(qmarket_store::claim(&*w.kv, &format!("{base}/listed")).unwrap());
-    // Exec
-    let retry = meter(&w, PROVIDER, body.clone()).unwrap();
-    let again = meter(&w, PROVIDER, body).unwrap();
-    // Check
-    assert_eq!(
-        (retry.event.id.as_str(), again.event.id.as_str()),
-        (intent.id.as_str(), intent.id.as_str())
-    );
-    assert_eq!(listed_ids(&w), [intent.id]);
-    assert_eq!(api_usage(&w), 1_000_000);
-}
-
-#[test]
-fn a_retry_after_a_crash_between_claim_and_intent_records_the_event_once() {
-    let w = world();
-    let base = MeteringEvent::idempotency_key(PROVIDER, &secret::hash("crash-2"));
-    w.kv.increment(&base, 1).unwrap();
-    let body =
-        json!({"correlationId": "corr-1", "productId": API, "count": 1, "eventId": "crash-2"});
-    let retry = meter(&w, PROVIDER, body.clone()).unwrap();
-    let again = meter(&w, PROVIDER, body).unwrap();
-    assert!(!retry.replayed);
-    assert!(again.replayed);
-    assert_eq!(retry.event.id, again.event.id);
-    assert_eq!(api_usage(&w), 1_000_000);
+    // Check: one of the two copies, and only that one, is listed and billed.
+    assert_eq!(listed_ids(&w), [late.event.id.clone()]);
+    assert_eq!(api_billed(&w.kv), "1");
+    assert_ne!(taker.event.id, late.event.id);
 }
 
 #[test]
 fn a_copy_that_cannot_see_the_first_event_answers_409_rather_than_count_twice() {
     let w = world();
-    let base = MeteringEvent::idempotency_key(PROVIDER, &secret::hash("stuck"));
-    w.kv.increment(&base, 1).unwrap();
-    w.kv.increment(&format!("{base}/takeover"), 1).unwrap();
-    let err = meter(
-        &w,
-        PROVIDER,
-        json!({"correlationId": "corr-1", "productId": API, "count": 1, "eventId": "stuck"}),
-    )
-    .unwrap_err();
+    let key = MeteringEvent::idempotency_key(PROVIDER, &secret::hash("stuck"));
+    w.kv.increment(&key, 1).unwrap();
+    for generation in 1..=qmarket_store::MAX_TAKEOVERS {
+        w.kv.increment(&format!("{key}/takeover/{generation}"), 1)
+            .unwrap();
+    }
+    let err = meter(&w, PROVIDER, api_event(1, "stuck")).unwrap_err();
     assert_eq!(err.status(), 409);
-    assert_eq!(api_usage(&w), 0);
+    assert_eq!(api_billed(&w.kv), "0");
+}
+
+#[test]
+fn full_blocks_are_rolled_up_and_the_bill_equals_the_sum_of_the_slots() {
+    let w = world();
+    for i in 0..(3 * BLOCK + 5) {
+        meter(&w, PROVIDER, api_call(format!("0.{:06}", i + 1))).unwrap();
+    }
+    let log = november_log();
+    // The step at the end of each block rolls up the block before it (the
+    // last one may still be in flight when it runs) and the block itself.
+    for block in 0..3 {
+        let r = rollup(&*w.kv, &log, 1, block).unwrap().expect("rolled up");
+        assert_eq!(r.events, BLOCK, "block {block}");
+    }
+    let expected: i128 = (1..=(3 * BLOCK as i128 + 5)).sum();
+    assert_eq!(
+        total(&*w.kv, &log)
+            .unwrap()
+            .units(API, i64::MIN..i64::MAX)
+            .unwrap(),
+        Quantity::from_units(expected)
+    );
+    assert_eq!(
+        api_billed(&w.kv),
+        Quantity::from_units(expected).to_string()
+    );
+}
+
+#[test]
+fn roll_ups_of_roll_ups_cover_long_logs_and_a_bill_reads_few_keys() {
+    // Setup: 64 blocks and a bit, so a level-2 roll-up exists.
+    let w = world();
+    let n = BLOCK * BLOCK + 10;
+    for _ in 0..n {
+        meter(&w, PROVIDER, api_call(1)).unwrap();
+    }
+    let log = november_log();
+    let level2 = rollup(&*w.kv, &log, 2, 0)
+        .unwrap()
+        .expect("level 2 written");
+    assert_eq!(level2.events, BLOCK * BLOCK);
+    // Exec: a bill on a store that counts reads.
+    struct Reads<'a>(&'a MemoryStore, std::sync::Mutex<usize>);
+    impl KeyValue for Reads<'_> {
+        fn get(&self, key: &str) -> qmarket_store::Result<Option<Vec<u8>>> {
+            *self.1.lock().unwrap() += 1;
+            self.0.get(key)
+        }
+        fn get_many(&self, keys: &[String]) -> qmarket_store::Result<Vec<Option<Vec<u8>>>> {
+            *self.1.lock().unwrap() += 1;
+            keys.iter().map(|k| self.0.get(k)).collect()
+        }
+        fn set(&self, _: &str, _: &[u8]) -> qmarket_store::Result<()> {
+            panic!("a bill writes nothing")
+        }
+        fn delete(&self, _: &str) -> qmarket_store::Result<()> {
+            panic!("a bill writes nothing")
+        }
+        fn exists(&self, key: &str) -> qmarket_store::Result<bool> {
+            self.0.exists(key)
+        }
+        fn increment(&self, _: &str, _: i64) -> qmarket_store::Result<i64> {
+            panic!("a bill writes nothing")
+        }
+    }
+    let reads = Reads(&w.kv, std::sync::Mutex::new(0));
+    let bill = usage(&reads, PROVIDER, SUBSCRIPTION, whole_days()).unwrap();
+    // Check
+    assert_eq!(bill.lines[0].quantity.to_string(), n.to_string());
+    let round_trips = *reads.1.lock().unwrap();
+    assert!(round_trips <= 10, "{round_trips} store round trips");
+}
+
+#[test]
+fn an_empty_slot_is_abandoned_only_once_a_later_event_is_old_enough() {
+    // Setup: a block whose third slot was reserved by a writer that died.
+    let w = world();
+    let log = november_log();
+    for i in 1..=BLOCK {
+        if i == 3 {
+            log.index().reserve(&*w.kv).unwrap();
+        } else {
+            meter(&w, PROVIDER, api_call(1)).unwrap();
+        }
+    }
+    // Check: not rolled up while the events after the hole are recent…
+    assert!(rollup(&*w.kv, &log, 1, 0).unwrap().is_none());
+    assert_eq!(api_billed(&w.kv), (BLOCK - 1).to_string());
+    // …and rolled up by the next block's step once they are old.
+    let later = Timestamp::now().plus_seconds(HOLE_GRACE_SECONDS + 1);
+    for _ in 0..BLOCK {
+        meter(&w, PROVIDER, api_call(1)).unwrap();
+    }
+    crate::rollup::close_step(&*w.kv, &log, 2 * BLOCK, later).unwrap();
+    let r = rollup(&*w.kv, &log, 1, 0).unwrap().expect("rolled up");
+    assert_eq!(r.events, BLOCK - 1);
+    assert_eq!(api_billed(&w.kv), (2 * BLOCK - 1).to_string());
+}
+
+#[test]
+fn a_bill_and_a_listing_write_nothing() {
+    let w = world();
+    for i in 0..70 {
+        meter(&w, PROVIDER, api_event(1, &format!("ev-{i}"))).unwrap();
+    }
+    let before = w.kv.dump();
+    api_billed(&w.kv);
+    all_events(&w);
+    assert_eq!(w.kv.dump(), before);
 }
 
 #[test]
 fn usage_is_priced_exactly_per_product() {
     let w = world();
-    meter(
-        &w,
-        PROVIDER,
-        json!({"correlationId": "corr-1", "productId": API, "count": 3}),
-    )
-    .unwrap();
+    meter(&w, PROVIDER, api_call(3)).unwrap();
+    let cpu = |count: &str| json!({"correlationId": CORRELATION, "itemId": CPU, "count": count});
     for _ in 0..10 {
-        meter(
-            &w,
-            PROVIDER,
-            json!({"correlationId": "corr-1", "productId": CPU, "count": "0.1"}),
-        )
-        .unwrap();
+        meter(&w, PROVIDER, cpu("0.1")).unwrap();
     }
     for _ in 0..7 {
-        meter(
-            &w,
-            PROVIDER,
-            json!({"correlationId": "corr-1", "itemId": CPU, "count": "0.000001"}),
-        )
-        .unwrap();
+        meter(&w, PROVIDER, cpu("0.000001")).unwrap();
     }
-    let bill = usage(&*w.kv, CONSUMER, "sub_1", whole_days()).unwrap();
+    let bill = usage(&*w.kv, CONSUMER, SUBSCRIPTION, whole_days()).unwrap();
     let v = serde_json::to_value(&bill).unwrap();
     assert_eq!(v["currency"], "EUR");
     assert_eq!(v["from"], "2026-11-01T00:00:00.000Z");
@@ -445,14 +576,13 @@ fn usage_is_priced_exactly_per_product() {
 #[test]
 fn usage_counts_only_the_days_of_the_window() {
     let w = world();
-    let day =
-        |d: &str| json!({"correlationId": "corr-1", "productId": API, "count": 1, "timestamp": d});
+    let day = |d: &str| json!({"correlationId": CORRELATION, "productId": API, "count": 1, "timestamp": d});
     meter(&w, PROVIDER, day("2026-11-20T23:59:59.999Z")).unwrap();
     meter(&w, PROVIDER, day("2026-11-21T00:00:00Z")).unwrap();
     meter(&w, PROVIDER, day("2026-11-22T08:00:00Z")).unwrap();
     let window =
         Window::for_usage(Some("2026-11-21T12:00:00Z"), Some("2026-11-21"), now()).unwrap();
-    let bill = usage(&*w.kv, PROVIDER, "sub_1", window).unwrap();
+    let bill = usage(&*w.kv, PROVIDER, SUBSCRIPTION, window).unwrap();
     assert_eq!(bill.lines[0].quantity.to_string(), "1");
     assert_eq!(bill.from.to_rfc3339(), "2026-11-21T00:00:00.000Z");
     assert_eq!(bill.to.to_rfc3339(), "2026-11-22T00:00:00.000Z");
@@ -461,16 +591,16 @@ fn usage_counts_only_the_days_of_the_window() {
 #[test]
 fn usage_is_visible_to_subscriber_and_provider_only() {
     let w = world();
-    assert!(usage(&*w.kv, CONSUMER, "sub_1", whole_days()).is_ok());
-    assert!(usage(&*w.kv, PROVIDER, "sub_1", whole_days()).is_ok());
+    assert!(usage(&*w.kv, CONSUMER, SUBSCRIPTION, whole_days()).is_ok());
+    assert!(usage(&*w.kv, PROVIDER, SUBSCRIPTION, whole_days()).is_ok());
     assert_eq!(
-        usage(&*w.kv, STRANGER, "sub_1", whole_days())
+        usage(&*w.kv, STRANGER, SUBSCRIPTION, whole_days())
             .unwrap_err()
             .status(),
         404
     );
     assert_eq!(
-        usage(&*w.kv, CONSUMER, "sub_nope", whole_days())
+        usage(&*w.kv, CONSUMER, SUBSCRIPTION_2, whole_days())
             .unwrap_err()
             .status(),
         404
@@ -481,24 +611,15 @@ fn usage_is_visible_to_subscriber_and_provider_only() {
 fn listings_are_newest_received_first_with_cursors() {
     let w = world();
     let ids: Vec<String> = (0..7)
-        .map(|_| {
-            meter(
-                &w,
-                PROVIDER,
-                json!({"correlationId": "corr-1", "productId": API, "count": 1}),
-            )
-            .unwrap()
-            .event
-            .id
-        })
+        .map(|_| meter(&w, PROVIDER, api_call(1)).unwrap().event.id)
         .collect();
     let filter = EventFilter {
         window: Window::for_listing(None, None).unwrap(),
         test_mode: None,
     };
-    let p1 = list_events(&*w.kv, PROVIDER, "svc_1", filter, 3, None).unwrap();
-    let p2 = list_events(&*w.kv, PROVIDER, "svc_1", filter, 3, p1.next).unwrap();
-    let p3 = list_events(&*w.kv, PROVIDER, "svc_1", filter, 3, p2.next).unwrap();
+    let p1 = list_events(&*w.kv, PROVIDER, SERVICE, filter, 3, None).unwrap();
+    let p2 = list_events(&*w.kv, PROVIDER, SERVICE, filter, 3, p1.next).unwrap();
+    let p3 = list_events(&*w.kv, PROVIDER, SERVICE, filter, 3, p2.next).unwrap();
     let got: Vec<String> = [&p1, &p2, &p3]
         .iter()
         .flat_map(|p| p.items.iter().map(|e| e.id.clone()))
@@ -511,28 +632,30 @@ fn listings_are_newest_received_first_with_cursors() {
     assert_eq!(item["currency"], "EUR");
     assert_eq!(item["unitPrice"], "0.00001");
     assert_eq!(item["amount"], "0.00001");
-    assert_eq!(item["applicationId"], "app_1");
+    assert_eq!(item["applicationId"], APPLICATION);
 }
 
 #[test]
 fn listing_filters_by_time_and_test_mode_while_walking() {
     let w = world();
-    seed_correlation(&*w.kv, "corr-live", PROVIDER, "svc_1", "plan_1", "sub_1");
-    let mut test_corr = Correlation::load(&*w.kv, "corr-1").unwrap().unwrap();
-    test_corr.id = "corr-test".into();
+    let live = "11111111-2222-4333-8444-555555555555";
+    let test = "66666666-7777-4888-9999-aaaaaaaaaaaa";
+    seed_correlation(&*w.kv, live, PROVIDER, SERVICE, PLAN, SUBSCRIPTION);
+    let mut test_corr = Correlation::load(&*w.kv, CORRELATION).unwrap().unwrap();
+    test_corr.id = test.into();
     test_corr.test_mode = true;
     test_corr.save(&*w.kv).unwrap();
     let at = |c: &str, t: &str| json!({"correlationId": c, "productId": API, "count": 1, "timestamp": t});
-    meter(&w, PROVIDER, at("corr-test", "2026-11-20T10:00:00Z")).unwrap();
-    meter(&w, PROVIDER, at("corr-live", "2026-11-20T11:00:00Z")).unwrap();
-    meter(&w, PROVIDER, at("corr-live", "2026-11-21T11:00:00Z")).unwrap();
-    meter(&w, PROVIDER, at("corr-test", "2026-11-22T09:00:00Z")).unwrap();
+    meter(&w, PROVIDER, at(test, "2026-11-20T10:00:00Z")).unwrap();
+    meter(&w, PROVIDER, at(live, "2026-11-20T11:00:00Z")).unwrap();
+    meter(&w, PROVIDER, at(live, "2026-11-21T11:00:00Z")).unwrap();
+    meter(&w, PROVIDER, at(test, "2026-11-22T09:00:00Z")).unwrap();
     let list = |from: Option<&str>, to: Option<&str>, test_mode, limit| {
         let filter = EventFilter {
             window: Window::for_listing(from, to).unwrap(),
             test_mode,
         };
-        list_events(&*w.kv, PROVIDER, "svc_1", filter, limit, None).unwrap()
+        list_events(&*w.kv, PROVIDER, SERVICE, filter, limit, None).unwrap()
     };
     assert_eq!(list(None, None, Some(true), 50).items.len(), 2);
     assert!(list(None, None, Some(true), 50)
@@ -557,9 +680,9 @@ fn another_provider_cannot_list_a_services_events() {
         window: Window::for_listing(None, None).unwrap(),
         test_mode: None,
     };
-    let err = list_events(&*w.kv, STRANGER, "svc_1", filter, 10, None).unwrap_err();
+    let err = list_events(&*w.kv, STRANGER, SERVICE, filter, 10, None).unwrap_err();
     assert_eq!(err.status(), 404);
-    let err = list_events(&*w.kv, PROVIDER, "svc_nope", filter, 10, None).unwrap_err();
+    let err = list_events(&*w.kv, PROVIDER, SERVICE_2, filter, 10, None).unwrap_err();
     assert_eq!(err.status(), 404);
 }
 
@@ -567,11 +690,11 @@ fn another_provider_cannot_list_a_services_events() {
 fn a_batch_judges_each_report_on_its_own() {
     let w = world();
     let body = json!({"events": [
-        {"correlationId": "corr-1", "productId": API, "count": 1, "eventId": "b-1"},
-        {"correlationId": "corr-1", "productId": API, "count": 0},
+        api_event(1, "b-1"),
+        api_call(0),
         {"correlationId": "nope", "productId": API, "count": 1},
-        {"correlationId": "corr-1", "productId": "prod_x", "count": 1},
-        {"correlationId": "corr-1", "productId": API, "count": 1, "eventId": "b-1"},
+        {"correlationId": CORRELATION, "productId": "prod_x", "count": 1},
+        api_event(1, "b-1"),
     ]});
     let results = record_batch(&*w.kv, PROVIDER, &body, now(), quick()).unwrap();
     let statuses: Vec<u16> = results
@@ -579,13 +702,13 @@ fn a_batch_judges_each_report_on_its_own() {
         .map(|r| r.as_ref().map_or_else(|e| e.status(), |_| 200))
         .collect();
     assert_eq!(statuses, [200, 400, 404, 422, 200]);
-    assert_eq!(api_usage(&w), 1_000_000);
+    assert_eq!(api_billed(&w.kv), "1");
 }
 
 #[test]
 fn malformed_batches_are_400s() {
     let w = world();
-    let one = json!({"correlationId": "corr-1", "productId": API, "count": 1});
+    let one = api_call(1);
     for body in [
         json!({}),
         json!({"events": []}),
@@ -597,5 +720,5 @@ fn malformed_batches_are_400s() {
         let err = record_batch(&*w.kv, PROVIDER, &body, now(), quick()).unwrap_err();
         assert_eq!(err.status(), 400, "{body}");
     }
-    assert_eq!(api_usage(&w), 0);
+    assert_eq!(api_billed(&w.kv), "0");
 }

@@ -1,10 +1,11 @@
-//! A subscription's usage bill, summed from the per-day counters.
+//! A subscription's usage bill, summed from its usage logs.
 
-use qmarket_core::decimal::{Amount, Quantity};
+use qmarket_core::decimal::Amount;
 use qmarket_core::{Error, Result};
-use qmarket_model::{MeteringEvent, PricingPlan, Record, Subscription, CURRENCY};
-use qmarket_store::{counter, KeyValue};
+use qmarket_model::{PricingPlan, Record, Subscription, CURRENCY};
+use qmarket_store::KeyValue;
 
+use crate::rollup::{total, Rollup, UsageLog};
 use crate::view::{UsageLine, UsageView};
 use crate::window::Window;
 
@@ -13,7 +14,8 @@ use crate::window::Window;
 ///
 /// One line per product of the subscription's plan, each priced at the plan's
 /// unit price: a plan with subscriptions cannot change its products, so every
-/// event of the subscription was priced the same way.
+/// event of the subscription was priced the same way. Reads only: the
+/// roll-ups and open slots of the months the window touches.
 pub fn usage(
     kv: &dyn KeyValue,
     caller: &str,
@@ -22,12 +24,7 @@ pub fn usage(
 ) -> Result<UsageView> {
     let subscription = match Subscription::load(kv, subscription_id)? {
         Some(s) if s.subscriber_id == caller || s.provider_id == caller => s,
-        _ => {
-            return Err(Error::not_found(
-                "subscription",
-                &subscription_id.chars().take(100).collect::<String>(),
-            ))
-        }
+        _ => return Err(Error::not_found("subscription", subscription_id)),
     };
     let plan = PricingPlan::load(kv, &subscription.pricing_plan_id)?.ok_or_else(|| {
         Error::Internal(format!(
@@ -35,19 +32,17 @@ pub fn usage(
             subscription.pricing_plan_id, subscription.id
         ))
     })?;
+    let mut used = Rollup::default();
+    for month in window.months()? {
+        used.merge(&total(kv, &UsageLog::of(&subscription.id, month))?)?;
+    }
     let overflow = || Error::Internal(format!("usage of {} overflows", subscription.id));
     let mut lines = Vec::with_capacity(plan.products.len());
-    let mut total = Amount::ZERO;
+    let mut total_amount = Amount::ZERO;
     for product in &plan.products {
-        let mut micro_units: i128 = 0;
-        for day in window.day_range() {
-            let key = MeteringEvent::usage_key(&subscription.id, &product.id, day);
-            micro_units += i128::from(counter(kv, &key)?);
-        }
-        // Quantities have 6 fractional digits: one unit of a Quantity is one micro-unit.
-        let quantity = Quantity::from_units(micro_units);
+        let quantity = used.units(&product.id, window.day_range())?;
         let amount = quantity.times(product.unit_price).ok_or_else(overflow)?;
-        total = total.checked_add(amount).ok_or_else(overflow)?;
+        total_amount = total_amount.checked_add(amount).ok_or_else(overflow)?;
         lines.push(UsageLine {
             product_id: product.id.clone(),
             product_name: product.name.clone(),
@@ -64,6 +59,6 @@ pub fn usage(
         currency: CURRENCY,
         test_mode: subscription.test_mode,
         lines,
-        total,
+        total: total_amount,
     })
 }

@@ -57,6 +57,27 @@ fn month_start(year: i32, month: u32) -> Option<Timestamp> {
     date_start(NaiveDate::from_ymd_opt(year, month, 1)?)
 }
 
+/// The UTC month of `t` as `yyyymm` (the partition of usage logs).
+pub fn month_of(t: Timestamp) -> Result<u32> {
+    let date = Utc
+        .timestamp_millis_opt(t.millis())
+        .single()
+        .ok_or_else(|| Error::Internal("timestamp out of range".into()))?
+        .date_naive();
+    u32::try_from(date.year())
+        .map(|year| year * 100 + date.month())
+        .map_err(|_| Error::Internal("timestamp out of range".into()))
+}
+
+/// The month after `month` (`yyyymm`).
+fn next_month(month: u32) -> u32 {
+    if month % 100 == 12 {
+        (month / 100 + 1) * 100 + 1
+    } else {
+        month + 1
+    }
+}
+
 /// The calendar month (UTC) that contains `now`.
 pub fn current_month(now: Timestamp) -> Result<Window> {
     let date = Utc
@@ -148,6 +169,18 @@ impl Window {
         self.from.day()..ceil_day(self.to).day()
     }
 
+    /// The UTC months (`yyyymm`) the window touches, in order.
+    pub fn months(&self) -> Result<Vec<u32>> {
+        let first = month_of(self.from)?;
+        let last = month_of(Timestamp::from_millis(self.to.millis() - 1))?;
+        let mut months = vec![first];
+        while *months.last().unwrap_or(&last) < last {
+            let next = next_month(*months.last().unwrap_or(&last));
+            months.push(next);
+        }
+        Ok(months)
+    }
+
     fn days(&self) -> i64 {
         let r = self.day_range();
         r.end - r.start
@@ -157,6 +190,7 @@ impl Window {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qmarket_http::StatusOf;
 
     fn t(text: &str) -> Timestamp {
         Timestamp::parse(text).unwrap()
@@ -199,6 +233,16 @@ mod tests {
             assert_eq!(err.status(), 400, "{from:?} {to:?}");
         }
         assert!(Window::for_usage(Some("2025-12-01"), Some("2026-11-30"), now).is_ok());
+    }
+
+    #[test]
+    fn a_window_names_the_months_it_touches() {
+        let now = t("2026-12-15T10:00:00Z");
+        let w = Window::for_usage(Some("2026-11-30"), Some("2027-01-01"), now).unwrap();
+        assert_eq!(w.months().unwrap(), [202611, 202612, 202701]);
+        let w = Window::for_usage(None, None, now).unwrap();
+        assert_eq!(w.months().unwrap(), [202612]);
+        assert_eq!(month_of(t("2026-01-31T23:59:59.999Z")).unwrap(), 202601);
     }
 
     #[test]

@@ -32,13 +32,12 @@
 //! | `service/{svc}/subscriptions/count` | counter: active subscriptions |
 //! | `plan/{plan}/subscriptions/count` | counter: subscriptions ever made to the plan |
 //! | `correlation/{uuid}` | [`Correlation`] |
-//! | `event/{evt}` | [`MeteringEvent`] |
-//! | `service/{svc}/events/…` | index of the service's metering events |
-//! | `sub/{sub}/usage/{prod}/{day}` | counter: micro-units of a product used on a UTC day |
+//! | `service/{svc}/events/…` | index of the service's metering events (each slot holds the event) |
+//! | `sub/{sub}/usage/{yyyymm}/…` | the subscription's usage log of a month: one slot per event (the source of truth of its bills) |
+//! | `sub/{sub}/usage/{yyyymm}/rollup/{level}/{n}` | a roll-up of a closed block of that log (sums per day and product) |
 //! | `metering-idem/{acc}/{sha256(eventId)}` | claim counter of a metering idempotency key |
-//! | `metering-idem/{acc}/{sha256(eventId)}/value` | the [`MeteringEvent`] that key stands for (its intent) |
-//! | `metering-idem/{acc}/{sha256(eventId)}/listed`, `…/listed/value` | claim and chosen slot of that event in its service's index |
-//! | `metering-idem/{acc}/{sha256(eventId)}/takeover`, `…/listed/takeover`, `…/applied/usage` | claims that finish that event once |
+//! | `metering-idem/{acc}/{sha256(eventId)}/value` | the event that key stands for, with its slots (the one that counts) |
+//! | `metering-idem/{acc}/{sha256(eventId)}/takeover/{n}` | claims of callers that took over a key whose first writer died |
 #![deny(missing_docs)]
 
 mod account;

@@ -53,16 +53,17 @@ impl MeteringEvent {
         format!("service/{svc}/events")
     }
 
-    /// The counter of micro-units (count × 10^6) of product `prod` used under
-    /// subscription `sub` on UTC day `day` (days since the Unix epoch).
-    pub fn usage_key(sub: &str, prod: &str, day: i64) -> String {
-        format!("sub/{sub}/usage/{prod}/{day}")
+    /// The prefix of subscription `sub`'s usage log for UTC month `month`
+    /// (`yyyymm`, the month of the events' usage timestamps): its slots,
+    /// sequence counter and roll-ups live below it.
+    pub fn usage_log(sub: &str, month: u32) -> String {
+        format!("sub/{sub}/usage/{month}")
     }
 
     /// The claim counter of idempotency key `key_hash` (SHA-256 hex of the
     /// client's `eventId`) of account `acc`; the keys of that report's
-    /// progress (`…/value`, `…/takeover`, `…/listed…`, `…/applied/usage`) live
-    /// below it.
+    /// settled placement (`…/value`) and takeover claims (`…/takeover/{n}`)
+    /// live below it.
     pub fn idempotency_key(acc: &str, key_hash: &str) -> String {
         format!("metering-idem/{acc}/{key_hash}")
     }
