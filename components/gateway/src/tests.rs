@@ -4,6 +4,7 @@
 use super::*;
 use qmarket_core::Error;
 use qmarket_http::Method;
+use qmarket_http::StatusOf;
 use qmarket_model::{
     Lifecycle, Record, SecurityConfiguration, SecurityType, Service, ServiceType, Subscription,
 };

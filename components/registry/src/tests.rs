@@ -943,7 +943,9 @@ fn without_a_configured_key_a_generated_one_seals_the_password() {
         .with_body(external("Walk").to_string());
     let r = route(&req, &kv, &Settings::default(), Timestamp::now()).unwrap();
     assert_eq!(r.status, 201);
-    assert!(kv.exists(qmarket_sealing::GENERATED_KEY).unwrap());
+    assert!(kv
+        .exists(&qmarket_store::value_key(qmarket_sealing::GENERATED_KEY))
+        .unwrap());
     for (key, value) in kv.dump() {
         assert!(
             !String::from_utf8_lossy(&value).contains("hunter2"),

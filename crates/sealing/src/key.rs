@@ -2,30 +2,21 @@
 //! generated once and kept in the store.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use base64::Engine as _;
 use qmarket_core::{Error, Result};
-use qmarket_store::{claim, KeyValue};
+use qmarket_store::{write_once, KeyValue, Waiting, Written};
 
 /// The Spin variable holding the key (base64 of 32 bytes).
 pub const ENCRYPTION_KEY_VARIABLE: &str = "encryption_key";
 
-/// The store key of the generated key (base64 text), used only when no key
-/// is configured.
+/// The store key of the generated key, used only when no key is
+/// configured: a [`write_once`] key (its claim counter; the key itself,
+/// base64 text as JSON, is at `{GENERATED_KEY}/value`).
 pub const GENERATED_KEY: &str = "sealing/generated-key";
-
-/// The claim counter deciding which instance generates the key.
-pub const GENERATED_KEY_CLAIM: &str = "sealing/generated-key/claim";
 
 /// The length of a key in bytes.
 pub(crate) const KEY_LEN: usize = 32;
-
-/// How long an instance that lost the claim waits for the winner's key.
-const WAIT_FOR_WINNER: Duration = Duration::from_secs(3);
-
-/// How often it looks while waiting.
-const POLL_EVERY: Duration = Duration::from_millis(10);
 
 /// Whether this instance has already warned about the generated key.
 static WARNED: AtomicBool = AtomicBool::new(false);
@@ -40,44 +31,29 @@ pub(crate) fn configured(text: &str) -> Result<[u8; KEY_LEN]> {
     })
 }
 
-/// The key kept in the store, generating it when no instance has yet.
+/// The key kept in the store, generating it when no instance has yet: a
+/// [`write_once`] value, so an instance that dies between claiming the key
+/// and writing it is taken over instead of leaving every instance without
+/// a key.
 pub(crate) fn generated(kv: &dyn KeyValue) -> Result<[u8; KEY_LEN]> {
-    if let Some(key) = stored(kv)? {
-        warn_once();
-        return Ok(key);
-    }
-    if claim(kv, GENERATED_KEY_CLAIM)? {
-        let mut key = [0u8; KEY_LEN];
-        qmarket_core::id::random_bytes(&mut key)?;
-        let text = base64::engine::general_purpose::STANDARD.encode(key);
-        kv.set(GENERATED_KEY, text.as_bytes())?;
-        warn_once();
-        return Ok(key);
-    }
-    // Another instance claimed it first: its key appears in a moment.
-    let mut waited = Duration::ZERO;
-    while waited < WAIT_FOR_WINNER {
-        std::thread::sleep(POLL_EVERY);
-        waited += POLL_EVERY;
-        if let Some(key) = stored(kv)? {
-            warn_once();
-            return Ok(key);
-        }
-    }
-    Err(Error::Unavailable(format!(
-        "the generated encryption key is not in the store yet; retry, or configure the '{ENCRYPTION_KEY_VARIABLE}' variable"
-    )))
+    generated_waiting(kv, Waiting::default())
 }
 
-fn stored(kv: &dyn KeyValue) -> Result<Option<[u8; KEY_LEN]>> {
-    match kv.get(GENERATED_KEY)? {
-        None => Ok(None),
-        Some(bytes) => std::str::from_utf8(&bytes)
-            .ok()
-            .and_then(decode)
-            .map(Some)
-            .ok_or_else(|| Error::Internal(format!("the key at '{GENERATED_KEY}' is unreadable"))),
-    }
+/// [`generated`], waiting for another instance's key as `waiting` says.
+pub(crate) fn generated_waiting(kv: &dyn KeyValue, waiting: Waiting) -> Result<[u8; KEY_LEN]> {
+    let written = write_once(kv, GENERATED_KEY, waiting, || {
+        let mut key = [0u8; KEY_LEN];
+        qmarket_core::id::random_bytes(&mut key)?;
+        Ok(base64::engine::general_purpose::STANDARD.encode(key))
+    })?;
+    let text = written.map(Written::into_value).ok_or_else(|| {
+        Error::Unavailable(format!(
+            "the generated encryption key is not in the store yet; retry, or configure the '{ENCRYPTION_KEY_VARIABLE}' variable"
+        ))
+    })?;
+    warn_once();
+    decode(&text)
+        .ok_or_else(|| Error::Internal(format!("the key at '{GENERATED_KEY}' is unreadable")))
 }
 
 fn decode(text: &str) -> Option<[u8; KEY_LEN]> {

@@ -30,5 +30,5 @@
 mod key;
 mod sealer;
 
-pub use key::{ENCRYPTION_KEY_VARIABLE, GENERATED_KEY, GENERATED_KEY_CLAIM};
+pub use key::{ENCRYPTION_KEY_VARIABLE, GENERATED_KEY};
 pub use sealer::{Sealer, SEALED_PREFIX};

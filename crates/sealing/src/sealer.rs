@@ -96,7 +96,7 @@ impl Sealer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{GENERATED_KEY, GENERATED_KEY_CLAIM};
+    use crate::GENERATED_KEY;
     use qmarket_http::StatusOf;
     use qmarket_store::MemoryStore;
     use std::sync::Arc;
@@ -179,7 +179,7 @@ mod tests {
         // Check
         let sealed = first.seal("pw").unwrap();
         assert_eq!(second.open(&sealed).unwrap(), "pw");
-        assert!(kv.exists(GENERATED_KEY).unwrap());
+        assert!(kv.exists(&qmarket_store::value_key(GENERATED_KEY)).unwrap());
     }
 
     #[test]
@@ -208,15 +208,30 @@ mod tests {
         for s in &sealers {
             assert_eq!(s.open(&sealed).unwrap(), "pw");
         }
-        // Only instances that found no key tried to claim; exactly one of them wrote it.
-        assert!(kv.increment(GENERATED_KEY_CLAIM, 0).unwrap() >= 1);
     }
 
     #[test]
-    fn a_loser_whose_winner_never_writes_gets_a_retryable_error() {
+    fn a_claimant_that_died_before_writing_the_key_is_taken_over() {
         let kv = MemoryStore::new();
-        kv.increment(GENERATED_KEY_CLAIM, 1).unwrap();
-        let err = Sealer::load(&kv, None).unwrap_err();
+        kv.increment(GENERATED_KEY, 1).unwrap();
+        let first = Sealer::load(&kv, None).unwrap();
+        let second = Sealer::load(&kv, None).unwrap();
+        assert_eq!(second.open(&first.seal("pw").unwrap()).unwrap(), "pw");
+    }
+
+    #[test]
+    fn a_key_whose_every_writer_died_gets_a_retryable_error() {
+        let kv = MemoryStore::new();
+        kv.increment(GENERATED_KEY, 1).unwrap();
+        for generation in 1..=qmarket_store::MAX_TAKEOVERS {
+            kv.increment(&format!("{GENERATED_KEY}/takeover/{generation}"), 1)
+                .unwrap();
+        }
+        let quick = qmarket_store::Waiting {
+            max: std::time::Duration::from_millis(20),
+            first_step: std::time::Duration::from_millis(1),
+        };
+        let err = crate::key::generated_waiting(&kv, quick).unwrap_err();
         assert_eq!(err.status(), 503);
     }
 

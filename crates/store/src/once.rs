@@ -99,6 +99,11 @@ pub fn write_once_by<T: DeserializeOwned>(
     make: impl FnOnce(&str) -> qmarket_core::Result<T>,
 ) -> qmarket_core::Result<Option<Written<T>>> {
     let value_key = value_key(key);
+    // A value already settled is read, not claimed again: later callers
+    // write nothing.
+    if let Some(theirs) = get_json(kv, &value_key)? {
+        return Ok(Some(Written::Theirs(theirs)));
+    }
     if claim(kv, key)? {
         // Nothing but `make` runs between the claim and its write: it is
         // the only window in which a failure leaves the key claimed but empty.
@@ -163,6 +168,18 @@ mod tests {
         let second = write_once(&kv, "k", quick(), || Ok(2u64)).unwrap();
         assert_eq!(first, Some(Written::Mine(1)));
         assert_eq!(second, Some(Written::Theirs(1)));
+    }
+
+    #[test]
+    fn a_settled_value_is_read_without_any_write() {
+        let kv = MemoryStore::new();
+        write_once(&kv, "k", quick(), || Ok(1u64)).unwrap();
+        let before = kv.dump();
+        assert_eq!(
+            write_once(&kv, "k", quick(), || Ok(2u64)).unwrap(),
+            Some(Written::Theirs(1))
+        );
+        assert_eq!(kv.dump(), before);
     }
 
     #[test]
