@@ -85,6 +85,10 @@ fn seed(app: &TestApp, store: &Store) -> Seeded {
                 "indexSeq": 1, "marketplaceSeq": null}),
     );
     store.set(
+        &format!("service/{service}/lifecycle"),
+        &json!({"lifecycle": "ACCESSIBLE", "marketplaceSeq": null, "changedAt": null}),
+    );
+    store.set(
         &format!("plan/{plan}"),
         &json!({"id": plan, "serviceId": service, "name": "Pay per use", "type": "COMMERCIAL",
                 "currency": "EUR", "createdAt": now, "updatedAt": now, "indexSeq": 1,

@@ -38,8 +38,9 @@ fn store_with(url: &str, security: SecurityConfiguration) -> MemoryStore {
         updated_at: Timestamp::from_millis(0),
         index_seq: 1,
         marketplace_seq: Some(1),
+        other_changes_at: None,
     }
-    .save(&kv)
+    .save_with_state(&kv)
     .unwrap();
     Subscription {
         id: SUB.into(),

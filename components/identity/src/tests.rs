@@ -93,7 +93,7 @@ impl Fixture {
             index_seq: 1,
             ..Service::draft(svc.clone(), owner, ServiceType::External, now())
         }
-        .save(&self.kv)
+        .save_with_state(&self.kv)
         .unwrap();
         let plan = new_id(IdKind::PricingPlan).unwrap();
         PricingPlan {

@@ -2,7 +2,7 @@
 //! kept as JSON, and a default one describing the gateway routes when the
 //! provider gave none.
 
-use qmarket_core::{Error, Result};
+use qmarket_core::{Error, Result, Timestamp};
 use qmarket_model::{Service, ServiceType};
 use qmarket_store::KeyValue;
 use serde_json::{json, Map, Number, Value};
@@ -239,15 +239,28 @@ pub(crate) fn load(kv: &dyn KeyValue, id: &str) -> Result<Option<Value>> {
     qmarket_store::get_json(kv, &Service::api_spec_key(id))
 }
 
-/// Stores `doc` as the document of service `id`.
-pub(crate) fn store(kv: &dyn KeyValue, id: &str, doc: &Value) -> Result<()> {
-    qmarket_store::set_json(kv, &Service::api_spec_key(id), doc)
+/// Stores `doc` as the document of service `id`, changed at `now`, in one
+/// step (the service record itself is not touched).
+pub(crate) fn store(kv: &dyn KeyValue, id: &str, doc: &Value, now: Timestamp) -> Result<()> {
+    let encode = |e: serde_json::Error| Error::Internal(format!("cannot encode a document: {e}"));
+    kv.set_many(&[
+        (
+            Service::api_spec_key(id),
+            serde_json::to_vec(doc).map_err(encode)?,
+        ),
+        (
+            Service::api_spec_updated_key(id),
+            serde_json::to_vec(&now).map_err(encode)?,
+        ),
+    ])?;
+    Ok(())
 }
 
-/// Removes the document of service `id`.
-pub(crate) fn remove(kv: &dyn KeyValue, id: &str) -> Result<()> {
+/// Removes the document of service `id` (at `now`: the default one is
+/// served from then on).
+pub(crate) fn remove(kv: &dyn KeyValue, id: &str, now: Timestamp) -> Result<()> {
     kv.delete(&Service::api_spec_key(id))?;
-    Ok(())
+    qmarket_store::set_json(kv, &Service::api_spec_updated_key(id), &now)
 }
 
 /// The document served when the provider gave none: the gateway routes of

@@ -1,8 +1,14 @@
 //! Publication: internal (the owner's own applications, test mode), in the
 //! marketplace, and back.
+//!
+//! Each transition writes the service's [`qmarket_model::ServiceState`] only (its own key),
+//! never the service record, so a transition and a concurrent `PATCH`
+//! cannot undo each other. Two transitions racing each other end in the one
+//! written last; a marketplace entry the loser appended is ignored by the
+//! marketplace, which lists an entry only while the state names it.
 
 use qmarket_core::{Error, Result, Timestamp};
-use qmarket_model::{Lifecycle, Record, Service};
+use qmarket_model::{Lifecycle, Service};
 use qmarket_store::KeyValue;
 
 use crate::{marketplace, pricing_plan, service, ServiceView};
@@ -18,9 +24,7 @@ pub fn publish_internal(
     let mut s = service::owned(kv, owner, id)?;
     if s.lifecycle != Lifecycle::Accessible {
         leave_marketplace(kv, &mut s)?;
-        s.lifecycle = Lifecycle::Accessible;
-        s.updated_at = now;
-        s.save(kv)?;
+        change(kv, &mut s, Lifecycle::Accessible, now)?;
     }
     Ok(ServiceView::from(&s))
 }
@@ -38,9 +42,7 @@ pub fn publish(kv: &dyn KeyValue, owner: &str, id: &str, now: Timestamp) -> Resu
         )));
     }
     s.marketplace_seq = Some(marketplace::index().append(kv, id)?);
-    s.lifecycle = Lifecycle::Published;
-    s.updated_at = now;
-    s.save(kv)?;
+    change(kv, &mut s, Lifecycle::Published, now)?;
     Ok(ServiceView::from(&s))
 }
 
@@ -50,11 +52,15 @@ pub fn unpublish(kv: &dyn KeyValue, owner: &str, id: &str, now: Timestamp) -> Re
     let mut s = service::owned(kv, owner, id)?;
     if s.lifecycle != Lifecycle::Created {
         leave_marketplace(kv, &mut s)?;
-        s.lifecycle = Lifecycle::Created;
-        s.updated_at = now;
-        s.save(kv)?;
+        change(kv, &mut s, Lifecycle::Created, now)?;
     }
     Ok(ServiceView::from(&s))
+}
+
+fn change(kv: &dyn KeyValue, s: &mut Service, to: Lifecycle, now: Timestamp) -> Result<()> {
+    s.lifecycle = to;
+    s.other_changes_at = Some(now);
+    Service::save_state(kv, &s.id, &s.state())
 }
 
 fn leave_marketplace(kv: &dyn KeyValue, s: &mut Service) -> Result<()> {

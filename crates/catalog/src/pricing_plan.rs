@@ -8,7 +8,7 @@
 use qmarket_core::id::{is_well_formed, new_id};
 use qmarket_core::{Error, IdKind, Result, Timestamp};
 use qmarket_model::{Lifecycle, PlanType, PricingPlan, Record, CURRENCY};
-use qmarket_store::{counter, Index, KeyValue};
+use qmarket_store::{counter, Announcements, Index, KeyValue};
 
 use crate::pricing_plan_input::{self, MAX_TEXT_CHARS};
 use crate::validation::Violations;
@@ -134,19 +134,54 @@ pub fn update(
         }
     };
     v.finish()?;
-    if let Some(products) = products {
-        let changes = kind != plan.kind || products != plan.products;
-        if changes && subscriptions(kv, plan_id)? > 0 {
-            return Err(Error::Conflict(format!(
-                "pricing plan '{plan_id}' has subscriptions, so its type and products can no longer change; create a new plan instead (renaming is allowed)"
-            )));
-        }
-        plan.kind = kind;
-        plan.products = products;
-    }
     plan.updated_at = now;
-    plan.save(kv)?;
+    match products {
+        Some(products) if kind != plan.kind || products != plan.products => {
+            plan.kind = kind;
+            plan.products = products;
+            while_unsubscribed(
+                kv,
+                plan_id,
+                now,
+                || plan.save(kv),
+                || {
+                    format!(
+                    "pricing plan '{plan_id}' has subscriptions, so its type and products can no longer change; create a new plan instead (renaming is allowed)"
+                )
+                },
+            )?;
+        }
+        _ => plan.save(kv)?,
+    }
     Ok(PricingPlanView::from(&plan))
+}
+
+/// Runs `change` (a change of plan `plan_id`'s products, type or
+/// existence) only if nobody has subscribed to the plan, race-free against
+/// `qmarket_identity`'s subscribe: the change is announced first, then
+/// the plan's subscription counter is checked (subscribers count themselves
+/// in first, then check the announcements). 409 with `refusal` when the
+/// plan has subscriptions.
+fn while_unsubscribed(
+    kv: &dyn KeyValue,
+    plan_id: &str,
+    now: Timestamp,
+    change: impl FnOnce() -> Result<()>,
+    refusal: impl FnOnce() -> String,
+) -> Result<()> {
+    let changing = Announcements::new(PricingPlan::changing_key(plan_id));
+    let mine = changing.announce(kv, now)?;
+    let outcome = if subscriptions(kv, plan_id)? > 0 {
+        Err(Error::Conflict(refusal()))
+    } else if !mine.still_valid(Timestamp::now()) {
+        Err(Error::Unavailable(
+            "the store is too slow to change the plan safely right now; retry".into(),
+        ))
+    } else {
+        change()
+    };
+    changing.retract(kv, mine)?;
+    outcome
 }
 
 /// Deletes plan `plan_id` of service `service_id` of account `owner`; 409
@@ -155,11 +190,6 @@ pub fn update(
 pub fn delete(kv: &dyn KeyValue, owner: &str, service_id: &str, plan_id: &str) -> Result<()> {
     let service = service::owned(kv, owner, service_id)?;
     let plan = of_service(kv, service_id, plan_id)?;
-    if subscriptions(kv, plan_id)? > 0 {
-        return Err(Error::Conflict(format!(
-            "pricing plan '{plan_id}' has subscriptions and cannot be deleted"
-        )));
-    }
     if service.lifecycle == Lifecycle::Published {
         let (plans, _) = page(kv, service_id, None, 2)?;
         if plans.iter().all(|p| p.id == plan_id) {
@@ -168,9 +198,17 @@ pub fn delete(kv: &dyn KeyValue, owner: &str, service_id: &str, plan_id: &str) -
             )));
         }
     }
-    PricingPlan::remove(kv, plan_id)?;
-    plan_index(service_id).remove(kv, plan.index_seq)?;
-    Ok(())
+    while_unsubscribed(
+        kv,
+        plan_id,
+        Timestamp::now(),
+        || {
+            PricingPlan::remove(kv, plan_id)?;
+            plan_index(service_id).remove(kv, plan.index_seq)?;
+            Ok(())
+        },
+        || format!("pricing plan '{plan_id}' has subscriptions and cannot be deleted"),
+    )
 }
 
 /// Whether service `service_id` has at least one plan.

@@ -5,7 +5,7 @@ use qmarket_core::id::{is_well_formed, new_id};
 use qmarket_core::{Error, IdKind, Result, Timestamp};
 use qmarket_model::{Lifecycle, Record, Service};
 use qmarket_sealing::Sealer;
-use qmarket_store::{counter, Index, KeyValue};
+use qmarket_store::{counter, Announced, Announcements, Index, KeyValue};
 use serde_json::Value;
 
 use crate::service_input::{self, SpecChange};
@@ -50,10 +50,10 @@ pub fn create(
     let mut service = Service::draft(new_id(IdKind::Service)?, owner, input.kind, now);
     let spec = service_input::apply(&mut service, input.into(), sealer)?;
     if let SpecChange::Set(doc) = &spec {
-        api_spec::store(kv, &service.id, doc)?;
+        api_spec::store(kv, &service.id, doc, now)?;
     }
     service.index_seq = owner_index(owner).append(kv, &service.id)?;
-    service.save(kv)?;
+    service.save_with_state(kv)?;
     Ok(ServiceView::from(&service))
 }
 
@@ -100,9 +100,12 @@ pub fn update(
     let mut service = owned(kv, owner, id)?;
     match service_input::apply(&mut service, patch, sealer)? {
         SpecChange::Keep => {}
-        SpecChange::Set(doc) => api_spec::store(kv, id, &doc)?,
-        SpecChange::Remove => api_spec::remove(kv, id)?,
+        SpecChange::Set(doc) => api_spec::store(kv, id, &doc, now)?,
+        SpecChange::Remove => api_spec::remove(kv, id, now)?,
     }
+    // Only the edited record is written: the publication state and the
+    // API specification have keys of their own, which a concurrent publish
+    // or specification change writes without this write undoing it.
     service.updated_at = now;
     service.save(kv)?;
     Ok(ServiceView::from(&service))
@@ -111,13 +114,37 @@ pub fn update(
 /// Deletes service `id` of account `owner` with its index entries, API
 /// specification and the plans nobody ever subscribed to; 409 while it has
 /// active subscriptions.
+///
+/// Race-free against a concurrent subscribe: the deletion is announced
+/// before the active subscriptions are counted, and a subscriber counts
+/// itself in before it checks for announced deletions
+/// (`qmarket_store::Announcements`).
 pub fn delete(kv: &dyn KeyValue, owner: &str, id: &str) -> Result<()> {
     let service = owned(kv, owner, id)?;
+    let deleting = Announcements::new(Service::deleting_key(id));
+    let mine = deleting.announce(kv, Timestamp::now())?;
+    let outcome = remove_unsubscribed(kv, owner, &service, &mine);
+    deleting.retract(kv, mine)?;
+    outcome
+}
+
+fn remove_unsubscribed(
+    kv: &dyn KeyValue,
+    owner: &str,
+    service: &Service,
+    announced: &Announced,
+) -> Result<()> {
+    let id = service.id.as_str();
     let active = counter(kv, &Service::subscription_count_key(id))?;
     if active > 0 {
         return Err(Error::Conflict(format!(
             "service '{id}' has {active} active subscription(s); it can be deleted once they are cancelled"
         )));
+    }
+    if !announced.still_valid(Timestamp::now()) {
+        return Err(Error::Unavailable(
+            "the store is too slow to delete the service safely right now; retry".into(),
+        ));
     }
     // The record goes first: it is what every reader checks.
     Service::remove(kv, id)?;
@@ -125,7 +152,11 @@ pub fn delete(kv: &dyn KeyValue, owner: &str, id: &str) -> Result<()> {
         marketplace::index().remove(kv, seq)?;
     }
     owner_index(owner).remove(kv, service.index_seq)?;
-    api_spec::remove(kv, id)?;
+    kv.delete_many(&[
+        Service::state_key(id),
+        Service::api_spec_key(id),
+        Service::api_spec_updated_key(id),
+    ])?;
     pricing_plan::remove_all_unsubscribed(kv, id)?;
     Ok(())
 }
@@ -148,10 +179,8 @@ pub fn replace_api_specification(
     doc: Value,
     now: Timestamp,
 ) -> Result<Value> {
-    let mut service = owned(kv, owner, id)?;
-    api_spec::store(kv, id, &doc)?;
-    service.updated_at = now;
-    service.save(kv)?;
+    owned(kv, owner, id)?;
+    api_spec::store(kv, id, &doc, now)?;
     Ok(doc)
 }
 

@@ -84,7 +84,7 @@ impl From<&Service> for ServiceView {
             lifecycle: s.lifecycle,
             owner_id: s.owner_id.clone(),
             created_at: s.created_at,
-            updated_at: s.updated_at,
+            updated_at: s.changed_at(),
         }
     }
 }
@@ -193,7 +193,7 @@ impl MarketplaceServiceView {
             owner_id: service.owner_id.clone(),
             pricing_plans: plans,
             created_at: service.created_at,
-            updated_at: service.updated_at,
+            updated_at: service.changed_at(),
         }
     }
 }

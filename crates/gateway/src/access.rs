@@ -143,7 +143,7 @@ pub(crate) mod tests {
     pub(crate) fn subscribed_store() -> MemoryStore {
         let kv = MemoryStore::new();
         service(Lifecycle::Published, ServiceType::External)
-            .save(&kv)
+            .save_with_state(&kv)
             .unwrap();
         subscription().save(&kv).unwrap();
         let key = Subscription::by_application_and_service_key(APP, SVC);
@@ -186,7 +186,7 @@ pub(crate) mod tests {
     fn an_unpublished_service_is_not_found_even_with_a_subscription() {
         let kv = subscribed_store();
         service(Lifecycle::Created, ServiceType::External)
-            .save(&kv)
+            .save_with_state(&kv)
             .unwrap();
         assert_eq!(authorize(&kv, &consumer(), SVC).unwrap_err().status(), 404);
     }
@@ -195,7 +195,7 @@ pub(crate) mod tests {
     fn an_internally_published_service_exists_only_for_its_owners_applications() {
         let kv = subscribed_store();
         service(Lifecycle::Accessible, ServiceType::External)
-            .save(&kv)
+            .save_with_state(&kv)
             .unwrap();
         assert_eq!(authorize(&kv, &consumer(), SVC).unwrap_err().status(), 404);
         let owner = Caller {
@@ -209,7 +209,7 @@ pub(crate) mod tests {
     fn a_managed_service_is_not_found_here() {
         let kv = subscribed_store();
         service(Lifecycle::Published, ServiceType::Managed)
-            .save(&kv)
+            .save_with_state(&kv)
             .unwrap();
         assert_eq!(authorize(&kv, &consumer(), SVC).unwrap_err().status(), 404);
     }

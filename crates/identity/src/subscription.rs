@@ -14,8 +14,8 @@
 use qmarket_core::id::{is_well_formed, new_id};
 use qmarket_core::{Error, IdKind, Result, Timestamp};
 use qmarket_http::PageQuery;
-use qmarket_model::{Lifecycle, PricingPlan, Record, Service, Subscription};
-use qmarket_store::{claim, counter, Index, KeyValue};
+use qmarket_model::{Application, Lifecycle, PricingPlan, Record, Service, Subscription};
+use qmarket_store::{claim, counter, Announcements, Index, KeyValue};
 use serde::{Deserialize, Serialize};
 
 use crate::access_token::shown_id;
@@ -68,7 +68,15 @@ impl From<Subscription> for SubscriptionView {
 /// 404: the application is not the caller's, or the service is not visible
 /// to it (see the module docs); 400: an id field is not shaped like an id;
 /// 422: the plan is not one of the service's; 409: the application already
-/// has an active subscription to the service.
+/// has an active subscription to the service, or the plan is being changed
+/// or the service deleted at this moment (retry).
+///
+/// A plan's products may change, and a service may be deleted, only while
+/// nobody subscribes: the subscriber counts itself in first (the plan's and
+/// the service's subscription counters, which those writers check), then
+/// verifies that no change or deletion was announced (which those writers do
+/// before checking), and only then reads the service and plan it
+/// subscribes to. See `qmarket_store::Announcements`.
 pub fn subscribe(
     kv: &dyn KeyValue,
     account_id: &str,
@@ -89,32 +97,74 @@ pub fn subscribe(
             "is not a pricing plan id (plan_…)",
         ));
     }
-    let service = Service::load(kv, &input.service_id)?
-        .ok_or_else(|| Error::not_found("service", &input.service_id))?;
-    let test_mode = match service.lifecycle {
-        Lifecycle::Published => false,
-        Lifecycle::Accessible if service.owner_id == app.account_id => true,
-        // Unpublished, or published internally for someone else: not there.
-        _ => return Err(Error::not_found("service", &input.service_id)),
-    };
-    let plan = PricingPlan::load(kv, &input.pricing_plan_id)?
-        .filter(|plan| plan.service_id == service.id)
-        .ok_or_else(|| {
-            Error::unprocessable_field(
-                "pricingPlanId",
-                format!("is not a pricing plan of service '{}'", service.id),
-            )
-        })?;
+    // Visible at all, and the plan one of its plans? (Checked again below,
+    // after counting in: only that check decides.)
+    let (service, _) = visible_service(kv, &app, &input.service_id)?;
+    plan_of(kv, &service, &input.pricing_plan_id)?;
 
-    let active = Subscription::active_claim_key(&app.id, &service.id);
+    let active = Subscription::active_claim_key(&app.id, &input.service_id);
     if kv.increment(&active, 1)? != 1 {
         kv.increment(&active, -1)?;
         return Err(Error::Conflict(format!(
             "application '{}' already has a subscription to service '{}'",
-            app.id, service.id
+            app.id, input.service_id
         )));
     }
-    let created = record_subscription(
+    let counted = [
+        Service::subscription_count_key(&input.service_id),
+        PricingPlan::subscription_count_key(&input.pricing_plan_id),
+    ];
+    if let Err(e) = count_in(kv, &counted) {
+        kv.increment(&active, -1)?;
+        return Err(e);
+    }
+    let created = verify_and_record(kv, &app, &input, now);
+    if created.is_err() {
+        // Count out again, so a retry can subscribe and the plan and
+        // service stay changeable.
+        for key in counted.iter().chain([&active]) {
+            kv.increment(key, -1)?;
+        }
+    }
+    created.map(SubscriptionView::from)
+}
+
+/// Adds one to each counter, all or none (what was added is taken back
+/// when a later one fails).
+fn count_in(kv: &dyn KeyValue, keys: &[String]) -> Result<()> {
+    for (i, key) in keys.iter().enumerate() {
+        if let Err(e) = kv.increment(key, 1) {
+            for done in &keys[..i] {
+                kv.increment(done, -1)?;
+            }
+            return Err(e.into());
+        }
+    }
+    Ok(())
+}
+
+/// The second half of [`subscribe`], once counted in: no change announced,
+/// then the service and plan as they are now, then the records.
+fn verify_and_record(
+    kv: &dyn KeyValue,
+    app: &Application,
+    input: &NewSubscription,
+    now: Timestamp,
+) -> Result<Subscription> {
+    let busy = |what: &str| {
+        Error::Conflict(format!(
+            "{what} is being changed at this moment; retry the subscription"
+        ))
+    };
+    if Announcements::new(Service::deleting_key(&input.service_id)).any(kv, now)? {
+        return Err(busy(&format!("service '{}'", input.service_id)));
+    }
+    if Announcements::new(PricingPlan::changing_key(&input.pricing_plan_id)).any(kv, now)? {
+        return Err(busy(&format!("pricing plan '{}'", input.pricing_plan_id)));
+    }
+    let (service, test_mode) = visible_service(kv, app, &input.service_id)?;
+    let plan = plan_of(kv, &service, &input.pricing_plan_id)?;
+    record_subscription(
         kv,
         &app.id,
         &app.account_id,
@@ -122,12 +172,35 @@ pub fn subscribe(
         &plan,
         test_mode,
         now,
-    );
-    if created.is_err() {
-        // Give the slot back so a retry can subscribe.
-        kv.increment(&active, -1)?;
+    )
+}
+
+/// Plan `plan_id` if it is one of `service`'s plans; 422 otherwise, or 404
+/// when the service itself was deleted meanwhile (with its plans).
+fn plan_of(kv: &dyn KeyValue, service: &Service, plan_id: &str) -> Result<PricingPlan> {
+    if let Some(plan) = PricingPlan::load(kv, plan_id)?.filter(|p| p.service_id == service.id) {
+        return Ok(plan);
     }
-    created.map(SubscriptionView::from)
+    if Service::load(kv, &service.id)?.is_none() {
+        return Err(Error::not_found("service", &service.id));
+    }
+    Err(Error::unprocessable_field(
+        "pricingPlanId",
+        format!("is not a pricing plan of service '{}'", service.id),
+    ))
+}
+
+/// Service `id` if `app` may subscribe to it, with whether that is in test
+/// mode; 404 otherwise.
+fn visible_service(kv: &dyn KeyValue, app: &Application, id: &str) -> Result<(Service, bool)> {
+    let service = Service::load(kv, id)?.ok_or_else(|| Error::not_found("service", id))?;
+    let test_mode = match service.lifecycle {
+        Lifecycle::Published => false,
+        Lifecycle::Accessible if service.owner_id == app.account_id => true,
+        // Unpublished, or published internally for someone else: not there.
+        _ => return Err(Error::not_found("service", id)),
+    };
+    Ok((service, test_mode))
 }
 
 fn record_subscription(
@@ -153,8 +226,6 @@ fn record_subscription(
         index_seq,
     };
     sub.save(kv)?;
-    kv.increment(&Service::subscription_count_key(&service.id), 1)?;
-    kv.increment(&PricingPlan::subscription_count_key(&plan.id), 1)?;
     // The gateway's key last: calls are admitted once everything else exists.
     kv.set(
         &Subscription::by_application_and_service_key(app_id, &service.id),

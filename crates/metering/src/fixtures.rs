@@ -81,7 +81,7 @@ pub fn seed_service(kv: &dyn KeyValue, owner: &str, id: &str) {
         index_seq: 1,
         ..Service::draft(id.into(), owner, ServiceType::External, now())
     }
-    .save(kv)
+    .save_with_state(kv)
     .unwrap();
 }
 

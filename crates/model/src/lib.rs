@@ -18,8 +18,10 @@
 //! | `app-key/{consumerKey}` | the application id |
 //! | `account/{acc}/apps/…` | index of the account's applications |
 //! | `oauth/{sha256(access_token)}` | [`OAuthToken`] |
-//! | `service/{svc}` | [`Service`] |
+//! | `service/{svc}` | [`Service`] (the fields `PATCH` edits) |
+//! | `service/{svc}/lifecycle` | [`ServiceState`]: lifecycle and marketplace position |
 //! | `service/{svc}/api-spec` | the service's OpenAPI document (JSON) |
+//! | `service/{svc}/api-spec/updated` | when that document last changed |
 //! | `account/{acc}/services/…` | index of the provider's services |
 //! | `marketplace/…` | index of published services |
 //! | `plan/{plan}` | [`PricingPlan`] |
@@ -57,6 +59,6 @@ pub use pricing_plan::{PlanType, PricingPlan, Product, CURRENCY};
 pub use record::Record;
 pub use service::{
     Lifecycle, ManagedConfig, Resources, Runtime, SecurityConfiguration, SecurityType, Service,
-    ServiceType,
+    ServiceState, ServiceType,
 };
 pub use subscription::Subscription;

@@ -66,6 +66,13 @@ impl PricingPlan {
         format!("plan/{id}/subscriptions/count")
     }
 
+    /// The announcements of changes to plan `id`'s products, type or
+    /// existence (see `qmarket_store::Announcements`): a subscriber checks
+    /// them after counting itself in.
+    pub fn changing_key(id: &str) -> String {
+        format!("plan/{id}/changing")
+    }
+
     /// The product with `product_id`, if the plan has it.
     pub fn product(&self, product_id: &str) -> Option<&Product> {
         self.products.iter().find(|p| p.id == product_id)

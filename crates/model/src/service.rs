@@ -1,9 +1,10 @@
 //! Services offered by providers.
 
-use qmarket_core::Timestamp;
+use qmarket_core::{Error, Result, Timestamp};
+use qmarket_store::{set_json, KeyValue};
 use serde::{Deserialize, Serialize};
 
-use crate::record::record;
+use crate::Record;
 
 /// Where a service runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,10 +17,11 @@ pub enum ServiceType {
 }
 
 /// How far a service is published.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Lifecycle {
     /// Not published.
+    #[default]
     Created,
     /// Published internally: the owner's own applications may subscribe (test mode).
     Accessible,
@@ -83,6 +85,16 @@ pub struct ManagedConfig {
 }
 
 /// A provider's service.
+///
+/// Fields that change independently live under keys of their own, so that
+/// no writer's read-modify-write of one can undo another's change: the
+/// record at `service/{id}` holds what `PATCH` edits; the publication state
+/// (`lifecycle`, `marketplace_seq`) is a [`ServiceState`] at
+/// `service/{id}/lifecycle`, written only by the publication transitions;
+/// the API specification is kept at `service/{id}/api-spec`, with the time
+/// it last changed at `service/{id}/api-spec/updated`. [`Record::load`]
+/// reads all three in one round trip; [`Record::save`] writes the edited
+/// record only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Service {
@@ -105,18 +117,124 @@ pub struct Service {
     pub security_configuration: SecurityConfiguration,
     /// Runtime and resources of a managed service.
     pub managed: Option<ManagedConfig>,
-    /// Publication state.
+    /// Publication state (kept in the [`ServiceState`]).
+    #[serde(skip)]
     pub lifecycle: Lifecycle,
     /// When it was created.
     pub created_at: Timestamp,
-    /// When it last changed.
+    /// When its edited fields last changed.
     pub updated_at: Timestamp,
     /// Sequence number in the owner's service index.
     pub index_seq: u64,
-    /// Sequence number in the marketplace index while published.
+    /// Sequence number in the marketplace index while published (kept in
+    /// the [`ServiceState`]).
+    #[serde(skip)]
     pub marketplace_seq: Option<u64>,
+    /// When the publication state or the API specification last changed.
+    #[serde(skip)]
+    pub other_changes_at: Option<Timestamp>,
 }
-record!(Service, "service");
+
+/// The publication state of a service, under a key of its own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceState {
+    /// How far it is published.
+    pub lifecycle: Lifecycle,
+    /// Its position in the marketplace index while published.
+    pub marketplace_seq: Option<u64>,
+    /// When this changed.
+    pub changed_at: Option<Timestamp>,
+}
+
+impl Record for Service {
+    const PREFIX: &'static str = "service";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn load(kv: &dyn KeyValue, id: &str) -> Result<Option<Self>> {
+        let keys = [
+            Self::key(id),
+            Self::state_key(id),
+            Self::api_spec_updated_key(id),
+        ];
+        let mut values = kv.get_many(&keys)?.into_iter();
+        let (Some(Some(record)), state, spec_updated) = (
+            values.next(),
+            values.next().flatten(),
+            values.next().flatten(),
+        ) else {
+            return Ok(None);
+        };
+        let unreadable =
+            |e: serde_json::Error| Error::Internal(format!("service {id} is unreadable: {e}"));
+        let mut service: Service = serde_json::from_slice(&record).map_err(unreadable)?;
+        let state: ServiceState = match state {
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(unreadable)?,
+            None => ServiceState::default(),
+        };
+        let spec_updated: Option<Timestamp> = match spec_updated {
+            Some(bytes) => Some(serde_json::from_slice(&bytes).map_err(unreadable)?),
+            None => None,
+        };
+        service.lifecycle = state.lifecycle;
+        service.marketplace_seq = state.marketplace_seq;
+        service.other_changes_at = state.changed_at.max(spec_updated);
+        Ok(Some(service))
+    }
+}
+
+impl Service {
+    /// The key of service `id`'s [`ServiceState`].
+    pub fn state_key(id: &str) -> String {
+        format!("service/{id}/lifecycle")
+    }
+
+    /// The key of the time service `id`'s API specification last changed.
+    pub fn api_spec_updated_key(id: &str) -> String {
+        format!("service/{id}/api-spec/updated")
+    }
+
+    /// The publication state as loaded.
+    pub fn state(&self) -> ServiceState {
+        ServiceState {
+            lifecycle: self.lifecycle,
+            marketplace_seq: self.marketplace_seq,
+            changed_at: self.other_changes_at,
+        }
+    }
+
+    /// Writes the record and its publication state in one step: for a
+    /// service being created (and for tests that seed one).
+    pub fn save_with_state(&self, kv: &dyn KeyValue) -> Result<()> {
+        let encode =
+            |e: serde_json::Error| Error::Internal(format!("cannot encode a service: {e}"));
+        kv.set_many(&[
+            (
+                Self::key(&self.id),
+                serde_json::to_vec(self).map_err(encode)?,
+            ),
+            (
+                Self::state_key(&self.id),
+                serde_json::to_vec(&self.state()).map_err(encode)?,
+            ),
+        ])?;
+        Ok(())
+    }
+
+    /// Writes the publication state of service `id` (the record untouched).
+    pub fn save_state(kv: &dyn KeyValue, id: &str, state: &ServiceState) -> Result<()> {
+        set_json(kv, &Self::state_key(id), state)
+    }
+
+    /// When anything about the service last changed.
+    pub fn changed_at(&self) -> Timestamp {
+        self.other_changes_at
+            .map_or(self.updated_at, |t| t.max(self.updated_at))
+    }
+}
 
 impl SecurityConfiguration {
     /// No upstream credentials.
@@ -149,12 +267,20 @@ impl Service {
             updated_at: now,
             index_seq: 0,
             marketplace_seq: None,
+            other_changes_at: None,
         }
     }
 
     /// The key of the service's OpenAPI document.
     pub fn api_spec_key(id: &str) -> String {
         format!("service/{id}/api-spec")
+    }
+
+    /// The announcements of deletions of service `id` (see
+    /// `qmarket_store::Announcements`): a subscriber checks them after
+    /// counting itself in.
+    pub fn deleting_key(id: &str) -> String {
+        format!("service/{id}/deleting")
     }
 
     /// The counter of the service's active subscriptions.

@@ -13,6 +13,9 @@
 //! - [`claim`]: "first caller wins" on a key, for uniqueness and idempotency.
 //! - [`write_once`]: a value written by the first caller and read by all
 //!   later ones, which take over if that caller died before writing it.
+//! - [`Announcements`]: announce-then-verify between two writers whose
+//!   changes exclude each other (Dekker's protocol on `increment`), with
+//!   announcements that expire if their writer dies.
 //! - counters ([`KeyValue::increment`]) for sequence numbers and claims.
 //!
 //! A counter key is only ever written through `increment`; its stored
@@ -29,10 +32,12 @@
 //! keys of one `set_many` are all written or none is.
 #![deny(missing_docs)]
 
+mod announce;
 mod index;
 mod memory;
 mod once;
 
+pub use announce::{Announced, Announcements, MAX_ANNOUNCED, WINDOW};
 pub use index::{Index, Page};
 pub use memory::MemoryStore;
 pub use once::{value_key, write_once, write_once_by, Waiting, Written, MAX_TAKEOVERS};

@@ -45,7 +45,7 @@ pub fn service(kv: &MemoryStore, owner: &str, lifecycle: Lifecycle) -> String {
         index_seq: 1,
         ..Service::draft(id.clone(), owner, ServiceType::External, now())
     }
-    .save(kv)
+    .save_with_state(kv)
     .unwrap();
     id
 }
