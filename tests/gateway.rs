@@ -432,6 +432,7 @@ fn a_call_is_forwarded_faithfully_and_its_answer_returned_as_it_is() {
         .header("x-forwarded-host", "evil.example")
         .header("x-forwarded-proto", "gopher")
         .header("proxy-authorization", "Basic eA==")
+        .header("x-auth-token", "a personal access token sent by mistake")
         .body(body.clone())
         .send();
 
@@ -454,6 +455,11 @@ fn a_call_is_forwarded_faithfully_and_its_answer_returned_as_it_is() {
         "the consumer's token stays here"
     );
     assert_eq!(seen.header("proxy-authorization"), None);
+    assert_eq!(
+        seen.header("x-auth-token"),
+        None,
+        "no platform credential leaves the gateway"
+    );
     assert_eq!(
         seen.header("x-consumer-hop"),
         None,

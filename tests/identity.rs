@@ -122,6 +122,47 @@ fn closed_sign_up_needs_the_admin_token_from_the_variables() {
 }
 
 #[test]
+fn sign_ups_and_token_requests_past_their_rate_limits_are_429_problems_with_retry_after() {
+    let mut options = TestAppOptions::new(manifest());
+    options.env = vec![
+        ("SPIN_VARIABLE_SIGNUP_RATE_LIMIT".into(), "3".into()),
+        ("SPIN_VARIABLE_TOKEN_RATE_LIMIT".into(), "2".into()),
+    ];
+    let app = platform_with(options);
+    // The limits count per minute: start well inside one, so the requests
+    // below all land in the same window.
+    while qmarket_core::Timestamp::now().millis() % 60_000 > 55_000 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let mut statuses = Vec::new();
+    for n in 0..4 {
+        let reply = app
+            .post("/api/accounts")
+            .json(&json!({"name": "Ada", "email": format!("ada{n}@example.org")}))
+            .send();
+        statuses.push(reply.status);
+        if reply.status == 429 {
+            let wait: u64 = reply
+                .header("retry-after")
+                .expect("Retry-After")
+                .parse()
+                .expect("seconds");
+            assert!((1..=60).contains(&wait), "{wait}");
+            reply.expect_problem(429);
+        }
+    }
+    assert_eq!(statuses, [201, 201, 201, 429]);
+    let token = || {
+        app.post("/oauth/token")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(b"grant_type=client_credentials".to_vec())
+            .send()
+            .status
+    };
+    assert_eq!([token(), token(), token()], [401, 401, 429]);
+}
+
+#[test]
 fn closed_sign_up_without_an_admin_token_is_forbidden() {
     let mut options = TestAppOptions::new(manifest());
     options.env = vec![("SPIN_VARIABLE_ALLOW_OPEN_SIGNUP".into(), "false".into())];

@@ -29,8 +29,6 @@ use qmarket_http::Request;
 use qmarket_model::Correlation;
 use qmarket_store::KeyValue;
 
-/// Spin's header with the consumer's `ip:port`.
-pub const CLIENT_ADDR_HEADER: &str = "spin-client-addr";
 /// Spin's header with the URL the consumer called.
 pub const FULL_URL_HEADER: &str = "spin-full-url";
 /// Spin variable holding the key upstream passwords are sealed with.
@@ -85,9 +83,7 @@ impl Admission {
             forwarded_proto_and_host(req.header(FULL_URL_HEADER), req.header("host"));
         let ctx = ForwardContext {
             correlation_id: self.correlation.id.clone(),
-            client_ip: req
-                .header(CLIENT_ADDR_HEADER)
-                .and_then(qmarket_gateway::client_ip),
+            client_ip: req.client_ip(),
             proto,
             host,
             authorization: self.authorization.clone(),

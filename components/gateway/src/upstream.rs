@@ -9,11 +9,10 @@ use std::time::Duration;
 
 use qmarket_core::{Error, Timestamp};
 use qmarket_gateway::{
-    failure_response, upstream_response_headers, BodyLimit, Caller, GatewayConfig, Scheme as Sch,
-    Target, UpstreamFailure,
+    failure_response, record_correlation, upstream_response_headers, BodyLimit, Caller,
+    GatewayConfig, Scheme as Sch, Target, UpstreamFailure,
 };
 use qmarket_http::{problem, Method as HttpMethod, Request, Response};
-use qmarket_model::Record;
 use qmarket_sealing::Sealer;
 use qmarket_spin::{variable, SpinStore, STORE_LABEL};
 use spin_sdk::http::{
@@ -73,8 +72,14 @@ fn logged(error: &Error) -> Response {
     problem(error)
 }
 
-fn authenticate(req: &Request, kv: &SpinStore, now: Timestamp) -> qmarket_core::Result<Caller> {
-    let principal = qmarket_identity::authenticate_application(req, kv, now)?;
+fn authenticate(
+    req: &Request,
+    kv: &SpinStore,
+    sealer: &Sealer,
+    now: Timestamp,
+) -> qmarket_core::Result<Caller> {
+    let tokens = sealer.for_purpose(qmarket_identity::oauth::TOKEN_PURPOSE);
+    let principal = qmarket_identity::authenticate_application(req, kv, &tokens, now)?;
     Ok(Caller {
         application_id: principal.application_id,
         account_id: principal.account_id,
@@ -91,11 +96,11 @@ fn forward(
     let kv = SpinStore::open(STORE_LABEL).map_err(|e| logged(&e.into()))?;
     let config = config_from(variable);
     let now = Timestamp::now();
-    let caller = authenticate(head, &kv, now).map_err(|e| logged(&e))?;
-    let admission = admit(head, &kv, &caller, now, |sealed| {
-        Sealer::load(&kv, variable(ENCRYPTION_KEY_VARIABLE).as_deref())?.open(sealed)
-    })
-    .map_err(|e| logged(&e))?;
+    let sealer =
+        Sealer::load(&kv, variable(ENCRYPTION_KEY_VARIABLE).as_deref()).map_err(|e| logged(&e))?;
+    let caller = authenticate(head, &kv, &sealer, now).map_err(|e| logged(&e))?;
+    let admission =
+        admit(head, &kv, &caller, now, |sealed| sealer.open(sealed)).map_err(|e| logged(&e))?;
     let correlation_id = admission.correlation.id.clone();
     let fail = |error: Error| {
         if let Error::Internal(detail) = &error {
@@ -112,7 +117,7 @@ fn forward(
         .map_err(fail)?;
     let body = read_body(req, limit).map_err(fail)?;
     // Durable before the call leaves: the service may meter while it is open.
-    admission.correlation.save(&kv).map_err(fail)?;
+    record_correlation(&kv, &admission.correlation, now).map_err(fail)?;
 
     let headers = admission.upstream_headers(head, body.len());
     let response = send(method, &admission.target, &headers, &body, config.timeout)

@@ -6,10 +6,12 @@ use qmarket_http::{
     Route,
 };
 use qmarket_identity::account::SignupPolicy;
-use qmarket_identity::oauth::{self, TokenFailure, BASIC_CHALLENGE};
+use qmarket_identity::limits::{self, Limits, SIGNUP_RATE_VARIABLE, TOKEN_RATE_VARIABLE};
+use qmarket_identity::oauth::{self, TokenFailure, BASIC_CHALLENGE, TOKEN_PURPOSE};
 use qmarket_identity::{
     access_token, account, application, authenticate_api, subscription, Listed,
 };
+use qmarket_sealing::{Sealer, ENCRYPTION_KEY_VARIABLE};
 use qmarket_store::KeyValue;
 
 #[cfg(test)]
@@ -30,22 +32,40 @@ const APPLICATION_SUBSCRIPTIONS: Route = Route::new("/api/applications/:app/subs
 const SUBSCRIPTION: Route = Route::new("/api/subscriptions/:sub");
 const OAUTH_TOKEN: Route = Route::new("/oauth/token");
 
-/// Routes one request with open sign-up and the system clock.
-pub fn route(req: &Request, kv: &dyn KeyValue) -> HandlerResult {
-    route_with(req, kv, &SignupPolicy::default(), Timestamp::now())
+/// What the identity component is configured with.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Who may sign up.
+    pub policy: SignupPolicy,
+    /// The `encryption_key` variable (base64 of 32 bytes), if set: access
+    /// tokens are sealed with a key derived from it.
+    pub encryption_key: Option<String>,
+    /// The rate limits of sign-up and token requests.
+    pub limits: Limits,
 }
 
-/// Routes one request under sign-up `policy` at time `now`.
+/// Routes one request with the default settings and the system clock.
+pub fn route(req: &Request, kv: &dyn KeyValue) -> HandlerResult {
+    route_with(req, kv, &Settings::default(), Timestamp::now())
+}
+
+/// The client a rate limit counts a request against: its IP address.
+fn client(req: &Request) -> String {
+    req.client_ip().unwrap_or_else(|| "unknown".into())
+}
+
+/// Routes one request under `settings` at time `now`.
 pub fn route_with(
     req: &Request,
     kv: &dyn KeyValue,
-    policy: &SignupPolicy,
+    settings: &Settings,
     now: Timestamp,
 ) -> HandlerResult {
     let path = req.path.as_str();
     if ACCOUNTS.matches(path).is_some() {
         allow(req, &[Method::Post])?;
-        policy.authorize(req.bearer_token())?;
+        limits::admit(kv, &settings.limits.signup, &client(req), now)?;
+        settings.policy.authorize(req.bearer_token())?;
         let created = account::sign_up(kv, json_body(req)?, now)?;
         return Ok(Response::created(&created));
     }
@@ -131,7 +151,10 @@ pub fn route_with(
     }
     if OAUTH_TOKEN.matches(path).is_some() {
         allow(req, &[Method::Post])?;
-        return Ok(token_response(oauth::issue_token(req, kv, now)));
+        limits::admit(kv, &settings.limits.token, &client(req), now)?;
+        let tokens =
+            Sealer::load(kv, settings.encryption_key.as_deref())?.for_purpose(TOKEN_PURPOSE);
+        return Ok(token_response(oauth::issue_token(req, kv, &tokens, now)));
     }
     Err(no_endpoint(req))
 }
@@ -164,11 +187,19 @@ fn token_response(result: Result<oauth::TokenResponse, TokenFailure>) -> Respons
 // library, since component export names cannot be linked into a native cdylib.
 #[cfg_attr(target_arch = "wasm32", spin_sdk::http_component)]
 pub fn handle(req: spin_sdk::http::Request) -> spin_sdk::http::Response {
-    let policy = SignupPolicy::from_variables(
-        qmarket_spin::variable(ALLOW_OPEN_SIGNUP).as_deref(),
-        qmarket_spin::variable(ADMIN_TOKEN).as_deref(),
-    );
+    let variable = qmarket_spin::variable;
+    let settings = Settings {
+        policy: SignupPolicy::from_variables(
+            variable(ALLOW_OPEN_SIGNUP).as_deref(),
+            variable(ADMIN_TOKEN).as_deref(),
+        ),
+        encryption_key: variable(ENCRYPTION_KEY_VARIABLE),
+        limits: Limits::from_variables(
+            variable(SIGNUP_RATE_VARIABLE).as_deref(),
+            variable(TOKEN_RATE_VARIABLE).as_deref(),
+        ),
+    };
     qmarket_spin::serve(req, |req, kv| {
-        route_with(req, kv, &policy, Timestamp::now())
+        route_with(req, kv, &settings, Timestamp::now())
     })
 }

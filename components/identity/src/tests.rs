@@ -10,16 +10,16 @@ use qmarket_model::{Lifecycle, PlanType, PricingPlan, Record, Service, ServiceTy
 use qmarket_store::MemoryStore;
 use serde_json::{json, Value};
 
-use super::route_with;
+use super::{route_with, Settings};
 
 fn now() -> Timestamp {
     Timestamp::from_millis(1_795_342_530_123)
 }
 
-/// A store, a clock and a policy, with helpers that send requests.
+/// A store, a clock and settings, with helpers that send requests.
 struct Fixture {
     kv: MemoryStore,
-    policy: SignupPolicy,
+    settings: Settings,
     now: Timestamp,
 }
 
@@ -27,13 +27,20 @@ impl Fixture {
     fn new() -> Self {
         Fixture {
             kv: MemoryStore::new(),
-            policy: SignupPolicy::default(),
+            settings: Settings::default(),
             now: now(),
         }
     }
 
+    /// The sealer of access tokens these settings give.
+    fn tokens(&self) -> qmarket_sealing::Sealer {
+        qmarket_sealing::Sealer::load(&self.kv, self.settings.encryption_key.as_deref())
+            .unwrap()
+            .for_purpose(qmarket_identity::oauth::TOKEN_PURPOSE)
+    }
+
     fn send(&self, req: Request) -> Response {
-        route_with(&req, &self.kv, &self.policy, self.now)
+        route_with(&req, &self.kv, &self.settings, self.now)
             .unwrap_or_else(|e| qmarket_http::problem(&e))
     }
 
@@ -227,7 +234,7 @@ fn a_second_account_with_the_same_email_conflicts() {
 #[test]
 fn closed_sign_up_accepts_only_the_admin_token() {
     let mut f = Fixture::new();
-    f.policy = SignupPolicy::from_variables(Some("false"), Some("admin-secret"));
+    f.settings.policy = SignupPolicy::from_variables(Some("false"), Some("admin-secret"));
     let body = json!({"name": "Ada", "email": "ada@example.org"});
     assert!(is_problem(
         &f.json(Method::Post, "/api/accounts", None, body.clone()),
@@ -245,7 +252,7 @@ fn closed_sign_up_accepts_only_the_admin_token() {
         .status,
         201
     );
-    f.policy = SignupPolicy::from_variables(Some("false"), None);
+    f.settings.policy = SignupPolicy::from_variables(Some("false"), None);
     let body = json!({"name": "Bob", "email": "bob@example.org"});
     assert!(is_problem(
         &f.json(Method::Post, "/api/accounts", Some("x"), body),
@@ -481,11 +488,12 @@ fn the_client_credentials_flow_with_basic_and_with_form_fields() {
 
     let bearer = Request::new(Method::Get, "/gateway/x")
         .with_header("Authorization", &format!("Bearer {access}"));
-    let principal = qmarket_identity::authenticate_application(&bearer, &f.kv, f.now).unwrap();
+    let principal =
+        qmarket_identity::authenticate_application(&bearer, &f.kv, &f.tokens(), f.now).unwrap();
     assert_eq!(principal.application_id, app["id"].as_str().unwrap());
     f.now = now().plus_seconds(3600);
     assert_eq!(
-        qmarket_identity::authenticate_application(&bearer, &f.kv, f.now)
+        qmarket_identity::authenticate_application(&bearer, &f.kv, &f.tokens(), f.now)
             .unwrap_err()
             .status(),
         401
@@ -650,4 +658,31 @@ fn unknown_paths_and_methods_are_problems() {
         &f.get("/api/applications/app_%2e%2e", &token),
         404
     ));
+}
+
+#[test]
+fn sign_ups_and_token_requests_beyond_the_limit_are_429_with_retry_after() {
+    let mut f = Fixture::new();
+    f.settings.limits = qmarket_identity::limits::Limits::from_variables(Some("2"), Some("1"));
+    let sign_up = |f: &Fixture, n: usize| {
+        let req = Request::new(Method::Post, "/api/accounts")
+            .with_header("content-type", "application/json")
+            .with_header("spin-client-addr", "198.51.100.7:5000")
+            .with_body(json!({"name": "n", "email": format!("n{n}@example.org")}).to_string());
+        f.send(req)
+    };
+    assert_eq!(sign_up(&f, 1).status, 201);
+    assert_eq!(sign_up(&f, 2).status, 201);
+    let refused = sign_up(&f, 3);
+    assert!(is_problem(&refused, 429));
+    let wait: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let token_request = || {
+        Request::new(Method::Post, "/oauth/token")
+            .with_header("content-type", "application/x-www-form-urlencoded")
+            .with_header("spin-client-addr", "198.51.100.7:5001")
+            .with_body("grant_type=client_credentials")
+    };
+    assert_eq!(f.send(token_request()).status, 401);
+    assert!(is_problem(&f.send(token_request()), 429));
 }

@@ -75,6 +75,15 @@ pub enum Error {
     /// The upstream service did not answer in time (504).
     #[error("{0}")]
     GatewayTimeout(String),
+    /// The caller sent more requests than allowed (429); it may try again
+    /// after `retry_after_seconds`.
+    #[error("{detail}")]
+    TooManyRequests {
+        /// Which limit, in words.
+        detail: String,
+        /// Seconds until the limit admits a request again.
+        retry_after_seconds: u64,
+    },
     /// A bug or broken invariant (500). The detail is logged, not shown.
     #[error("{0}")]
     Internal(String),

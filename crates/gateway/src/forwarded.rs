@@ -1,23 +1,5 @@
 //! `X-Forwarded-For`, `X-Forwarded-Proto` and `X-Forwarded-Host`.
 
-/// The IP address in Spin's `spin-client-addr` (`ip:port` or `[v6]:port`).
-pub fn client_ip(client_addr: &str) -> Option<String> {
-    let addr = client_addr.trim();
-    if let Some(rest) = addr.strip_prefix('[') {
-        return rest
-            .split_once(']')
-            .map(|(ip, _)| ip.to_string())
-            .filter(|ip| !ip.is_empty());
-    }
-    let ip = match addr.rsplit_once(':') {
-        // More than one colon without brackets: a bare IPv6 address.
-        Some((host, _)) if host.contains(':') => addr,
-        Some((host, _)) => host,
-        None => addr,
-    };
-    (!ip.is_empty()).then(|| ip.to_string())
-}
-
 /// The `X-Forwarded-For` value: the incoming values in order, then the
 /// client's IP. `None` when there is nothing to say.
 pub fn forwarded_for(incoming: &[&str], client_ip: Option<&str>) -> Option<String> {
@@ -52,22 +34,6 @@ pub fn forwarded_proto_and_host(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_client_ip_is_taken_from_ipv4_and_ipv6_addresses() {
-        assert_eq!(
-            client_ip("203.0.113.7:51234").as_deref(),
-            Some("203.0.113.7")
-        );
-        assert_eq!(
-            client_ip("[2001:db8::1]:443").as_deref(),
-            Some("2001:db8::1")
-        );
-        assert_eq!(client_ip("2001:db8::1").as_deref(), Some("2001:db8::1"));
-        assert_eq!(client_ip("127.0.0.1").as_deref(), Some("127.0.0.1"));
-        assert_eq!(client_ip(""), None);
-        assert_eq!(client_ip("[]:1"), None);
-    }
 
     #[test]
     fn the_client_ip_is_appended_to_the_incoming_list() {

@@ -14,6 +14,8 @@ pub const X_AUTH_TOKEN: &str = "x-auth-token";
 /// Every request header that may carry a platform credential (lower case):
 /// none of them is ever forwarded to a service.
 pub const PLATFORM_CREDENTIAL_HEADERS: [&str; 2] = [AUTHORIZATION, X_AUTH_TOKEN];
+/// Spin's header with the client's `ip:port`.
+pub const CLIENT_ADDR: &str = "spin-client-addr";
 
 impl Request {
     /// The value of `Authorization: Bearer <value>` (scheme in any case).
@@ -36,6 +38,12 @@ impl Request {
         })
     }
 
+    /// The client's IP address, from Spin's `spin-client-addr` (`ip:port`
+    /// or `[v6]:port`).
+    pub fn client_ip(&self) -> Option<String> {
+        client_ip(self.header(CLIENT_ADDR)?)
+    }
+
     /// Whether the request has an `Authorization` header at all (also one
     /// whose value is not UTF-8).
     pub fn has_authorization(&self) -> bool {
@@ -43,6 +51,24 @@ impl Request {
             .iter()
             .any(|(n, _)| n.eq_ignore_ascii_case(AUTHORIZATION))
     }
+}
+
+/// The IP address in Spin's `spin-client-addr` (`ip:port` or `[v6]:port`).
+fn client_ip(client_addr: &str) -> Option<String> {
+    let addr = client_addr.trim();
+    if let Some(rest) = addr.strip_prefix('[') {
+        return rest
+            .split_once(']')
+            .map(|(ip, _)| ip.to_string())
+            .filter(|ip| !ip.is_empty());
+    }
+    let ip = match addr.rsplit_once(':') {
+        // More than one colon without brackets: a bare IPv6 address.
+        Some((host, _)) if host.contains(':') => addr,
+        Some((host, _)) => host,
+        None => addr,
+    };
+    (!ip.is_empty()).then(|| ip.to_string())
 }
 
 /// A user and password from HTTP Basic.
@@ -152,6 +178,22 @@ mod tests {
         assert!(parse_basic(&basic(b"k:s")).is_ok());
         assert!(parse_basic(&basic(b"k:s").replace("Basic", "bAsIc")).is_ok());
         assert_eq!(parse_basic("Basic"), Err(BasicError::NotBasic));
+    }
+
+    #[test]
+    fn the_client_ip_is_read_from_spins_client_address() {
+        let ip = |addr: &str| {
+            Request::new(Method::Get, "/")
+                .with_header(CLIENT_ADDR, addr)
+                .client_ip()
+        };
+        assert_eq!(ip("203.0.113.7:4000").as_deref(), Some("203.0.113.7"));
+        assert_eq!(ip("[2001:db8::1]:443").as_deref(), Some("2001:db8::1"));
+        assert_eq!(ip("2001:db8::1").as_deref(), Some("2001:db8::1"));
+        assert_eq!(ip("127.0.0.1").as_deref(), Some("127.0.0.1"));
+        assert_eq!(ip(""), None);
+        assert_eq!(ip("[]:1"), None);
+        assert_eq!(Request::new(Method::Get, "/").client_ip(), None);
     }
 
     #[test]

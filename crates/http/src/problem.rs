@@ -40,6 +40,13 @@ pub fn problem_with(error: &Error, extensions: Map<String, Value>) -> Response {
     if status == 401 {
         response = response.with_header("www-authenticate", "Bearer");
     }
+    if let Error::TooManyRequests {
+        retry_after_seconds,
+        ..
+    } = error
+    {
+        response = response.with_header("retry-after", retry_after_seconds.to_string());
+    }
     response
 }
 
@@ -63,6 +70,17 @@ mod tests {
         let r = problem(&Error::Unauthenticated("no token".into()));
         assert_eq!(r.status, 401);
         assert_eq!(r.header("WWW-Authenticate"), Some("Bearer"));
+    }
+
+    #[test]
+    fn too_many_requests_say_when_to_retry() {
+        let r = problem(&Error::TooManyRequests {
+            detail: "slow down".into(),
+            retry_after_seconds: 17,
+        });
+        assert_eq!(r.status, 429);
+        assert_eq!(r.header("retry-after"), Some("17"));
+        assert_eq!(r.json_value()["title"], "Too Many Requests");
     }
 
     #[test]

@@ -21,6 +21,7 @@ impl StatusOf for Error {
             Error::PayloadTooLarge(_) => 413,
             Error::UnsupportedMediaType(_) => 415,
             Error::Unprocessable { .. } => 422,
+            Error::TooManyRequests { .. } => 429,
             Error::Internal(_) => 500,
             Error::BadGateway(_) => 502,
             Error::Unavailable(_) => 503,

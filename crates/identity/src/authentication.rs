@@ -3,7 +3,10 @@
 
 use qmarket_core::{secret, Error, Result, Timestamp};
 use qmarket_http::Request;
-use qmarket_model::{AccessToken, Account, Application, OAuthToken, Record, Scope};
+use qmarket_model::{AccessToken, Account, Application, Record, Scope};
+use qmarket_sealing::Sealer;
+
+use crate::oauth::AccessClaims;
 use qmarket_store::KeyValue;
 
 /// Longer credentials are refused before they are hashed: every value the
@@ -114,12 +117,14 @@ pub fn authenticate_api(
 
 /// The application an OAuth2 access token was issued to.
 ///
-/// The token comes from `Authorization: Bearer <access_token>`. A missing,
-/// unknown or expired token, or one of an application since deleted, is
-/// [`Error::Unauthenticated`] (401).
+/// The token comes from `Authorization: Bearer <access_token>` and is
+/// opened with `tokens` (see [`crate::oauth`]: tokens are sealed claims, not
+/// store rows). A missing, forged, damaged or expired token, or one of an
+/// application since deleted, is [`Error::Unauthenticated`] (401).
 pub fn authenticate_application(
     req: &Request,
     kv: &dyn KeyValue,
+    tokens: &Sealer,
     now: Timestamp,
 ) -> Result<ApplicationPrincipal> {
     let value = req.bearer_token().ok_or_else(|| {
@@ -136,17 +141,13 @@ pub fn authenticate_application(
     if value.len() > MAX_CREDENTIAL_LEN {
         return Err(invalid());
     }
-    let value_hash = secret::hash(value);
-    let Some(token) = OAuthToken::load(kv, &value_hash)? else {
-        return Err(invalid());
-    };
-    if token.expires_at <= now {
-        // Expired tokens are never valid again; drop them so they do not pile up.
-        OAuthToken::remove(kv, &value_hash)?;
+    let claims = AccessClaims::open(tokens, value).ok_or_else(invalid)?;
+    if claims.expires_at() <= now {
         return Err(invalid());
     }
-    match Application::load(kv, &token.application_id)? {
-        Some(app) if app.account_id == token.account_id => Ok(ApplicationPrincipal {
+    // A deleted application's tokens stop working with it.
+    match Application::load(kv, &claims.application_id)? {
+        Some(app) if app.account_id == claims.account_id => Ok(ApplicationPrincipal {
             application_id: app.id,
             account_id: app.account_id,
         }),

@@ -34,6 +34,7 @@ mod authentication;
 pub mod client_credentials;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
+pub mod limits;
 mod listing;
 pub mod oauth;
 pub mod subscription;

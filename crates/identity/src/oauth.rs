@@ -1,12 +1,21 @@
 //! `POST /oauth/token`: the OAuth2 client-credentials grant (RFC 6749 §4.4),
 //! with errors in RFC 6749 §5.2's shape.
+//!
+//! An access token is self-contained: `qmo_` followed by its claims (the
+//! application, its owner, the expiry) sealed with an AEAD key derived for
+//! this purpose from the platform's encryption key ([`TOKEN_PURPOSE`]).
+//! Issuing one writes nothing, checking one reads only the application
+//! (so deleting the application revokes its tokens), and no token ever
+//! needs to be cleaned up. The sealing keeps the claims unreadable and
+//! unforgeable without the key.
 
 use qmarket_core::secret::Secret;
 use qmarket_core::{secret, Error, Timestamp};
 use qmarket_http::Request;
-use qmarket_model::{Application, OAuthToken, Record};
+use qmarket_model::{Application, Record};
+use qmarket_sealing::Sealer;
 use qmarket_store::KeyValue;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::client_credentials::ClientCredentials;
 use qmarket_http::credentials::parse_basic;
@@ -14,6 +23,8 @@ use qmarket_http::form_pairs;
 
 /// How long an access token works.
 pub const TOKEN_LIFETIME_SECONDS: i64 = 3600;
+/// The purpose the token sealing key is derived for.
+pub const TOKEN_PURPOSE: &str = "oauth-access-token";
 /// What every OAuth2 access token starts with.
 pub const ACCESS_TOKEN_PREFIX: &str = "qmo_";
 /// The only grant type.
@@ -100,7 +111,7 @@ impl From<qmarket_store::StoreError> for TokenFailure {
 #[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct TokenResponse {
     /// The bearer token for the gateway.
-    pub access_token: String,
+    pub access_token: Secret,
     /// Always `Bearer`.
     pub token_type: &'static str,
     /// Seconds until it expires.
@@ -117,11 +128,51 @@ impl std::fmt::Debug for TokenResponse {
     }
 }
 
+/// What an access token says, sealed inside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// The application.
+    #[serde(rename = "app")]
+    pub application_id: String,
+    /// Its owner.
+    #[serde(rename = "acc")]
+    pub account_id: String,
+    /// When the token stops working (milliseconds since the epoch).
+    #[serde(rename = "exp")]
+    pub expires_at_millis: i64,
+}
+
+impl AccessClaims {
+    /// When the token stops working.
+    pub fn expires_at(&self) -> Timestamp {
+        Timestamp::from_millis(self.expires_at_millis)
+    }
+
+    /// The token value carrying these claims.
+    pub fn seal(&self, tokens: &Sealer) -> qmarket_core::Result<Secret> {
+        let json = serde_json::to_string(self)
+            .map_err(|e| Error::Internal(format!("cannot encode token claims: {e}")))?;
+        Ok(Secret::new(format!(
+            "{ACCESS_TOKEN_PREFIX}{}",
+            tokens.seal(&json)?
+        )))
+    }
+
+    /// The claims of token `value`, if it is one `tokens` sealed.
+    pub fn open(tokens: &Sealer, value: &str) -> Option<AccessClaims> {
+        let sealed = value.strip_prefix(ACCESS_TOKEN_PREFIX)?;
+        let json = tokens.open(sealed).ok()?;
+        serde_json::from_str(&json).ok()
+    }
+}
+
 /// Answers a token request: authenticates the client and issues an access
-/// token valid for [`TOKEN_LIFETIME_SECONDS`] from `now`.
+/// token valid for [`TOKEN_LIFETIME_SECONDS`] from `now`, sealed with
+/// `tokens` (a sealer for [`TOKEN_PURPOSE`]).
 pub fn issue_token(
     req: &Request,
     kv: &dyn KeyValue,
+    tokens: &Sealer,
     now: Timestamp,
 ) -> Result<TokenResponse, TokenFailure> {
     if req.body.len() > MAX_FORM_BODY {
@@ -220,14 +271,12 @@ pub fn issue_token(
     })?;
     let app = authenticate_client(kv, &credentials)?;
 
-    let access_token = secret::new_secret(ACCESS_TOKEN_PREFIX)?;
-    let token = OAuthToken {
-        id: secret::hash(&access_token),
+    let access_token = AccessClaims {
         application_id: app.id,
         account_id: app.account_id,
-        expires_at: now.plus_seconds(TOKEN_LIFETIME_SECONDS),
-    };
-    token.save(kv)?;
+        expires_at_millis: now.plus_seconds(TOKEN_LIFETIME_SECONDS).millis(),
+    }
+    .seal(tokens)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

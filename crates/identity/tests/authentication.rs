@@ -12,7 +12,7 @@ use qmarket_identity::{
 };
 use qmarket_model::{Account, Record, Scope};
 use qmarket_store::MemoryStore;
-use support::{account, app, bearer, now};
+use support::{account, app, bearer, now, tokens};
 
 #[test]
 fn a_sign_up_token_authenticates_by_bearer_and_by_x_auth_token_in_any_case() {
@@ -160,7 +160,11 @@ fn oauth_token(kv: &MemoryStore, key: &str, secret: &str) -> String {
         .with_body(format!(
             "grant_type=client_credentials&client_id={key}&client_secret={secret}"
         ));
-    oauth::issue_token(&req, kv, now()).unwrap().access_token
+    oauth::issue_token(&req, kv, &tokens(), now())
+        .unwrap()
+        .access_token
+        .expose()
+        .to_string()
 }
 
 #[test]
@@ -170,10 +174,11 @@ fn an_oauth_token_authenticates_its_application_for_3600_seconds() {
     let created = app(&kv, &ada.id);
     let token = oauth_token(&kv, &created.consumer_key, created.consumer_secret.expose());
     let req = bearer("/gateway/x", &token);
-    let principal = authenticate_application(&req, &kv, now().plus_seconds(3599)).unwrap();
+    let principal =
+        authenticate_application(&req, &kv, &tokens(), now().plus_seconds(3599)).unwrap();
     assert_eq!(principal.application_id, created.id);
     assert_eq!(principal.account_id, ada.id);
-    let err = authenticate_application(&req, &kv, now().plus_seconds(3600)).unwrap_err();
+    let err = authenticate_application(&req, &kv, &tokens(), now().plus_seconds(3600)).unwrap_err();
     assert_eq!(err.status(), 401);
 }
 
@@ -191,7 +196,7 @@ fn an_oauth_token_is_not_a_personal_access_token_nor_the_reverse() {
     );
     let pat = bearer("/", ada.access_token.value.expose());
     assert_eq!(
-        authenticate_application(&pat, &kv, now())
+        authenticate_application(&pat, &kv, &tokens(), now())
             .unwrap_err()
             .status(),
         401
@@ -206,18 +211,41 @@ fn application_tokens_come_only_from_the_bearer_header() {
     let token = oauth_token(&kv, &created.consumer_key, created.consumer_secret.expose());
     let req = Request::new(Method::Get, "/").with_header("X-Auth-Token", &token);
     assert_eq!(
-        authenticate_application(&req, &kv, now())
+        authenticate_application(&req, &kv, &tokens(), now())
             .unwrap_err()
             .status(),
         401
     );
     let none = Request::new(Method::Get, "/");
     assert_eq!(
-        authenticate_application(&none, &kv, now())
+        authenticate_application(&none, &kv, &tokens(), now())
             .unwrap_err()
             .status(),
         401
     );
+}
+
+#[test]
+fn a_forged_or_damaged_token_fails_and_issuing_one_writes_nothing() {
+    let kv = MemoryStore::new();
+    let ada = account(&kv, "ada");
+    let created = app(&kv, &ada.id);
+    let before = kv.dump();
+    let token = oauth_token(&kv, &created.consumer_key, created.consumer_secret.expose());
+    assert_eq!(kv.dump(), before, "a token is not a store row");
+    let mut damaged = token.clone().into_bytes();
+    let last = damaged.len() - 1;
+    damaged[last] = if damaged[last] == b'A' { b'B' } else { b'A' };
+    let other_key = qmarket_sealing::Sealer::from_key(&[9; 32])
+        .for_purpose(qmarket_identity::oauth::TOKEN_PURPOSE);
+    for (what, value, sealer) in [
+        ("damaged", String::from_utf8(damaged).unwrap(), tokens()),
+        ("another key", token.clone(), other_key),
+        ("made up", "qmo_v1.AAAA.BBBB".to_string(), tokens()),
+    ] {
+        let err = authenticate_application(&bearer("/", &value), &kv, &sealer, now()).unwrap_err();
+        assert_eq!(err.status(), 401, "{what}");
+    }
 }
 
 #[test]
@@ -227,6 +255,6 @@ fn the_tokens_of_a_deleted_application_fail() {
     let created = app(&kv, &ada.id);
     let token = oauth_token(&kv, &created.consumer_key, created.consumer_secret.expose());
     qmarket_identity::application::delete(&kv, &ada.id, &created.id).unwrap();
-    let err = authenticate_application(&bearer("/", &token), &kv, now()).unwrap_err();
+    let err = authenticate_application(&bearer("/", &token), &kv, &tokens(), now()).unwrap_err();
     assert_eq!(err.status(), 401);
 }

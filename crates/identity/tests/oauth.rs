@@ -4,10 +4,10 @@ mod support;
 
 use base64::Engine as _;
 use qmarket_http::{Method, Request};
+use qmarket_identity::oauth::AccessClaims;
 use qmarket_identity::oauth::{issue_token, OAuthErrorCode, TokenFailure, TokenResponse};
-use qmarket_model::{OAuthToken, Record};
 use qmarket_store::MemoryStore;
-use support::{account, app, now};
+use support::{account, app, now, tokens};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -43,18 +43,17 @@ fn basic_credentials_get_a_bearer_token_for_an_hour() {
         &basic(&a.consumer_key, a.consumer_secret.expose()),
     );
     // Exec
-    let token = issue_token(&req, &kv, now()).unwrap();
+    let token = issue_token(&req, &kv, &tokens(), now()).unwrap();
     // Check
     assert_eq!(
         (token.token_type, token.expires_in, token.scope),
         ("Bearer", 3600, "default")
     );
-    let stored = OAuthToken::load(&kv, &qmarket_core::secret::hash(&token.access_token))
-        .unwrap()
-        .unwrap();
-    assert_eq!(stored.application_id, a.id);
-    assert_eq!(stored.account_id, ada.id);
-    assert_eq!(stored.expires_at, now().plus_seconds(3600));
+    let claims = AccessClaims::open(&tokens(), token.access_token.expose()).unwrap();
+    assert_eq!(claims.application_id, a.id);
+    assert_eq!(claims.account_id, ada.id);
+    assert_eq!(claims.expires_at(), now().plus_seconds(3600));
+    assert!(token.access_token.expose().starts_with("qmo_"));
 }
 
 #[test]
@@ -71,7 +70,7 @@ fn form_credentials_get_a_token_and_unknown_parameters_are_ignored() {
         "content-type",
         "application/x-www-form-urlencoded; charset=UTF-8",
     );
-    assert!(issue_token(&req, &kv, now()).is_ok());
+    assert!(issue_token(&req, &kv, &tokens(), now()).is_ok());
 }
 
 #[test]
@@ -83,8 +82,8 @@ fn each_token_request_gets_a_new_token() {
         "Authorization",
         &basic(&a.consumer_key, a.consumer_secret.expose()),
     );
-    let first = issue_token(&req, &kv, now()).unwrap();
-    let second = issue_token(&req, &kv, now()).unwrap();
+    let first = issue_token(&req, &kv, &tokens(), now()).unwrap();
+    let second = issue_token(&req, &kv, &tokens(), now()).unwrap();
     assert_ne!(first.access_token, second.access_token);
 }
 
@@ -105,7 +104,7 @@ fn wrong_or_unknown_credentials_are_invalid_client() {
         let req =
             token_request("grant_type=client_credentials").with_header("Authorization", &header);
         assert_eq!(
-            oauth_error(issue_token(&req, &kv, now())),
+            oauth_error(issue_token(&req, &kv, &tokens(), now())),
             (401, OAuthErrorCode::InvalidClient)
         );
     }
@@ -114,7 +113,7 @@ fn wrong_or_unknown_credentials_are_invalid_client() {
         a.consumer_key
     ));
     assert_eq!(
-        oauth_error(issue_token(&req, &kv, now())),
+        oauth_error(issue_token(&req, &kv, &tokens(), now())),
         (401, OAuthErrorCode::InvalidClient)
     );
 }
@@ -138,7 +137,7 @@ fn malformed_basic_headers_are_invalid_client() {
         let req =
             token_request("grant_type=client_credentials").with_header("Authorization", &header);
         assert_eq!(
-            oauth_error(issue_token(&req, &kv, now())),
+            oauth_error(issue_token(&req, &kv, &tokens(), now())),
             (401, OAuthErrorCode::InvalidClient),
             "{header}"
         );
@@ -146,7 +145,7 @@ fn malformed_basic_headers_are_invalid_client() {
     let mut req = token_request("grant_type=client_credentials");
     req.headers.push(("authorization".into(), vec![0xff, 0x00]));
     assert_eq!(
-        oauth_error(issue_token(&req, &kv, now())),
+        oauth_error(issue_token(&req, &kv, &tokens(), now())),
         (401, OAuthErrorCode::InvalidClient)
     );
 }
@@ -156,12 +155,12 @@ fn no_credentials_at_all_are_invalid_client() {
     let kv = MemoryStore::new();
     let req = token_request("grant_type=client_credentials");
     assert_eq!(
-        oauth_error(issue_token(&req, &kv, now())),
+        oauth_error(issue_token(&req, &kv, &tokens(), now())),
         (401, OAuthErrorCode::InvalidClient)
     );
     let req = token_request("grant_type=client_credentials&client_id=qmk_x");
     assert_eq!(
-        oauth_error(issue_token(&req, &kv, now())),
+        oauth_error(issue_token(&req, &kv, &tokens(), now())),
         (401, OAuthErrorCode::InvalidClient)
     );
 }
@@ -232,7 +231,7 @@ fn malformed_requests_are_invalid_request() {
     ];
     for (what, req) in cases {
         assert_eq!(
-            oauth_error(issue_token(&req, &kv, now())),
+            oauth_error(issue_token(&req, &kv, &tokens(), now())),
             (400, OAuthErrorCode::InvalidRequest),
             "{what}"
         );
@@ -241,7 +240,7 @@ fn malformed_requests_are_invalid_request() {
     // decoding), so this grant type is simply not one the server knows.
     let req = with_auth(token_request("grant_type=client%zzcredentials"));
     assert_eq!(
-        oauth_error(issue_token(&req, &kv, now())),
+        oauth_error(issue_token(&req, &kv, &tokens(), now())),
         (400, OAuthErrorCode::UnsupportedGrantType)
     );
 }
@@ -259,7 +258,7 @@ fn basic_with_the_same_client_id_in_the_form_is_accepted() {
         "Authorization",
         &basic(&a.consumer_key, a.consumer_secret.expose()),
     );
-    assert!(issue_token(&req, &kv, now()).is_ok());
+    assert!(issue_token(&req, &kv, &tokens(), now()).is_ok());
 }
 
 #[test]
@@ -278,7 +277,7 @@ fn other_grant_types_are_unsupported() {
             &basic(&a.consumer_key, a.consumer_secret.expose()),
         );
         assert_eq!(
-            oauth_error(issue_token(&req, &kv, now())),
+            oauth_error(issue_token(&req, &kv, &tokens(), now())),
             (400, OAuthErrorCode::UnsupportedGrantType),
             "{grant}"
         );
@@ -296,7 +295,7 @@ fn a_deleted_application_gets_no_more_tokens() {
         &basic(&a.consumer_key, a.consumer_secret.expose()),
     );
     assert_eq!(
-        oauth_error(issue_token(&req, &kv, now())),
+        oauth_error(issue_token(&req, &kv, &tokens(), now())),
         (401, OAuthErrorCode::InvalidClient)
     );
 }
@@ -314,7 +313,7 @@ fn error_descriptions_never_repeat_the_secret() {
         "Authorization",
         &basic(&a.consumer_key, a.consumer_secret.expose()),
     );
-    match issue_token(&req, &kv, now()) {
+    match issue_token(&req, &kv, &tokens(), now()) {
         Err(TokenFailure::OAuth(e)) => {
             assert!(!e.error_description.contains(a.consumer_secret.expose()))
         }
@@ -324,7 +323,7 @@ fn error_descriptions_never_repeat_the_secret() {
         "Authorization",
         &basic(&a.consumer_key, a.consumer_secret.expose()),
     );
-    match issue_token(&req, &kv, now()) {
+    match issue_token(&req, &kv, &tokens(), now()) {
         Err(TokenFailure::OAuth(e)) => {
             assert_eq!(e.error, OAuthErrorCode::UnsupportedGrantType);
             assert!(!e.error_description.contains(a.consumer_secret.expose()));

@@ -1,4 +1,4 @@
-//! Consumer applications and the OAuth2 access tokens issued to them.
+//! Consumer applications (the OAuth2 clients).
 
 use qmarket_core::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -25,22 +25,6 @@ pub struct Application {
     pub index_seq: u64,
 }
 record!(Application, "app");
-
-/// An access token issued by `POST /oauth/token`, stored under the hash of
-/// its value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OAuthToken {
-    /// SHA-256 (hex) of the token value (its key).
-    pub id: String,
-    /// The application it was issued to.
-    pub application_id: String,
-    /// The application's owner.
-    pub account_id: String,
-    /// When it stops working.
-    pub expires_at: Timestamp,
-}
-record!(OAuthToken, "oauth");
 
 impl Application {
     /// The key holding the id of the application with consumer key `key`.

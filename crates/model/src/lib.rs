@@ -17,7 +17,6 @@
 //! | `app/{app}` | [`Application`] |
 //! | `app-key/{consumerKey}` | the application id |
 //! | `account/{acc}/apps/…` | index of the account's applications |
-//! | `oauth/{sha256(access_token)}` | [`OAuthToken`] |
 //! | `service/{svc}` | [`Service`] (the fields `PATCH` edits) |
 //! | `service/{svc}/lifecycle` | [`ServiceState`]: lifecycle and marketplace position |
 //! | `service/{svc}/api-spec` | the service's OpenAPI document (JSON) |
@@ -52,7 +51,7 @@ mod service;
 mod subscription;
 
 pub use account::{AccessToken, Account, Scope};
-pub use application::{Application, OAuthToken};
+pub use application::Application;
 pub use correlation::Correlation;
 pub use metering_event::MeteringEvent;
 pub use pricing_plan::{PlanType, PricingPlan, Product, CURRENCY};

@@ -19,6 +19,7 @@ const NONCE_LEN: usize = 12;
 /// seal, versioned text format).
 #[derive(Clone)]
 pub struct Sealer {
+    key: [u8; KEY_LEN],
     cipher: ChaCha20Poly1305,
 }
 
@@ -47,8 +48,22 @@ impl Sealer {
     /// A sealer with the raw 32-byte `key`.
     pub fn from_key(key: &[u8; KEY_LEN]) -> Sealer {
         Sealer {
+            key: *key,
             cipher: ChaCha20Poly1305::new(Key::from_slice(key)),
         }
+    }
+
+    /// A sealer with a key of its own for `purpose` (e.g. `oauth-token`),
+    /// derived from this one's (SHA-256 of the purpose and the key), so
+    /// texts sealed for one purpose never open as another's.
+    pub fn for_purpose(&self, purpose: &str) -> Sealer {
+        use sha2::{Digest, Sha256};
+        let mut digest = Sha256::new();
+        digest.update(b"qmarket sealing purpose\0");
+        digest.update(purpose.as_bytes());
+        digest.update([0]);
+        digest.update(self.key);
+        Sealer::from_key(&digest.finalize().into())
     }
 
     /// `plaintext` encrypted under a fresh random nonce, as
@@ -233,6 +248,16 @@ mod tests {
         };
         let err = crate::key::generated_waiting(&kv, quick).unwrap_err();
         assert_eq!(err.status(), 503);
+    }
+
+    #[test]
+    fn a_purpose_key_opens_its_own_texts_only() {
+        let sealer = Sealer::load(&MemoryStore::new(), Some(KEY_A)).unwrap();
+        let tokens = sealer.for_purpose("oauth-token");
+        let sealed = tokens.seal("claims").unwrap();
+        assert_eq!(tokens.open(&sealed).unwrap(), "claims");
+        assert!(sealer.open(&sealed).is_err());
+        assert!(sealer.for_purpose("other").open(&sealed).is_err());
     }
 
     #[test]

@@ -33,14 +33,18 @@
 #![deny(missing_docs)]
 
 mod announce;
+mod expiry;
 mod index;
 mod memory;
 mod once;
+mod rate_limit;
 
 pub use announce::{Announced, Announcements, MAX_ANNOUNCED, WINDOW};
+pub use expiry::{day_start, DailyExpiry, ExpirySlot};
 pub use index::{Index, Page};
 pub use memory::MemoryStore;
 pub use once::{value_key, write_once, write_once_by, Waiting, Written, MAX_TAKEOVERS};
+pub use rate_limit::{Admission, FixedWindow, BUCKETS};
 
 #[cfg(test)]
 mod counter_tests {

@@ -73,3 +73,8 @@ pub fn plan(kv: &MemoryStore, svc: &str) -> String {
 pub fn bearer(path: &str, token: &str) -> Request {
     Request::new(Method::Get, path).with_header("Authorization", &format!("Bearer {token}"))
 }
+
+/// The sealer of OAuth2 access tokens in these tests.
+pub fn tokens() -> qmarket_sealing::Sealer {
+    qmarket_sealing::Sealer::from_key(&[3; 32]).for_purpose(qmarket_identity::oauth::TOKEN_PURPOSE)
+}
