@@ -7,7 +7,9 @@ mod support;
 
 use qmarket_host::TestApp;
 use serde_json::{json, Value};
-use support::{create_plan, platform, sign_up, Account, Api};
+use support::{
+    create_plan, platform, post_that_keeps_writing, raw_chunked_post, sign_up, Account, Api,
+};
 
 const PASSWORD: &str = "upstream-pa55word-do-not-store";
 
@@ -308,4 +310,38 @@ fn fifty_concurrent_creations_over_http_are_all_listed() {
     created.sort();
     ids.sort();
     assert_eq!(ids, created);
+}
+
+#[test]
+fn bodies_over_the_api_limit_are_refused_while_they_are_read() {
+    // Setup
+    let app = platform();
+    let provider = sign_up(&app, "provider");
+    // Exec: a chunked body states no length; one that declares 1 GiB and
+    // keeps writing never stops by itself.
+    let chunked = raw_chunked_post(
+        app.addr(),
+        "/api/services",
+        &provider.token,
+        &vec![b' '; 3 << 20],
+    );
+    let started = std::time::Instant::now();
+    let (endless, written) =
+        post_that_keeps_writing(app.addr(), "/api/services", &provider.token, 1 << 30);
+    // Check: both answered 413 problems; the endless one was read on only
+    // to the host's bound and cut off.
+    for raw in [&chunked, &endless] {
+        assert!(raw.starts_with("HTTP/1.1 413"), "{raw}");
+        assert!(raw.contains("application/problem+json"), "{raw}");
+        assert!(
+            raw.contains("larger than the API's limit of 1048576 bytes"),
+            "{raw}"
+        );
+    }
+    assert!(written >> 20 <= 80, "{} MiB written", written >> 20);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    app.get("/api/services")
+        .bearer(&provider.token)
+        .send()
+        .expect(200);
 }

@@ -943,39 +943,14 @@ fn a_client_still_sending_after_its_413_is_read_on_for_64_mib_then_cut_off() {
     // Setup: a 1 KiB limit, and a client announcing 1 GiB that writes
     // until the connection breaks while it reads the answer.
     let (upstream, app, s) = scene_with_variables(&[("GATEWAY_MAX_BODY_BYTES", "1024")]);
-    let mut stream = TcpStream::connect(app.addr()).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let head = format!(
-        "POST {} HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {}\r\ncontent-length: {}\r\n\r\n",
-        gateway_path(&s, "/upload"),
-        app.addr(),
-        s.token,
-        1u64 << 30
-    );
-    let mut writer = stream.try_clone().unwrap();
     let started = Instant::now();
 
     // Exec
-    let writing = std::thread::spawn(move || {
-        let chunk = vec![b'x'; 1 << 20];
-        let mut written = 0u64;
-        if writer.write_all(head.as_bytes()).is_err() {
-            return written;
-        }
-        while written < 1 << 30 && writer.write_all(&chunk).is_ok() {
-            written += chunk.len() as u64;
-        }
-        written
-    });
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
-    let written = writing.join().unwrap();
+    let (response, written) =
+        post_that_keeps_writing(app.addr(), &gateway_path(&s, "/upload"), &s.token, 1 << 30);
 
     // Check: the answer came, the host read on past it, and stopped near
     // its 64 MiB bound (plus what socket buffers hold), in time.
-    let response = String::from_utf8_lossy(&response);
     assert!(response.starts_with("HTTP/1.1 413"), "{response}");
     let mib = written >> 20;
     assert!(
@@ -997,26 +972,4 @@ fn a_narrowed_outbound_policy_turns_other_hosts_away() {
 
     assert_problem_with_correlation(&reply, 502);
     assert!(upstream.seen().is_empty());
-}
-
-/// Sends a chunked POST over a plain socket and returns the response text.
-fn raw_chunked_post(addr: SocketAddr, path: &str, token: &str, body: &[u8]) -> String {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\n\
-         transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
-    );
-    stream.write_all(head.as_bytes()).unwrap();
-    for chunk in body.chunks(500) {
-        let _ = stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes());
-        let _ = stream.write_all(chunk);
-        let _ = stream.write_all(b"\r\n");
-    }
-    let _ = stream.write_all(b"0\r\n\r\n");
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
-    String::from_utf8_lossy(&response).into_owned()
 }

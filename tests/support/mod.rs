@@ -11,6 +11,8 @@
 
 pub mod secrets;
 
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -502,4 +504,61 @@ pub fn start_service(
         }
     });
     (url, receiver)
+}
+
+/// Sends a chunked POST over a plain socket and returns the response text.
+pub fn raw_chunked_post(addr: SocketAddr, path: &str, token: &str, body: &[u8]) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\n\
+         transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    for chunk in body.chunks(500) {
+        let _ = stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes());
+        let _ = stream.write_all(chunk);
+        let _ = stream.write_all(b"\r\n");
+    }
+    let _ = stream.write_all(b"0\r\n\r\n");
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+/// A POST that announces `declared` bytes and writes them until the
+/// connection breaks, while reading the answer: the response text and the
+/// bytes written.
+pub fn post_that_keeps_writing(
+    addr: SocketAddr,
+    path: &str,
+    token: &str,
+    declared: u64,
+) -> (String, u64) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\n\
+         content-type: application/json\r\ncontent-length: {declared}\r\n\r\n"
+    );
+    let mut writer = stream.try_clone().unwrap();
+    let writing = std::thread::spawn(move || {
+        let chunk = vec![b'x'; 1 << 20];
+        let mut written = 0u64;
+        if writer.write_all(head.as_bytes()).is_err() {
+            return written;
+        }
+        while written < declared && writer.write_all(&chunk).is_ok() {
+            written += chunk.len() as u64;
+        }
+        written
+    });
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let written = writing.join().unwrap();
+    (String::from_utf8_lossy(&response).into_owned(), written)
 }

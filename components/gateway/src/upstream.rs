@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use qmarket_core::{Error, Timestamp};
 use qmarket_gateway::{
-    failure_response, record_correlation, upstream_response_headers, BodyLimit, Caller,
-    GatewayConfig, Scheme as Sch, Target, UpstreamFailure,
+    failure_response, record_correlation, upstream_response_headers, Caller, GatewayConfig,
+    Scheme as Sch, Target, UpstreamFailure,
 };
-use qmarket_http::{problem, Method as HttpMethod, Request, Response};
+use qmarket_http::{problem, BodyLimit, Request, Response};
 use qmarket_sealing::Sealer;
 use qmarket_spin::{variable, SpinStore, STORE_LABEL};
 use spin_sdk::http::{
@@ -33,35 +33,13 @@ const CHUNK: u64 = 64 * 1024;
 /// Handles one gateway request.
 pub(crate) fn handle(req: IncomingRequest, out: ResponseOutparam) {
     let method = req.method();
-    let head = to_request(&req, &method);
+    let head = qmarket_spin::request_head(&req);
     match forward(req, &method, &head) {
         Ok((response, correlation_id, config)) => {
             let is_head = matches!(method, Method::Head);
             stream_back(response, &correlation_id, out, config.timeout, is_head);
         }
         Err(response) => respond(out, response),
-    }
-}
-
-/// The consumer's request without its body (read separately, with a limit).
-fn to_request(req: &IncomingRequest, method: &Method) -> Request {
-    let path_and_query = req.path_with_query().unwrap_or_else(|| "/".into());
-    let (path, query) = path_and_query
-        .split_once('?')
-        .map(|(p, q)| (p.to_string(), q.to_string()))
-        .unwrap_or((path_and_query.clone(), String::new()));
-    let headers = req
-        .headers()
-        .entries()
-        .into_iter()
-        .map(|(name, value)| (name.to_ascii_lowercase(), value))
-        .collect();
-    Request {
-        method: HttpMethod::parse(&method.to_string()),
-        path,
-        query,
-        headers,
-        body: Vec::new(),
     }
 }
 
@@ -111,11 +89,9 @@ fn forward(
 
     let limit = BodyLimit {
         max_bytes: config.max_body_bytes,
+        whose: "the gateway's limit",
     };
-    limit
-        .check_declared(head.header("content-length"))
-        .map_err(fail)?;
-    let body = read_body(req, limit).map_err(fail)?;
+    let body = qmarket_spin::read_body(req, limit).map_err(fail)?;
     // Durable before the call leaves: the service may meter while it is open.
     record_correlation(&kv, &admission.correlation, now).map_err(fail)?;
 
@@ -123,28 +99,6 @@ fn forward(
     let response = send(method, &admission.target, &headers, &body, config.timeout)
         .map_err(|failure| fail(failure.into()))?;
     Ok((response, correlation_id, config))
-}
-
-/// The request body, refused (413) as soon as it passes the limit.
-fn read_body(req: IncomingRequest, limit: BodyLimit) -> qmarket_core::Result<Vec<u8>> {
-    let unreadable = || Error::bad_request("the request body could not be read");
-    let body = req.consume().map_err(|()| unreadable())?;
-    let mut bytes = Vec::new();
-    {
-        let stream = body.stream().map_err(|()| unreadable())?;
-        loop {
-            match stream.blocking_read(CHUNK) {
-                Ok(chunk) => {
-                    bytes.extend_from_slice(&chunk);
-                    limit.check_received(bytes.len() as u64)?;
-                }
-                Err(StreamError::Closed) => break,
-                Err(StreamError::LastOperationFailed(_)) => return Err(unreadable()),
-            }
-        }
-    }
-    drop(IncomingBody::finish(body));
-    Ok(bytes)
 }
 
 /// Header fields, skipping (and logging) any the host refuses rather than

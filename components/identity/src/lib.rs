@@ -186,7 +186,7 @@ fn token_response(result: Result<oauth::TokenResponse, TokenFailure>) -> Respons
 // The export is generated only for wasm: natively the crate is a plain
 // library, since component export names cannot be linked into a native cdylib.
 #[cfg_attr(target_arch = "wasm32", spin_sdk::http_component)]
-pub fn handle(req: spin_sdk::http::Request) -> spin_sdk::http::Response {
+pub fn handle(req: spin_sdk::http::IncomingRequest) -> spin_sdk::http::Response {
     let variable = qmarket_spin::variable;
     let settings = Settings {
         policy: SignupPolicy::from_variables(

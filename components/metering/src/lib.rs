@@ -160,7 +160,7 @@ fn test_mode(req: &Request) -> Result<Option<bool>> {
 // The export is generated only for wasm: natively the crate is a plain
 // library, since component export names cannot be linked into a native cdylib.
 #[cfg_attr(target_arch = "wasm32", spin_sdk::http_component)]
-pub fn handle(req: spin_sdk::http::Request) -> spin_sdk::http::Response {
+pub fn handle(req: spin_sdk::http::IncomingRequest) -> spin_sdk::http::Response {
     qmarket_spin::serve(req, |req, kv| route(req, kv))
 }
 

@@ -45,8 +45,9 @@ fn openapi_document() -> Response {
 // The export is generated only for wasm: natively the crate is a plain
 // library, since component export names cannot be linked into a native cdylib.
 #[cfg_attr(target_arch = "wasm32", spin_sdk::http_component)]
-pub fn handle(req: spin_sdk::http::Request) -> spin_sdk::http::Response {
-    qmarket_spin::to_spin_response(route(&qmarket_spin::to_request(&req)))
+pub fn handle(req: spin_sdk::http::IncomingRequest) -> spin_sdk::http::Response {
+    // No endpoint here reads a body: the host reads on any that was sent.
+    qmarket_spin::to_spin_response(route(&qmarket_spin::request_head(&req)))
 }
 
 #[cfg(test)]

@@ -143,7 +143,7 @@ pub fn route(
 // The export is generated only for wasm: natively the crate is a plain
 // library, since component export names cannot be linked into a native cdylib.
 #[cfg_attr(target_arch = "wasm32", spin_sdk::http_component)]
-pub fn handle(req: spin_sdk::http::Request) -> spin_sdk::http::Response {
+pub fn handle(req: spin_sdk::http::IncomingRequest) -> spin_sdk::http::Response {
     let settings = Settings {
         encryption_key: qmarket_spin::variable(ENCRYPTION_KEY_VARIABLE),
     };

@@ -13,7 +13,7 @@
 //!                ├─ authorize                               404 / 403, the Grant
 //!                ├─ UpstreamUrl::parse + target             where the call goes
 //!                ├─ new_correlation                         fresh UUID v4
-//!                ├─ BodyLimit                               413 before and while reading
+//!                ├─ BodyLimit (qmarket-http)                413 before and while reading
 //!                ├─ Correlation::save                       durable before sending
 //!                ├─ upstream_request_headers                filtering, X-Forwarded-*, Basic
 //!                ├─ send (wasi:http, connect/first-byte/between-bytes timeouts)
@@ -41,7 +41,6 @@
 
 mod access;
 mod basic_auth;
-mod body_limit;
 mod config;
 mod correlation;
 mod failure;
@@ -52,7 +51,6 @@ mod upstream_url;
 
 pub use access::{authorize, Caller, Grant};
 pub use basic_auth::{basic_authorization, upstream_authorization};
-pub use body_limit::BodyLimit;
 pub use config::{
     GatewayConfig, DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT_MS, MAX_BODY_BYTES_LIMIT,
     MAX_BODY_VARIABLE, MAX_TIMEOUT_MS, TIMEOUT_VARIABLE,

@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 mod body;
+mod body_limit;
 pub mod credentials;
 mod form;
 mod pagination;
@@ -17,6 +18,7 @@ mod router;
 mod status;
 
 pub use body::{json_body, MAX_JSON_BODY};
+pub use body_limit::BodyLimit;
 pub use form::form_pairs;
 pub use pagination::{PageQuery, DEFAULT_LIMIT, MAX_LIMIT};
 pub use problem::{problem, problem_with, PROBLEM_CONTENT_TYPE};

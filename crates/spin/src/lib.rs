@@ -2,31 +2,81 @@
 //! Spin's requests into [`qmarket_http::Request`]s and back.
 //!
 //! A component's handler is then three lines: convert, call, convert back
-//! ([`serve`]).
+//! ([`serve`]). Request bodies are read from the incoming stream with a
+//! limit that is checked while reading ([`read_body`]): a body over it is
+//! answered 413 as soon as it passes the limit, without being buffered
+//! whole first.
 #![deny(missing_docs)]
 
 mod store;
 
 pub use store::SpinStore;
 
-use qmarket_http::{problem, Method, Request, Response};
+use qmarket_http::{problem, BodyLimit, Method, Request, Response};
 use spin_sdk::http as spin_http;
 
 /// The key-value store label every component uses.
 pub const STORE_LABEL: &str = "default";
 
-/// Converts Spin's request into the platform's.
-pub fn to_request(req: &spin_http::Request) -> Request {
+/// Bytes read from a body stream per call.
+const CHUNK: u64 = 64 * 1024;
+
+/// The platform's request for Spin's incoming one, without its body (read
+/// it with [`read_body`]).
+pub fn request_head(req: &spin_http::IncomingRequest) -> Request {
+    let path_and_query = req.path_with_query().unwrap_or_else(|| "/".into());
+    let (path, query) = path_and_query
+        .split_once('?')
+        .map(|(p, q)| (p.to_string(), q.to_string()))
+        .unwrap_or((path_and_query.clone(), String::new()));
     Request {
         method: Method::parse(&req.method().to_string()),
-        path: req.path().to_string(),
-        query: req.query().to_string(),
+        path,
+        query,
         headers: req
             .headers()
-            .map(|(name, value)| (name.to_ascii_lowercase(), value.as_bytes().to_vec()))
+            .entries()
+            .into_iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), value))
             .collect(),
-        body: req.body().to_vec(),
+        body: Vec::new(),
     }
+}
+
+/// The body of `req`, read to its end; 413 as soon as it passes `limit`
+/// (a declared `content-length` over it is refused before reading
+/// anything).
+pub fn read_body(
+    req: spin_http::IncomingRequest,
+    limit: BodyLimit,
+) -> qmarket_core::Result<Vec<u8>> {
+    let declared = req.headers().get("content-length");
+    let declared = declared
+        .first()
+        .map(|v| String::from_utf8_lossy(v).into_owned());
+    limit.check_declared(declared.as_deref())?;
+    let unreadable = || qmarket_core::Error::bad_request("the request body could not be read");
+    let body = req.consume().map_err(|()| unreadable())?;
+    let mut bytes = Vec::new();
+    {
+        let stream = body.stream().map_err(|()| unreadable())?;
+        loop {
+            match stream.blocking_read(CHUNK) {
+                Ok(chunk) => {
+                    bytes.extend_from_slice(&chunk);
+                    limit.check_received(bytes.len() as u64)?;
+                }
+                Err(wasi::io::streams::StreamError::Closed) => break,
+                Err(wasi::io::streams::StreamError::LastOperationFailed(_)) => {
+                    return Err(unreadable())
+                }
+            }
+        }
+    }
+    drop(spin_sdk::wit::wasi::http0_2_0::types::IncomingBody::finish(
+        body,
+    ));
+    Ok(bytes)
 }
 
 /// Converts the platform's response into Spin's.
@@ -46,18 +96,29 @@ pub fn variable(name: &str) -> Option<String> {
         .filter(|v| !v.trim().is_empty())
 }
 
-/// Runs `handler` on `req` with the platform store open, and maps a failure
-/// to its problem response. Internal errors are logged to stderr (the host's
-/// log), never shown to the caller.
+/// Runs `handler` on `req` (its body read up to
+/// [`BodyLimit::API`]) with the platform store open, and maps
+/// a failure to its problem response. Internal errors are logged to stderr
+/// (the host's log), never shown to the caller.
 pub fn serve(
-    req: spin_http::Request,
+    req: spin_http::IncomingRequest,
     handler: impl FnOnce(&Request, &SpinStore) -> qmarket_http::HandlerResult,
 ) -> spin_http::Response {
-    let request = to_request(&req);
-    let response = match SpinStore::open(STORE_LABEL) {
-        Ok(store) => handler(&request, &store),
-        Err(e) => Err(e.into()),
-    };
+    serve_with_limit(req, BodyLimit::API, handler)
+}
+
+/// [`serve`] with body limit `limit`.
+pub fn serve_with_limit(
+    req: spin_http::IncomingRequest,
+    limit: BodyLimit,
+    handler: impl FnOnce(&Request, &SpinStore) -> qmarket_http::HandlerResult,
+) -> spin_http::Response {
+    let mut request = request_head(&req);
+    let response = read_body(req, limit).and_then(|body| {
+        request.body = body;
+        let store = SpinStore::open(STORE_LABEL)?;
+        handler(&request, &store)
+    });
     to_spin_response(response.unwrap_or_else(|error| {
         if let qmarket_core::Error::Internal(detail) = &error {
             eprintln!(

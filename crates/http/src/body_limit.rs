@@ -1,19 +1,28 @@
-//! The request-body limit: checked on the declared length, then on the bytes.
+//! A request-body limit, checked on the declared length before reading and
+//! on the bytes while reading, so no body over it is ever buffered whole.
 
 use qmarket_core::{Error, Result};
 
-/// The largest request body the gateway forwards.
+/// The largest request body an endpoint accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BodyLimit {
     /// The limit in bytes.
     pub max_bytes: u64,
+    /// Whose limit it is, as the 413 says it ("the gateway's limit").
+    pub whose: &'static str,
 }
 
 impl BodyLimit {
+    /// The platform API's limit for JSON bodies ([`crate::MAX_JSON_BODY`]).
+    pub const API: BodyLimit = BodyLimit {
+        max_bytes: crate::MAX_JSON_BODY as u64,
+        whose: "the API's limit",
+    };
+
     fn too_large(&self) -> Error {
         Error::PayloadTooLarge(format!(
-            "the request body is larger than the gateway's limit of {} bytes",
-            self.max_bytes
+            "the request body is larger than {} of {} bytes",
+            self.whose, self.max_bytes
         ))
     }
 
@@ -52,9 +61,12 @@ impl BodyLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use qmarket_http::StatusOf;
+    use crate::StatusOf;
 
-    const LIMIT: BodyLimit = BodyLimit { max_bytes: 10 };
+    const LIMIT: BodyLimit = BodyLimit {
+        max_bytes: 10,
+        whose: "the test's limit",
+    };
 
     #[test]
     fn a_declared_length_over_the_limit_is_refused_before_reading() {
