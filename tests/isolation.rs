@@ -1088,3 +1088,41 @@ fn a_call_whose_answer_repeats_a_secret_fails_where_it_was_sent() {
         .send()
         .expect(200);
 }
+
+/// A service id with an encoded suffix used to reach the store as a path to
+/// another record (`service/{id}/events/…` for `…/metering-events`): the
+/// answer must not depend on whose id it is or on what lies at that path.
+#[test]
+fn an_id_with_an_encoded_path_after_it_is_not_found_whoever_owns_it() {
+    // Setup: B's service has metering-event slots; A knows B's service id.
+    let app = platform();
+    let a = sign_up(&app, "tenant-a");
+    let b = sign_up(&app, "tenant-b");
+    let b_service = create_external_service(&app, &b, "https://b.example.org");
+    let unknown = qmarket_core::id::new_id(qmarket_core::IdKind::Service).unwrap();
+    let suffixes = [
+        "%2Fevents%2F00000000000000000001",
+        "%2Fevents%2Fseq",
+        "%2Flifecycle",
+        "%2F..%2F..%2Fsealing%2Fgenerated-key",
+        "%00",
+    ];
+    for suffix in suffixes {
+        for (caller, id) in [(&a, &b_service), (&b, &b_service), (&a, &unknown)] {
+            for route in ["metering-events", "pricing-plans", "api-spec"] {
+                // Exec
+                let reply = app
+                    .get(&format!("/api/services/{id}{suffix}/{route}"))
+                    .bearer(&caller.token)
+                    .send();
+                // Check: the same 404 problem, naming no more than it was given.
+                let reply = reply.expect_problem(404);
+                let detail = reply.json()["detail"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                assert!(detail.starts_with("service '"), "{route}: {detail}");
+            }
+        }
+    }
+}

@@ -18,9 +18,24 @@ pub const PLATFORM_CREDENTIAL_HEADERS: [&str; 2] = [AUTHORIZATION, X_AUTH_TOKEN]
 pub const CLIENT_ADDR: &str = "spin-client-addr";
 
 impl Request {
-    /// The value of `Authorization: Bearer <value>` (scheme in any case).
+    /// The value of header `name` if the request has exactly one such
+    /// header: a credential sent twice is ambiguous, and is no credential.
+    pub fn single_header(&self, name: &str) -> Option<&str> {
+        let mut found = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name));
+        let (_, value) = found.next()?;
+        if found.next().is_some() {
+            return None;
+        }
+        std::str::from_utf8(value).ok()
+    }
+
+    /// The value of `Authorization: Bearer <value>` (scheme in any case);
+    /// `None` also when the request has more than one `Authorization`.
     pub fn bearer_token(&self) -> Option<&str> {
-        let value = self.header(AUTHORIZATION)?.trim();
+        let value = self.single_header(AUTHORIZATION)?.trim();
         let (scheme, rest) = value.split_once(' ')?;
         scheme
             .eq_ignore_ascii_case("bearer")
@@ -29,10 +44,10 @@ impl Request {
     }
 
     /// A personal access token: `Authorization: Bearer` first, then
-    /// `X-Auth-Token`.
+    /// `X-Auth-Token` (each only when sent once).
     pub fn access_token(&self) -> Option<&str> {
         self.bearer_token().or_else(|| {
-            self.header(X_AUTH_TOKEN)
+            self.single_header(X_AUTH_TOKEN)
                 .map(str::trim)
                 .filter(|v| !v.is_empty())
         })
@@ -156,6 +171,19 @@ mod tests {
         assert_eq!(req.bearer_token(), Some("abc"));
         let req = Request::new(Method::Get, "/").with_header("Authorization", "Basic abc");
         assert_eq!(req.bearer_token(), None);
+    }
+
+    #[test]
+    fn a_credential_header_sent_twice_is_no_credential() {
+        let req = Request::new(Method::Get, "/")
+            .with_header("Authorization", "Bearer a")
+            .with_header("authorization", "Bearer b");
+        assert_eq!(req.bearer_token(), None);
+        assert_eq!(req.access_token(), None);
+        let req = Request::new(Method::Get, "/")
+            .with_header("X-Auth-Token", "a")
+            .with_header("x-auth-token", "b");
+        assert_eq!(req.access_token(), None);
     }
 
     #[test]

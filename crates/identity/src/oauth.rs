@@ -212,13 +212,13 @@ pub fn issue_token(
     // `scope` may be sent; the only scope is granted whatever it says.
     param("scope")?;
 
-    let basic = match req.header("authorization") {
+    let basic = match req.single_header(qmarket_http::credentials::AUTHORIZATION) {
         Some(header) => Some(ClientCredentials::from(
             parse_basic(header).map_err(|e| OAuthError::invalid_client(e.describe()))?,
         )),
         None if req.has_authorization() => {
             return Err(OAuthError::invalid_client(
-                "the Authorization header is not valid UTF-8",
+                "the Authorization header is sent more than once, or is not valid UTF-8",
             ))
         }
         None => None,

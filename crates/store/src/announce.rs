@@ -11,10 +11,13 @@
 //! caller answers "retry"). That is Dekker's protocol, on the two
 //! primitives real Spin stores make safe.
 //!
-//! An announcement is a counter of the current time window (a minute): the
-//! announcer adds 1 and, when done, takes it back. One that dies in between
-//! leaves its window's counter above zero, but checks only look at the
-//! windows around their own time, so it stops mattering after two windows.
+//! An announcement is a counter of the current time window (a minute),
+//! under `announce/{prefix}/{window}`: the announcer adds 1 and, when done,
+//! takes it back. One that dies in between leaves its window's counter
+//! above zero, but checks only look at the windows around their own time,
+//! so it stops mattering after two windows. The first announcer of a window
+//! registers the counter to expire the next day ([`DailyExpiry`]), so the
+//! counters do not pile up.
 //! The price: an announcer must finish within [`MAX_ANNOUNCED`] of its
 //! announcement ([`Announced::still_valid`]), and clocks must agree to well
 //! within a window.
@@ -23,8 +26,10 @@ use std::time::Duration;
 
 use qmarket_core::Timestamp;
 
-use crate::{KeyValue, Result};
+use crate::{DailyExpiry, KeyValue, Result};
 
+/// The prefix of every announcement counter.
+pub const ANNOUNCE_PREFIX: &str = "announce";
 /// The length of one announcement window.
 pub const WINDOW: Duration = Duration::from_secs(60);
 /// The longest an announcer may act on its announcement.
@@ -57,13 +62,18 @@ impl Announcements {
     }
 
     fn key(&self, window: i64) -> String {
-        format!("{}/{window}", self.prefix)
+        format!("{ANNOUNCE_PREFIX}/{}/{window}", self.prefix)
     }
 
     /// Announces a change at `now`.
     pub fn announce(&self, kv: &dyn KeyValue, now: Timestamp) -> Result<Announced> {
         let key = self.key(window_of(now));
-        kv.increment(&key, 1)?;
+        if kv.increment(&key, 1)? == 1 {
+            let expiry = DailyExpiry::new(format!("expiry/{ANNOUNCE_PREFIX}"), 0);
+            let (slot, value) = expiry.slot(kv, now, &[&key])?.entry;
+            kv.set(&slot, &value)?;
+            expiry.sweep_step(kv, now)?;
+        }
         Ok(Announced { key, at: now })
     }
 

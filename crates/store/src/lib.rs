@@ -39,7 +39,7 @@ mod memory;
 mod once;
 mod rate_limit;
 
-pub use announce::{Announced, Announcements, MAX_ANNOUNCED, WINDOW};
+pub use announce::{Announced, Announcements, ANNOUNCE_PREFIX, MAX_ANNOUNCED, WINDOW};
 pub use expiry::{day_start, DailyExpiry, ExpirySlot};
 pub use index::{Index, Page};
 pub use memory::MemoryStore;
