@@ -57,6 +57,12 @@ impl Entry {
         self.flags & ENCRYPTED_FLAG != 0
     }
 
+    /// Whether a Unix mode with an execute bit came with it.
+    #[cfg(feature = "extract")]
+    pub(crate) fn is_executable(&self) -> bool {
+        (self.external_attributes >> 16) & 0o111 != 0
+    }
+
     /// The name in quotes, for messages.
     pub(crate) fn quoted(&self) -> String {
         wording::quoted(&self.name)

@@ -25,7 +25,13 @@ pub(crate) enum Content {
     /// is not supported, or a position past the upload's end).
     Damaged,
     /// The sink refused the bytes (a file that cannot be written).
-    Unwritable(#[expect(dead_code, reason = "validation's probes never refuse bytes")] io::Error),
+    Unwritable(
+        #[cfg_attr(
+            not(feature = "extract"),
+            expect(dead_code, reason = "only extraction's files can refuse bytes")
+        )]
+        io::Error,
+    ),
 }
 
 /// The message for an entry whose declared ratio is absurd, if it is.

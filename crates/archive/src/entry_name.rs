@@ -48,6 +48,19 @@ pub(crate) fn normalized(name: &str) -> String {
         .join("/")
 }
 
+/// `normalized` as a relative path of plain components, or `None` if it has
+/// anything else (checked again here so that extraction does not depend on
+/// validation having run).
+#[cfg(feature = "extract")]
+pub(crate) fn relative_path(normalized: &str) -> Option<std::path::PathBuf> {
+    use std::path::{Component, Path};
+    let path = Path::new(normalized);
+    let plain = !normalized.is_empty()
+        && !normalized.contains('\\')
+        && path.components().all(|c| matches!(c, Component::Normal(_)));
+    plain.then(|| path.to_path_buf())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +126,14 @@ mod tests {
         assert_eq!(normalized("./src//program.py"), "src/program.py");
         assert_eq!(normalized("src/"), "src");
         assert_eq!(normalized("./"), "");
+    }
+
+    #[cfg(feature = "extract")]
+    #[test]
+    fn only_plain_relative_paths_are_paths() {
+        assert!(relative_path("src/program.py").is_some());
+        for bad in ["", "../x", "/x", "a\\b", "a/../b"] {
+            assert_eq!(relative_path(bad), None, "{bad}");
+        }
     }
 }

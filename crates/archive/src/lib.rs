@@ -15,6 +15,11 @@
 //! memory, so a component can hand it a reader over the upload's stored
 //! chunks; the crate is pure Rust and builds for `wasm32-wasip2`.
 //!
+//! With the `extract` feature (on by default; a component that only
+//! validates turns it off): [`extract`] validates again and writes the files
+//! under a folder, and [`requirements`] and [`environment`] read the
+//! dependency lists the build installs.
+//!
 //! ```
 //! use std::io::{Cursor, Write};
 //! use qmarket_archive::{validate, Runtime, State};
@@ -58,7 +63,16 @@ mod validate;
 mod validation;
 mod wording;
 
+#[cfg(feature = "extract")]
+mod dependencies;
+#[cfg(feature = "extract")]
+mod extract;
+
+#[cfg(feature = "extract")]
+pub use dependencies::{environment, requirements, Environment};
 pub use error::{Error, Result};
+#[cfg(feature = "extract")]
+pub use extract::{extract, extract_with, Extracted, ExtractedFile};
 pub use limits::Limits;
 pub use runtime::Runtime;
 pub use validate::{validate, validate_with};

@@ -44,6 +44,16 @@ impl Zip {
         self.with(name, data, options)
     }
 
+    /// A file with Unix permissions `mode`.
+    #[cfg(all(unix, feature = "extract"))]
+    pub fn with_mode(self, name: &str, data: &[u8], mode: u32) -> Self {
+        self.with(
+            name,
+            data,
+            SimpleFileOptions::default().unix_permissions(mode),
+        )
+    }
+
     fn with(mut self, name: &str, data: &[u8], options: SimpleFileOptions) -> Self {
         self.0.start_file(name, options).unwrap();
         self.0.write_all(data).unwrap();
