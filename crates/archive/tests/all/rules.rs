@@ -534,3 +534,47 @@ fn a_lying_bomb_costs_one_buffer_of_reading() {
         reader.read
     );
 }
+
+#[test]
+fn a_streamed_archive_with_data_descriptors_is_valid() {
+    // What a writer that cannot seek back makes: zeros in the local headers,
+    // the sizes after the data and in the central directory.
+    let mut zip = zip::ZipWriter::new_stream(Vec::new());
+    for (name, data) in [
+        ("src/program.py", PROGRAM),
+        ("requirements.txt", REQUIREMENTS),
+    ] {
+        zip.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        io::Write::write_all(&mut zip, data).unwrap();
+    }
+    let bytes = zip.finish().unwrap().into_inner();
+    let local = headers(&bytes, "src/program.py").local;
+    assert_ne!(
+        u32_at(&bytes, local + LOCAL_FLAGS) & 8,
+        0,
+        "a data descriptor follows"
+    );
+    assert_verdict(&check(PYTHON, bytes), State::Success, &[]);
+}
+
+#[test]
+fn a_zip64_entry_is_read_like_any_other() {
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let large = zip::write::SimpleFileOptions::default().large_file(true);
+    for (name, data) in [
+        ("src/program.py", PROGRAM),
+        ("requirements.txt", REQUIREMENTS),
+    ] {
+        zip.start_file(name, large).unwrap();
+        io::Write::write_all(&mut zip, data).unwrap();
+    }
+    let bytes = zip.finish().unwrap().into_inner();
+    let local = headers(&bytes, "src/program.py").local;
+    assert_eq!(
+        u32_at(&bytes, local + LOCAL_SIZE),
+        u32::MAX,
+        "sizes in the ZIP64 field"
+    );
+    assert_verdict(&check(PYTHON, bytes), State::Success, &[]);
+}
