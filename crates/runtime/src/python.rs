@@ -84,6 +84,9 @@
 //! the paths to work and output directories must be reachable by other
 //! users (checked at start for the interpreter).
 //!
+//! In both modes the service's files must be readable by others (as an
+//! unpacked archive's files are), since the program reads them as its uid.
+//!
 //! [`Isolation::Unisolated`] (only when chosen; for a worker that is not
 //! root): rlimits and a session, as the worker's own user: no isolation of
 //! files, network or processes, and a child that leaves the session is not
@@ -261,6 +264,12 @@ impl PythonRuntimeBuilder {
         self
     }
 
+    /// How much memory a build's processes may use together.
+    pub fn build_memory_bytes(mut self, bytes: u64) -> Self {
+        self.build_memory_bytes = bytes;
+        self
+    }
+
     /// Checks the interpreter and the isolation here, and sets up the cache.
     pub fn build(self) -> Result<PythonRuntime, SetupError> {
         let cache_error = |e| SetupError::Cache(self.cache.clone(), e);
@@ -404,9 +413,13 @@ impl PythonRuntime {
                 },
                 tmpfs_bytes: 1 << 20,
             };
-            let child = sandbox
-                .spawn(&spec, uid.uid, None)
-                .map_err(|e| e.to_string())?;
+            let child = sandbox.spawn(&spec, uid.uid, None).map_err(|e| {
+                format!(
+                    "a sandbox user cannot run {} (it and the directories above it must be \
+                     readable by others): {e}",
+                    self.interpreter.executable.display()
+                )
+            })?;
             let output = child.wait_with_output().map_err(|e| e.to_string())?;
             drop(uid);
             if output.status.success() {
@@ -668,11 +681,11 @@ impl PythonRuntime {
     ) -> Ended {
         let (control_read, control_write) = match sandbox::control_pipe() {
             Ok(pipe) => pipe,
-            Err(e) => return Ended::Exited(None).with_error(on_piece, e),
+            Err(e) => return Ended::NotStarted.with_error(on_piece, e),
         };
         let child = match self.sandbox.spawn(spec, uid.uid, Some(&control_write)) {
             Ok(child) => child,
-            Err(e) => return Ended::Exited(None).with_error(on_piece, e),
+            Err(e) => return Ended::NotStarted.with_error(on_piece, e),
         };
         drop(control_write);
         let reported = Cell::new(false);
@@ -977,6 +990,7 @@ fn outcome_of(reported: Option<ReportedOutcome>, ended: Ended, limits: &Limits) 
             failed(failure::TIMEOUT, describe_end(&ended, limits))
         }
         (None, Ended::OutOfMemory) => failed(failure::MEMORY_LIMIT, describe_end(&ended, limits)),
+        (None, Ended::NotStarted) => failed(failure::NOT_STARTED, describe_end(&ended, limits)),
         (None, Ended::Exited(Some(status))) if cpu_signal(status) => {
             failed(failure::TIMEOUT, describe_end(&Ended::CpuExhausted, limits))
         }
@@ -1022,7 +1036,7 @@ fn describe_end(ended: &Ended, limits: &Limits) -> String {
             }
             (None, None) => "the program ended without a result".into(),
         },
-        Ended::Exited(None) => "the program could not be started".into(),
+        Ended::Exited(None) | Ended::NotStarted => "the program could not be started".into(),
     }
 }
 

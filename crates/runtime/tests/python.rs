@@ -577,7 +577,9 @@ fn a_cancelled_execution_is_stopped_and_reports_cancelled() {
 #[test]
 fn a_child_that_outlives_the_program_is_killed_with_it() {
     for runtime in runtimes() {
-        // The child leaves the session and beats every 100 ms; the program returns at once.
+        // The child leaves the session and beats every 100 ms through a file
+        // it opened before (so that taking the output directory back after
+        // the run does not stop it); the program returns at once.
         let scene = Scene::new(
             &program(
                 "import os, time",
@@ -585,13 +587,12 @@ fn a_child_that_outlives_the_program_is_killed_with_it() {
 if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
+        fd = os.open(beat, os.O_WRONLY | os.O_CREAT, 0o644)
         for n in range(600):
-            with open(beat + ".tmp", "w") as f:
-                f.write(str(n))
-            os.replace(beat + ".tmp", beat)
+            os.pwrite(fd, b"%08d" % n, 0)
             time.sleep(0.1)
     os._exit(0)
-while not os.path.exists(beat):
+while not os.path.exists(beat) or os.path.getsize(beat) == 0:
     time.sleep(0.01)
 return "parent done""#,
             ),
@@ -886,4 +887,54 @@ return seen"#,
             "{name}"
         );
     }
+}
+
+#[test]
+fn an_unisolated_runtime_runs_programs_as_the_workers_own_user() {
+    let runtime = PythonRuntime::builder(test_root().join("cache"))
+        .python(SYSTEM_PYTHON)
+        .isolation(Isolation::Unisolated)
+        .build()
+        .expect("an unisolated runtime works anywhere");
+    let scene = Scene::new(&program("import os", "return os.getuid()"), "");
+    let mut events = Recorder::default();
+    let outcome = build_and_run(&runtime, &scene, json!({}), limits(256, 30), &mut events);
+    let me = std::os::unix::fs::MetadataExt::uid(&fs::metadata("/proc/self").unwrap());
+    assert_eq!(
+        outcome,
+        Outcome::Succeeded { result: json!(me) },
+        "{}",
+        events.text()
+    );
+}
+
+#[test]
+fn the_rlimits_runtime_refuses_an_interpreter_its_sandbox_users_cannot_reach() {
+    // pyenv's interpreter lives under /root (mode 0700) on this kind of machine.
+    let Ok(python) = fs::canonicalize("/root/.pyenv/shims/python3").and_then(|_| {
+        let out = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import os, sys; print(os.path.realpath(sys.executable))",
+            ])
+            .output()?;
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    }) else {
+        return eprintln!("no pyenv interpreter here: nothing to refuse");
+    };
+    if !is_root() || !python.starts_with("/root/") {
+        return eprintln!("{python} is reachable by others: nothing to refuse");
+    }
+    let error = PythonRuntime::builder(test_root().join("cache"))
+        .python(&python)
+        .isolation(Isolation::Rlimits)
+        .build()
+        .expect_err("the sandbox user cannot run it");
+    println!("refused: {error}");
+    assert!(
+        error
+            .to_string()
+            .contains("Rlimits isolation does not work here"),
+        "{error}"
+    );
 }

@@ -353,6 +353,7 @@ fn build_failure(ended: &Ended, runtime: &PythonRuntime) -> Option<String> {
             runtime.max_environment_bytes >> 20
         )),
         Ended::Cancelled => Some("the build was cancelled".into()),
+        Ended::NotStarted => Some("it could not be started".into()),
     }
 }
 

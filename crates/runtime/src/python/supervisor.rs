@@ -80,6 +80,8 @@ pub(crate) enum Ended {
     TooLarge,
     /// It was cancelled.
     Cancelled,
+    /// It could not be started at all.
+    NotStarted,
 }
 
 /// Line length bounds of the output streams and of the control channel.
