@@ -37,8 +37,8 @@
 //! # Sandbox
 //!
 //! The worker runs as root; every command of a build or an execution runs
-//! as a **uid of its own** (taken from a pool, `flock`-held across worker
-//! processes, one command at a time), never as root, with an empty
+//! as a **uid of its own** (taken from a pool, `flock`-held in a
+//! machine-wide directory across worker processes, one command at a time), never as root, with an empty
 //! environment but for the variables above, rlimits on every process
 //! (`RLIMIT_AS` = memory + 256 MiB, `RLIMIT_CPU`, `RLIMIT_NPROC` = 256
 //! processes and threads of the uid, `RLIMIT_FSIZE` = 4 GiB, no core
@@ -134,6 +134,8 @@ const RUNNER: &str = include_str!("python/runner.py");
 pub const DEFAULT_FIRST_UID: u32 = 0x6000_0000;
 /// The number of uids in the default pool (concurrent commands at most).
 pub const DEFAULT_UID_COUNT: u32 = 1024;
+/// Where the locks of the uids are, by default (machine-wide, not per cache).
+pub const DEFAULT_UID_LOCKS: &str = "/run/qmarket/python-uids";
 /// How long a build may take, by default.
 pub const DEFAULT_BUILD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// How large an environment may grow, by default.
@@ -220,6 +222,7 @@ pub struct PythonRuntimeBuilder {
     isolation: Option<Isolation>,
     first_uid: u32,
     uid_count: u32,
+    uid_locks: PathBuf,
     log_level: String,
     build_timeout: Duration,
     max_environment_bytes: u64,
@@ -243,6 +246,14 @@ impl PythonRuntimeBuilder {
     pub fn uids(mut self, first: u32, count: u32) -> Self {
         self.first_uid = first;
         self.uid_count = count;
+        self
+    }
+
+    /// Where the uids' locks are (default [`DEFAULT_UID_LOCKS`]): one
+    /// directory for every runtime of the machine that uses those uids,
+    /// whatever its cache, since taking a uid kills what runs as it.
+    pub fn uid_locks(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.uid_locks = dir.into();
         self
     }
 
@@ -275,7 +286,7 @@ impl PythonRuntimeBuilder {
         let cache_error = |e| SetupError::Cache(self.cache.clone(), e);
         fs::create_dir_all(&self.cache).map_err(cache_error)?;
         let cache = fs::canonicalize(&self.cache).map_err(cache_error)?;
-        for dir in ["", "envs", "builds", "runs", "uids"] {
+        for dir in ["", "envs", "builds", "runs"] {
             let dir = cache.join(dir);
             fs::create_dir_all(&dir).map_err(cache_error)?;
             let mode = if dir.ends_with("runs") || dir.ends_with("builds") {
@@ -295,7 +306,7 @@ impl PythonRuntimeBuilder {
             }
         }
         let runner = write_runner(&cache).map_err(cache_error)?;
-        let uids = UidPool::new(cache.join("uids"), self.first_uid, self.uid_count);
+        let uids = UidPool::new(self.uid_locks.clone(), self.first_uid, self.uid_count);
         let mut runtime = PythonRuntime {
             cache,
             interpreter,
@@ -348,6 +359,7 @@ impl PythonRuntime {
             isolation: None,
             first_uid: DEFAULT_FIRST_UID,
             uid_count: DEFAULT_UID_COUNT,
+            uid_locks: DEFAULT_UID_LOCKS.into(),
             log_level: DEFAULT_LOG_LEVEL.into(),
             build_timeout: DEFAULT_BUILD_TIMEOUT,
             max_environment_bytes: DEFAULT_MAX_ENVIRONMENT_BYTES,
@@ -871,11 +883,11 @@ impl Runtime for PythonRuntime {
 
     fn run(&self, source: &Path, invocation: Invocation<'_>, events: &mut dyn Events) -> Outcome {
         // Built on another machine: this one builds the environment first.
+        // Its lines are the provider's business, not the consumer's log.
+        let started = Instant::now();
         let environment = {
-            let cell = RefCell::new(&mut *events);
-            let result = self.environment(source, &mut |line| cell.borrow_mut().log(line), &|| {
-                cell.borrow().cancelled()
-            });
+            let cancelled = &*events;
+            let result = self.environment(source, &mut |_| {}, &|| cancelled.cancelled());
             match result {
                 Ok(environment) => environment,
                 Err(_) if events.cancelled() => return Outcome::Cancelled,
@@ -887,6 +899,15 @@ impl Runtime for PythonRuntime {
                 }
             }
         };
+        if !environment.reused {
+            events.log(LogLine::now(
+                Severity::Notice,
+                format!(
+                    "the service's environment was built on this machine first ({:.1} s)",
+                    started.elapsed().as_secs_f64()
+                ),
+            ));
+        }
         self.execute(source, &environment, invocation, events)
     }
 }

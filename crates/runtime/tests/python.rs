@@ -938,3 +938,44 @@ fn the_rlimits_runtime_refuses_an_interpreter_its_sandbox_users_cannot_reach() {
         "{error}"
     );
 }
+
+#[test]
+fn an_environment_left_incomplete_is_built_again() {
+    let cache = tempfile::Builder::new()
+        .prefix("broken-cache-")
+        .tempdir_in(test_root())
+        .unwrap();
+    let runtime = PythonRuntime::new(cache.path()).expect("a runtime");
+    let scene = Scene::new(&program("", "return 1"), "");
+    let first = runtime
+        .prepare(&scene.project, &limits(256, 60), &mut |_| {})
+        .unwrap();
+    // A build that died after publishing... of a directory without its marker.
+    fs::remove_file(first.path.join("qmarket-environment.json")).unwrap();
+    let second = runtime
+        .prepare(&scene.project, &limits(256, 60), &mut |_| {})
+        .unwrap();
+    assert!(!second.reused, "{second:?}");
+    assert_ne!(first.path, second.path);
+    assert!(!first.path.exists(), "the incomplete directory is gone");
+    let outcome = run(
+        &runtime,
+        &scene,
+        &scene.work,
+        &scene.output,
+        json!({}),
+        limits(256, 30),
+        &mut Recorder::default(),
+    );
+    assert_eq!(outcome, Outcome::Succeeded { result: json!(1) });
+}
+
+#[test]
+fn an_execution_log_holds_the_programs_lines_only() {
+    let runtime = &runtimes()[0];
+    let scene = Scene::new(&program("", "print(\"only this\")\nreturn 1"), "");
+    let mut events = Recorder::default();
+    build_and_run(runtime, &scene, json!({}), limits(256, 30), &mut events);
+    let messages: Vec<&str> = events.lines.iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(messages, ["only this"]);
+}

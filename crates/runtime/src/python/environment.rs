@@ -415,9 +415,11 @@ fn published(envs: &Path, key: &str) -> Option<PathBuf> {
     path.join(MARKER).is_file().then_some(path)
 }
 
-/// Removes directories of `key` that no link points to: left by builds
-/// that died (the caller holds the key's lock, so none is in progress here).
+/// Removes what a build of `key` that died left: its directories, and a
+/// link to an incomplete one (the caller holds the key's lock and found
+/// nothing published, so no build of it is in progress here).
 fn remove_unpublished(envs: &Path, key: &str) {
+    let _ = fs::remove_file(envs.join(key));
     let Ok(entries) = fs::read_dir(envs) else {
         return;
     };

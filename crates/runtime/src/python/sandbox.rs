@@ -7,7 +7,7 @@ use std::fs::{self, File};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -550,6 +550,7 @@ impl UidPool {
             return Ok(HeldUid { uid, lock: None });
         }
         fs::create_dir_all(&self.dir)?;
+        fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))?;
         for _ in 0..self.count {
             let offset = self.next.fetch_add(1, Ordering::Relaxed) % self.count;
             let uid = self.first + offset;
@@ -598,7 +599,6 @@ pub(crate) fn chown_tree(path: &Path, uid: u32) -> io::Result<()> {
 /// Makes `path` and everything under it readable by all and writable by
 /// none but the owner, without set-id bits (not following symlinks).
 pub(crate) fn publish_tree(path: &Path) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
     let metadata = fs::symlink_metadata(path)?;
     if metadata.file_type().is_symlink() {
         return Ok(());
