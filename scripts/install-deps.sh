@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages the platform's tests and benchmarks use, when
-# they are missing: redis-server (the Redis key-value backend), and wrk, jq
-# and curl for the benchmarks.
+# they are missing: redis-server (the Redis key-value backend), wrk, jq
+# and curl for the benchmarks, bubblewrap (the sandbox of the Python
+# runtime's executions) and python3-venv (its environments).
 set -euo pipefail
 
 missing=()
@@ -9,6 +10,8 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v jq >/dev/null 2>&1 || missing+=(jq)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+/usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 echo "install-deps: installing ${missing[*]}" >&2

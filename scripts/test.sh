@@ -22,3 +22,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "tests"
 cargo test --workspace --locked "$@"
+
+step "Python runtime (qmarket-runtime --features python: real pip installs, sandboxed executions)"
+cargo clippy -p qmarket-runtime --all-targets --locked --features python -- -D warnings
+cargo test -p qmarket-runtime --locked --features python "$@"

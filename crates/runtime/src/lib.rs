@@ -25,6 +25,9 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+#[cfg(feature = "python")]
+pub mod python;
+
 /// What one execution may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -131,6 +134,9 @@ pub mod failure {
     pub const INVALID_RESULT: &str = "INVALID_RESULT";
     /// The runtime could not start the program at all.
     pub const NOT_STARTED: &str = "NOT_STARTED";
+    /// The request is not what the runtime can pass to the program (for
+    /// PlanQK's template: not a JSON object).
+    pub const INVALID_INPUT: &str = "INVALID_INPUT";
 }
 
 /// What a build produced besides its log.
