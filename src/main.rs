@@ -1,11 +1,14 @@
 //! `qmarket`: the platform's command line. `qmarket up` runs a `spin.toml`
-//! on the embedded Spin-compatible host.
+//! on the embedded Spin-compatible host; `qmarket worker` builds and runs
+//! managed services for a platform.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use qmarket_host::{App, HostOptions, Server, VariableSource};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+
+mod worker;
 
 #[derive(Parser)]
 #[command(name = "qmarket", version, about = "The qmarket platform")]
@@ -31,6 +34,9 @@ enum Command {
         #[arg(long)]
         state_dir: Option<PathBuf>,
     },
+    /// Build and run managed services for a platform (any number of
+    /// workers, on any machine that reaches it).
+    Worker(worker::WorkerArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -58,6 +64,7 @@ fn main() -> anyhow::Result<()> {
                 .context("cannot start the async runtime")?;
             runtime.block_on(up(options, listen))
         }
+        Command::Worker(args) => args.run(),
     }
 }
 
@@ -77,7 +84,7 @@ async fn up(options: HostOptions, listen: SocketAddr) -> anyhow::Result<()> {
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 mod error_code;
+pub mod executions;
 #[cfg(target_arch = "wasm32")]
 mod upstream;
 
@@ -47,18 +48,49 @@ pub struct Admission {
     pub authorization: Option<String>,
 }
 
-/// Decides whether and where `req` (from the authenticated `caller`) is
-/// forwarded: 404 unknown/unpublished/managed service, 403 not subscribed,
-/// 502 unusable service URL. `open` decrypts a sealed upstream password.
+/// What the gateway does with a call it admitted.
+#[derive(Debug, Clone)]
+pub enum Call {
+    /// Forwards it to an external service.
+    Forward(Box<Admission>),
+    /// Serves it from a managed service's execution API.
+    Managed {
+        /// The service and subscription.
+        grant: Box<Grant>,
+        /// The path after `/gateway/{serviceId}`.
+        remainder: String,
+    },
+}
+
+impl Call {
+    /// The admission of a call to an external service.
+    pub fn forwarded(self) -> Option<Admission> {
+        match self {
+            Call::Forward(admission) => Some(*admission),
+            Call::Managed { .. } => None,
+        }
+    }
+}
+
+/// Decides whether and where `req` (from the authenticated `caller`) goes:
+/// 404 unknown or unpublished service, 403 not subscribed, 502 unusable
+/// service URL; a managed service's calls go to its execution API. `open`
+/// decrypts a sealed upstream password.
 pub fn admit(
     req: &Request,
     kv: &dyn KeyValue,
     caller: &Caller,
     now: Timestamp,
     open: impl FnOnce(&str) -> Result<String>,
-) -> Result<Admission> {
+) -> Result<Call> {
     let path = GatewayPath::parse(&req.path)?;
     let grant = authorize(kv, caller, path.service_id)?;
+    if grant.service.kind == qmarket_model::ServiceType::Managed {
+        return Ok(Call::Managed {
+            remainder: path.remainder.to_string(),
+            grant: Box::new(grant),
+        });
+    }
     let url = grant.service.url.as_deref().ok_or_else(|| {
         qmarket_core::Error::BadGateway(format!(
             "service '{}' has no URL to forward to",
@@ -68,12 +100,12 @@ pub fn admit(
     let target = UpstreamUrl::parse(url)?.target(path.remainder, &req.query);
     let authorization = upstream_authorization(&grant.service.security_configuration, open)?;
     let correlation = new_correlation(&grant, now)?;
-    Ok(Admission {
+    Ok(Call::Forward(Box::new(Admission {
         grant,
         target,
         correlation,
         authorization,
-    })
+    })))
 }
 
 impl Admission {

@@ -78,7 +78,10 @@ fn an_admitted_call_targets_the_service_url_with_the_remainder_and_query() {
         SecurityConfiguration::none(),
     );
     let req = Request::new(Method::Post, &format!("/gateway/{SVC}/runs/7?shots=100"));
-    let admission = admit(&req, &kv, &caller(), Timestamp::from_millis(5), never_open).unwrap();
+    let admission = admit(&req, &kv, &caller(), Timestamp::from_millis(5), never_open)
+        .unwrap()
+        .forwarded()
+        .unwrap();
     assert_eq!(
         admission.target.url(),
         "http://upstream.test:8080/api/runs/7?shots=100"
@@ -97,7 +100,10 @@ fn an_admitted_call_targets_the_service_url_with_the_remainder_and_query() {
 fn admission_does_not_store_the_correlation_yet() {
     let kv = store_with("http://upstream.test/api", SecurityConfiguration::none());
     let req = Request::new(Method::Get, &format!("/gateway/{SVC}"));
-    let admission = admit(&req, &kv, &caller(), Timestamp::from_millis(0), never_open).unwrap();
+    let admission = admit(&req, &kv, &caller(), Timestamp::from_millis(0), never_open)
+        .unwrap()
+        .forwarded()
+        .unwrap();
     assert_eq!(
         qmarket_model::Correlation::load(&kv, &admission.correlation.id).unwrap(),
         None
@@ -118,6 +124,8 @@ fn a_basic_service_gets_its_opened_password_upstream() {
         assert_eq!(sealed, "sealed-secret");
         Ok("hunter2".into())
     })
+    .unwrap()
+    .forwarded()
     .unwrap();
     let headers = admission.upstream_headers(&req, 0);
     // base64("qpu:hunter2")
@@ -140,7 +148,10 @@ fn upstream_headers_carry_the_correlation_and_where_the_call_came_from() {
         .with_header("x-correlation-id", "forged")
         .with_header("content-type", "application/json")
         .with_header("host", "market.example");
-    let admission = admit(&req, &kv, &caller(), Timestamp::from_millis(0), never_open).unwrap();
+    let admission = admit(&req, &kv, &caller(), Timestamp::from_millis(0), never_open)
+        .unwrap()
+        .forwarded()
+        .unwrap();
     let headers = admission.upstream_headers(&req, 2);
     assert_eq!(
         value(&headers, "x-correlation-id"),
@@ -174,7 +185,7 @@ fn refusals_keep_their_status() {
         account_id: "acc_other".into(),
     };
     let req = Request::new(Method::Get, &format!("/gateway/{SVC}"));
-    let status = |r: Result<Admission>| r.map(|_| ()).unwrap_err().status();
+    let status = |r: Result<Call>| r.map(|_| ()).unwrap_err().status();
     assert_eq!(
         status(admit(
             &req,

@@ -14,10 +14,10 @@ use qmarket_gateway::{
 };
 use qmarket_http::{problem, BodyLimit, Request, Response};
 use qmarket_sealing::Sealer;
-use qmarket_spin::{variable, SpinStore, STORE_LABEL};
+use qmarket_spin::{fields, send, send_stream, variable, SpinStore, STORE_LABEL};
 use spin_sdk::http::{
-    Fields, IncomingRequest, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
-    OutgoingResponse, ResponseOutparam, Scheme,
+    IncomingRequest, IncomingResponse, Method, OutgoingBody, OutgoingRequest, OutgoingResponse,
+    ResponseOutparam, Scheme,
 };
 use spin_sdk::wit::wasi::http0_2_0::outgoing_handler;
 use spin_sdk::wit::wasi::http0_2_0::types::{IncomingBody, RequestOptions};
@@ -25,21 +25,45 @@ use wasi::clocks::monotonic_clock;
 use wasi::io::poll::{self, Pollable};
 use wasi::io::streams::{OutputStream, StreamError};
 
-use crate::{admit, classify, config_from, ENCRYPTION_KEY_VARIABLE};
+use crate::executions::Answer;
+use crate::{admit, classify, config_from, Call, ENCRYPTION_KEY_VARIABLE};
 
 /// Bytes read from a stream per call.
 const CHUNK: u64 = 64 * 1024;
+
+/// What a gateway request came to.
+enum Outcome {
+    /// An upstream's answer to stream back.
+    Upstream(IncomingResponse, String, GatewayConfig),
+    /// A managed service's answer, with the store its files are read from.
+    Managed(Answer, SpinStore),
+}
 
 /// Handles one gateway request.
 pub(crate) fn handle(req: IncomingRequest, out: ResponseOutparam) {
     let method = req.method();
     let head = qmarket_spin::request_head(&req);
     match forward(req, &method, &head) {
-        Ok((response, correlation_id, config)) => {
+        Ok(Outcome::Upstream(response, correlation_id, config)) => {
             let is_head = matches!(method, Method::Head);
             stream_back(response, &correlation_id, out, config.timeout, is_head);
         }
-        Err(response) => respond(out, response),
+        Ok(Outcome::Managed(Answer::Whole(response), _)) => send(out, response),
+        Ok(Outcome::Managed(Answer::File(file), kv)) => {
+            let headers = [
+                (
+                    "content-type".to_string(),
+                    b"application/octet-stream".to_vec(),
+                ),
+                (
+                    "content-length".to_string(),
+                    file.len.to_string().into_bytes(),
+                ),
+            ];
+            let chunks = (0..file.chunks).map(|n| file.chunk(&kv, n));
+            send_stream(out, 200, &headers, chunks);
+        }
+        Err(response) => send(out, response),
     }
 }
 
@@ -66,19 +90,29 @@ fn authenticate(
 
 /// Everything up to the upstream's response head; a failure is the
 /// response to give the consumer.
-fn forward(
-    req: IncomingRequest,
-    method: &Method,
-    head: &Request,
-) -> Result<(IncomingResponse, String, GatewayConfig), Response> {
+fn forward(req: IncomingRequest, method: &Method, head: &Request) -> Result<Outcome, Response> {
     let kv = SpinStore::open(STORE_LABEL).map_err(|e| logged(&e.into()))?;
     let config = config_from(variable);
     let now = Timestamp::now();
     let sealer =
         Sealer::load(&kv, variable(ENCRYPTION_KEY_VARIABLE).as_deref()).map_err(|e| logged(&e))?;
     let caller = authenticate(head, &kv, &sealer, now).map_err(|e| logged(&e))?;
-    let admission =
-        admit(head, &kv, &caller, now, |sealed| sealer.open(sealed)).map_err(|e| logged(&e))?;
+    let admission = match admit(head, &kv, &caller, now, |sealed| sealer.open(sealed))
+        .map_err(|e| logged(&e))?
+    {
+        Call::Forward(admission) => admission,
+        Call::Managed { grant, remainder } => {
+            let limit = BodyLimit {
+                max_bytes: crate::executions::MAX_BODY_BYTES,
+                whose: "an execution's limit",
+            };
+            let mut request = head.clone();
+            request.body = qmarket_spin::read_body(req, limit).map_err(|e| logged(&e))?;
+            let answer = crate::executions::serve(&request, &kv, &grant, &remainder, now)
+                .map_err(|e| logged(&e))?;
+            return Ok(Outcome::Managed(answer, kv));
+        }
+    };
     let correlation_id = admission.correlation.id.clone();
     let fail = |error: Error| {
         if let Error::Internal(detail) = &error {
@@ -96,24 +130,9 @@ fn forward(
     record_correlation(&kv, &admission.correlation, now).map_err(fail)?;
 
     let headers = admission.upstream_headers(head, body.len());
-    let response = send(method, &admission.target, &headers, &body, config.timeout)
+    let response = send_upstream(method, &admission.target, &headers, &body, config.timeout)
         .map_err(|failure| fail(failure.into()))?;
-    Ok((response, correlation_id, config))
-}
-
-/// Header fields, skipping (and logging) any the host refuses rather than
-/// failing the call for one header.
-fn fields(headers: &[(String, Vec<u8>)]) -> Fields {
-    if let Ok(fields) = Fields::from_list(headers) {
-        return fields;
-    }
-    let fields = Fields::new();
-    for (name, value) in headers {
-        if fields.append(name, value).is_err() {
-            eprintln!("gateway: header {name:?} refused by the host; not forwarded");
-        }
-    }
-    fields
+    Ok(Outcome::Upstream(response, correlation_id, config))
 }
 
 fn nanos(duration: Duration) -> u64 {
@@ -122,7 +141,7 @@ fn nanos(duration: Duration) -> u64 {
 
 /// Sends the request and waits for the response head, at most `timeout`
 /// (connecting, writing the body and the first byte together).
-fn send(
+fn send_upstream(
     method: &Method,
     target: &Target,
     headers: &[(String, Vec<u8>)],
@@ -261,12 +280,12 @@ fn stream_back(
     }
     let Ok(in_body) = upstream.consume() else {
         let error = UpstreamFailure::Invalid("the response body was not readable".into());
-        return respond(out, failure_response(&error.into(), correlation_id));
+        return send(out, failure_response(&error.into(), correlation_id));
     };
     let response = OutgoingResponse::new(fields(&headers));
     if response.set_status_code(status).is_err() {
         let error = UpstreamFailure::Invalid(format!("status {status}"));
-        return respond(out, failure_response(&error.into(), correlation_id));
+        return send(out, failure_response(&error.into(), correlation_id));
     }
     let Ok(out_body) = response.body() else {
         return;
@@ -324,28 +343,4 @@ fn copy(
             Err(StreamError::LastOperationFailed(_)) => return false,
         }
     }
-}
-
-/// Sends a whole response (the gateway's own answers: problems).
-fn respond(out: ResponseOutparam, response: Response) {
-    let headers: Vec<(String, Vec<u8>)> = response
-        .headers
-        .iter()
-        .map(|(n, v)| (n.to_ascii_lowercase(), v.as_bytes().to_vec()))
-        .collect();
-    let outgoing = OutgoingResponse::new(fields(&headers));
-    let _ = outgoing.set_status_code(response.status);
-    let Ok(body) = outgoing.body() else {
-        return;
-    };
-    out.set(outgoing);
-    if let Ok(stream) = body.write() {
-        for chunk in response.body.chunks(4096) {
-            if stream.blocking_write_and_flush(chunk).is_err() {
-                break;
-            }
-        }
-        drop(stream);
-    }
-    let _ = OutgoingBody::finish(body, None);
 }

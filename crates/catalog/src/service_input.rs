@@ -22,10 +22,13 @@ pub const MAX_CREDENTIAL_CHARS: usize = 200;
 pub const MILLI_CPUS: std::ops::RangeInclusive<u32> = 100..=16_000;
 /// Memory bounds of a managed service, in MiB.
 pub const MEMORY_MB: std::ops::RangeInclusive<u32> = 128..=32_768;
+/// Timeout bounds of a managed service's executions, in seconds.
+pub const TIMEOUT_SECONDS: std::ops::RangeInclusive<u32> = 1..=86_400;
 /// Resources of a managed service that names none.
 pub const DEFAULT_RESOURCES: Resources = Resources {
     milli_cpus: 1_000,
     memory_in_megabytes: 2_048,
+    timeout_seconds: Resources::default_timeout(),
 };
 
 /// The body of `POST /api/services`.
@@ -119,6 +122,9 @@ pub struct ResourcesInput {
     /// MiB of memory (128–32 768).
     #[serde(default)]
     pub memory_in_megabytes: Option<u32>,
+    /// The longest an execution may run, in seconds (1–86 400).
+    #[serde(default)]
+    pub timeout_seconds: Option<u32>,
 }
 
 impl From<NewService> for UpdateService {
@@ -355,6 +361,20 @@ fn apply_managed(service: &mut Service, patch: &UpdateService, v: &mut Violation
                         v.add(
                             "resources.memoryInMegabytes",
                             format!("must be from {} to {}", MEMORY_MB.start(), MEMORY_MB.end()),
+                        );
+                    }
+                }
+                if let Some(seconds) = r.timeout_seconds {
+                    if TIMEOUT_SECONDS.contains(&seconds) {
+                        config.resources.timeout_seconds = seconds;
+                    } else {
+                        v.add(
+                            "resources.timeoutSeconds",
+                            format!(
+                                "must be from {} to {}",
+                                TIMEOUT_SECONDS.start(),
+                                TIMEOUT_SECONDS.end()
+                            ),
                         );
                     }
                 }

@@ -61,6 +61,8 @@ pub struct ResourcesView {
     pub milli_cpus: u32,
     /// MiB of memory.
     pub memory_in_megabytes: u32,
+    /// The longest an execution may run, in seconds.
+    pub timeout_seconds: u32,
 }
 
 impl From<&Service> for ServiceView {
@@ -80,6 +82,7 @@ impl From<&Service> for ServiceView {
             resources: s.managed.as_ref().map(|m| ResourcesView {
                 milli_cpus: m.resources.milli_cpus,
                 memory_in_megabytes: m.resources.memory_in_megabytes,
+                timeout_seconds: m.resources.timeout_seconds,
             }),
             lifecycle: s.lifecycle,
             owner_id: s.owner_id.clone(),

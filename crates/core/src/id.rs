@@ -23,11 +23,13 @@ pub enum IdKind {
     MeteringEvent,
     /// `exe_`
     Execution,
+    /// `bld_`
+    Build,
 }
 
 impl IdKind {
     /// Every kind.
-    pub const ALL: [IdKind; 9] = [
+    pub const ALL: [IdKind; 10] = [
         IdKind::Account,
         IdKind::AccessToken,
         IdKind::Service,
@@ -37,6 +39,7 @@ impl IdKind {
         IdKind::Subscription,
         IdKind::MeteringEvent,
         IdKind::Execution,
+        IdKind::Build,
     ];
 
     /// What an id of this kind names, as problems say it ("service").
@@ -51,6 +54,7 @@ impl IdKind {
             IdKind::Subscription => "subscription",
             IdKind::MeteringEvent => "metering event",
             IdKind::Execution => "execution",
+            IdKind::Build => "build",
         }
     }
 
@@ -66,6 +70,7 @@ impl IdKind {
             IdKind::Subscription => "sub_",
             IdKind::MeteringEvent => "evt_",
             IdKind::Execution => "exe_",
+            IdKind::Build => "bld_",
         }
     }
 }

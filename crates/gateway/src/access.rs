@@ -2,7 +2,7 @@
 
 use qmarket_core::id::{is_well_formed, IdKind};
 use qmarket_core::{Error, Result};
-use qmarket_model::{Lifecycle, Record, Service, ServiceType, Subscription};
+use qmarket_model::{Lifecycle, Record, Service, Subscription};
 use qmarket_store::{counter, KeyValue};
 
 /// The authenticated application making the call.
@@ -28,8 +28,7 @@ pub struct Grant {
 /// - 404 when the id is malformed or unknown, when the service is not
 ///   published (`CREATED`), when it is published internally (`ACCESSIBLE`)
 ///   and the caller is not its owner's application (it does not exist for
-///   anyone else), and for `MANAGED` services, whose execution API is not
-///   served by the forwarding gateway;
+///   anyone else);
 /// - 403 when the application has no active subscription to it (none, or
 ///   one that has ended).
 pub fn authorize(kv: &dyn KeyValue, caller: &Caller, service_id: &str) -> Result<Grant> {
@@ -45,11 +44,6 @@ pub fn authorize(kv: &dyn KeyValue, caller: &Caller, service_id: &str) -> Result
     };
     if !visible {
         return Err(not_found());
-    }
-    if service.kind == ServiceType::Managed {
-        return Err(Error::NotFound(format!(
-            "service '{service_id}' is a managed service; it has no forwarding endpoint"
-        )));
     }
     let not_subscribed = || {
         Error::Forbidden(format!(
@@ -100,6 +94,7 @@ pub(crate) mod tests {
     use super::*;
     use qmarket_core::Timestamp;
     use qmarket_http::StatusOf;
+    use qmarket_model::ServiceType;
     use qmarket_store::MemoryStore;
 
     pub(crate) const SVC: &str = "svc_0123456789abcdefghjkmnpqrs";
@@ -206,12 +201,12 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_managed_service_is_not_found_here() {
+    fn a_managed_service_is_granted_like_an_external_one() {
         let kv = subscribed_store();
         service(Lifecycle::Published, ServiceType::Managed)
             .save_with_state(&kv)
             .unwrap();
-        assert_eq!(authorize(&kv, &consumer(), SVC).unwrap_err().status(), 404);
+        assert!(authorize(&kv, &consumer(), SVC).is_ok());
     }
 
     #[test]

@@ -1,43 +1,23 @@
 //! Correlation ids: one per forwarded call.
 
-use qmarket_core::{id, Error, Result, Timestamp};
-use qmarket_model::{Correlation, Record};
-use qmarket_store::{DailyExpiry, KeyValue};
+use qmarket_core::{id, Result, Timestamp};
+use qmarket_model::Correlation;
+use qmarket_store::KeyValue;
 
 use crate::Grant;
 
-/// Whole days a correlation is kept after the day of its call: metering
-/// accepts usage up to 35 days back.
-pub const CORRELATION_KEEP_DAYS: i64 = 36;
-/// One call in this many also runs a step of the correlations' sweep.
-const SWEEP_EVERY: u64 = 64;
-
-/// Where correlations are registered to expire.
-pub fn correlation_expiry() -> DailyExpiry {
-    DailyExpiry::new("expiry/correlations", CORRELATION_KEEP_DAYS)
-}
-
 /// Makes `correlation` durable, registered to expire
-/// [`CORRELATION_KEEP_DAYS`] after `now`'s day (one `increment` and one
-/// atomic `set_many`); one call in [`SWEEP_EVERY`] also deletes a chunk of
-/// expired correlations.
+/// [`Correlation::KEEP_DAYS`] after `now`'s day (one `increment` and one
+/// atomic `set_many`); one call in 64 also deletes a chunk of expired
+/// correlations.
 pub fn record_correlation(
     kv: &dyn KeyValue,
     correlation: &Correlation,
     now: Timestamp,
 ) -> Result<()> {
-    let key = Correlation::key(&correlation.id);
-    let expiry = correlation_expiry();
-    let slot = expiry.slot(kv, now, &[&key])?;
-    let record = serde_json::to_vec(correlation)
-        .map_err(|e| Error::Internal(format!("cannot encode a correlation: {e}")))?;
-    kv.set_many(&[(key, record), slot.entry])?;
-    if slot.seq % SWEEP_EVERY == 0 {
-        // Sweeping is housekeeping: the call goes on whatever happens here.
-        if let Err(e) = expiry.sweep_step(kv, now) {
-            eprintln!("gateway: sweeping expired correlations failed: {e}");
-        }
-    }
+    let (entries, slot) = correlation.entries(kv, now)?;
+    kv.set_many(&entries)?;
+    Correlation::recorded(kv, slot, now);
     Ok(())
 }
 
@@ -110,11 +90,12 @@ mod tests {
         let c = new_correlation(&grant, at(day)).unwrap();
         record_correlation(&kv, &c, at(day)).unwrap();
         assert!(kv.exists(&format!("correlation/{}", c.id)).unwrap());
+        use qmarket_model::Record;
         assert_eq!(Correlation::load(&kv, &c.id).unwrap(), Some(c.clone()));
         // Kept for 36 whole days after its day; swept after.
-        correlation_expiry().sweep_step(&kv, at(day + 36)).unwrap();
+        Correlation::expiry().sweep_step(&kv, at(day + 36)).unwrap();
         assert!(Correlation::load(&kv, &c.id).unwrap().is_some());
-        correlation_expiry().sweep_step(&kv, at(day + 37)).unwrap();
+        Correlation::expiry().sweep_step(&kv, at(day + 37)).unwrap();
         assert_eq!(Correlation::load(&kv, &c.id).unwrap(), None);
     }
 }

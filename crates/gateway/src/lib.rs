@@ -55,9 +55,7 @@ pub use config::{
     GatewayConfig, DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT_MS, MAX_BODY_BYTES_LIMIT,
     MAX_BODY_VARIABLE, MAX_TIMEOUT_MS, TIMEOUT_VARIABLE,
 };
-pub use correlation::{
-    correlation_expiry, new_correlation, record_correlation, CORRELATION_KEEP_DAYS,
-};
+pub use correlation::{new_correlation, record_correlation};
 pub use failure::{failure_response, UpstreamFailure};
 pub use forwarded::{forwarded_for, forwarded_proto_and_host};
 pub use gateway_path::GatewayPath;

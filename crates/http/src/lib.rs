@@ -8,6 +8,7 @@
 
 mod body;
 mod body_limit;
+mod body_source;
 pub mod credentials;
 mod form;
 mod pagination;
@@ -19,6 +20,7 @@ mod status;
 
 pub use body::{json_body, MAX_JSON_BODY};
 pub use body_limit::BodyLimit;
+pub use body_source::{BodySource, Buffered};
 pub use form::form_pairs;
 pub use pagination::{PageQuery, DEFAULT_LIMIT, MAX_LIMIT};
 pub use problem::{problem, problem_with, PROBLEM_CONTENT_TYPE};

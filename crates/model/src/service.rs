@@ -53,7 +53,7 @@ pub struct SecurityConfiguration {
 }
 
 /// How a managed service is run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Runtime {
     /// PlanQK's Python coding template.
@@ -72,6 +72,16 @@ pub struct Resources {
     pub milli_cpus: u32,
     /// Memory in MiB.
     pub memory_in_megabytes: u32,
+    /// The longest an execution may run, in seconds.
+    #[serde(default = "Resources::default_timeout")]
+    pub timeout_seconds: u32,
+}
+
+impl Resources {
+    /// The timeout of a service that names none (one hour).
+    pub const fn default_timeout() -> u32 {
+        3600
+    }
 }
 
 /// The configuration of a `MANAGED` service.

@@ -43,13 +43,14 @@ pub fn request_head(req: &spin_http::IncomingRequest) -> Request {
     }
 }
 
-/// The body of `req`, read to its end; 413 as soon as it passes `limit`
-/// (a declared `content-length` over it is refused before reading
-/// anything).
-pub fn read_body(
+/// Reads the body of `req` to its end, handing each piece to `each` as it
+/// arrives; 413 as soon as it passes `limit` (a declared `content-length`
+/// over it is refused before reading anything). Returns the bytes read.
+pub fn stream_body(
     req: spin_http::IncomingRequest,
     limit: BodyLimit,
-) -> qmarket_core::Result<Vec<u8>> {
+    mut each: impl FnMut(&[u8]) -> qmarket_core::Result<()>,
+) -> qmarket_core::Result<u64> {
     let declared = req.headers().get("content-length");
     let declared = declared
         .first()
@@ -57,14 +58,15 @@ pub fn read_body(
     limit.check_declared(declared.as_deref())?;
     let unreadable = || qmarket_core::Error::bad_request("the request body could not be read");
     let body = req.consume().map_err(|()| unreadable())?;
-    let mut bytes = Vec::new();
+    let mut received = 0u64;
     {
         let stream = body.stream().map_err(|()| unreadable())?;
         loop {
             match stream.blocking_read(CHUNK) {
                 Ok(chunk) => {
-                    bytes.extend_from_slice(&chunk);
-                    limit.check_received(bytes.len() as u64)?;
+                    received += chunk.len() as u64;
+                    limit.check_received(received)?;
+                    each(&chunk)?;
                 }
                 Err(wasi::io::streams::StreamError::Closed) => break,
                 Err(wasi::io::streams::StreamError::LastOperationFailed(_)) => {
@@ -76,7 +78,103 @@ pub fn read_body(
     drop(spin_sdk::wit::wasi::http0_2_0::types::IncomingBody::finish(
         body,
     ));
+    Ok(received)
+}
+
+/// Spin's incoming request as a [`qmarket_http::BodySource`]: its body
+/// streamed with [`stream_body`].
+pub struct Streamed(pub spin_http::IncomingRequest);
+
+impl qmarket_http::BodySource for Streamed {
+    fn each(
+        self: Box<Self>,
+        limit: BodyLimit,
+        each: &mut dyn FnMut(&[u8]) -> qmarket_core::Result<()>,
+    ) -> qmarket_core::Result<u64> {
+        stream_body(self.0, limit, each)
+    }
+}
+
+/// The body of `req`, read to its end within `limit` (see [`stream_body`]).
+pub fn read_body(
+    req: spin_http::IncomingRequest,
+    limit: BodyLimit,
+) -> qmarket_core::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    stream_body(req, limit, |chunk| {
+        bytes.extend_from_slice(chunk);
+        Ok(())
+    })?;
     Ok(bytes)
+}
+
+/// Header fields for a response or request, skipping (and logging) any the
+/// host refuses rather than failing for one header.
+pub fn fields(headers: &[(String, Vec<u8>)]) -> spin_http::Fields {
+    if let Ok(fields) = spin_http::Fields::from_list(headers) {
+        return fields;
+    }
+    let fields = spin_http::Fields::new();
+    for (name, value) in headers {
+        if fields.append(name, value).is_err() {
+            eprintln!("header {name:?} refused by the host; left out");
+        }
+    }
+    fields
+}
+
+fn lower_case(headers: &[(String, String)]) -> Vec<(String, Vec<u8>)> {
+    headers
+        .iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.as_bytes().to_vec()))
+        .collect()
+}
+
+/// Sends `response` whole on `out`.
+pub fn send(out: spin_http::ResponseOutparam, response: Response) {
+    let body = response.body;
+    send_stream(
+        out,
+        response.status,
+        &lower_case(&response.headers),
+        std::iter::once(Ok(body)),
+    );
+}
+
+/// Sends a response of `status` and `headers` whose body is `chunks`, each
+/// written as it comes: a large body never sits in memory whole. A chunk
+/// that fails after the head was sent cuts the body off (the client sees
+/// a broken response, never a short success).
+pub fn send_stream(
+    out: spin_http::ResponseOutparam,
+    status: u16,
+    headers: &[(String, Vec<u8>)],
+    chunks: impl IntoIterator<Item = qmarket_core::Result<Vec<u8>>>,
+) {
+    let outgoing = spin_http::OutgoingResponse::new(fields(headers));
+    let _ = outgoing.set_status_code(status);
+    let Ok(body) = outgoing.body() else {
+        return;
+    };
+    out.set(outgoing);
+    let Ok(stream) = body.write() else {
+        return;
+    };
+    for chunk in chunks {
+        let Ok(chunk) = chunk else {
+            // Dropping an unfinished body tells the host the response failed.
+            drop(stream);
+            return;
+        };
+        for piece in chunk.chunks(64 * 1024) {
+            if stream.blocking_write_and_flush(piece).is_err() {
+                drop(stream);
+                return;
+            }
+        }
+    }
+    drop(stream);
+    let _ = spin_http::OutgoingBody::finish(body, None);
 }
 
 /// Converts the platform's response into Spin's.
@@ -119,6 +217,13 @@ pub fn serve_with_limit(
         let store = SpinStore::open(STORE_LABEL)?;
         handler(&request, &store)
     });
+    answer(&request, response)
+}
+
+/// Spin's response for a handler's result: a failure becomes its problem
+/// response; an internal error is logged to stderr (the host's log), never
+/// shown to the caller.
+pub fn answer(request: &Request, response: qmarket_http::HandlerResult) -> spin_http::Response {
     to_spin_response(response.unwrap_or_else(|error| {
         if let qmarket_core::Error::Internal(detail) = &error {
             eprintln!(

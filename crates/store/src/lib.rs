@@ -88,6 +88,9 @@ impl From<StoreError> for qmarket_core::Error {
     }
 }
 
+/// Keys and values to write together in one `set_many`.
+pub type Entries = Vec<(String, Vec<u8>)>;
+
 /// Result of a store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

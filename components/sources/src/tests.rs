@@ -1,0 +1,1 @@
+//! The source and build endpoints on a memory store.

@@ -1,0 +1,1 @@
+//! The worker API on a memory store.
