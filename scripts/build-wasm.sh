@@ -1,20 +1,37 @@
 #!/usr/bin/env bash
 # Builds every Spin component of the workspace (components/*) and the test
 # guests (tests/guests/*) for wasm32-wasip2 in release mode, into
-# target/wasm32-wasip2/release/<crate>.wasm — the paths spin.toml names.
+# target/wasm32-wasip2/release/ — the paths spin.toml names: a library
+# (cdylib) becomes <package name with _>.wasm, a binary (a command component)
+# <bin name>.wasm.
 #
 # Uses the installed rustup target when there is one; otherwise falls back to
 # Debian's Rust with its std sources (-Zbuild-std), installing the packages it
 # needs when they are missing. Prints each component's size.
+# Usage: scripts/build-wasm.sh [package...]   (default: all of them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TARGET=wasm32-wasip2
 packages=()
+# The .wasm files each package's build writes, by package name.
+declare -A artifacts
 for dir in components/*/ tests/guests/*/; do
-    [ -f "$dir/Cargo.toml" ] || continue
-    name=$(sed -n 's/^name *= *"\(.*\)"/\1/p' "$dir/Cargo.toml" | head -n 1)
+    manifest="$dir/Cargo.toml"
+    [ -f "$manifest" ] || continue
+    name=$(sed -n 's/^name *= *"\(.*\)"/\1/p' "$manifest" | head -n 1)
     packages+=("-p" "$name")
+    if grep -q '^\[\[bin\]\]' "$manifest"; then
+        # Every [[bin]] section's name (the first `name =` after its header).
+        bins=$(awk '/^\[\[bin\]\]/ { inbin = 1; next }
+                    /^\[/ { inbin = 0 }
+                    inbin && /^name *=/ { gsub(/^name *= *"|".*$/, ""); print; inbin = 0 }' "$manifest")
+        artifacts[$name]=${bins:-$name}
+    elif [ -f "$dir/src/main.rs" ] && ! grep -q '^\[lib\]' "$manifest"; then
+        artifacts[$name]=$name
+    else
+        artifacts[$name]=${name//-/_}
+    fi
 done
 if [ "$#" -gt 0 ]; then
     packages=()
@@ -54,6 +71,9 @@ else
 fi
 
 for ((i = 1; i < ${#packages[@]}; i += 2)); do
-    file="target/$TARGET/release/${packages[$i]//-/_}.wasm"
-    printf '%-28s %8d bytes\n' "$(basename "$file")" "$(stat -c %s "$file")"
+    name=${packages[$i]}
+    for artifact in ${artifacts[$name]:-${name//-/_}}; do
+        file="target/$TARGET/release/$artifact.wasm"
+        printf '%-28s %8d bytes\n' "$(basename "$file")" "$(stat -c %s "$file")"
+    done
 done

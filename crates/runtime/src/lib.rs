@@ -19,6 +19,9 @@
 //! bytes.
 #![deny(missing_docs)]
 
+#[cfg(feature = "wasm")]
+pub mod wasm;
+
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
