@@ -86,6 +86,12 @@ impl Runtimes {
 /// is left out with a warning, and the worker never claims its jobs.
 pub fn default_runtimes(work_dir: &std::path::Path) -> Runtimes {
     let mut runtimes = Runtimes::new();
+    match qmarket_runtime::wasm::WasmRuntime::new() {
+        Ok(wasm) => {
+            runtimes = runtimes.with(Runtime::Wasm, wasm.with_cache_dir(work_dir.join("wasm-cache")))
+        }
+        Err(e) => eprintln!("worker: no WASM runtime here: {e}"),
+    }
     match qmarket_runtime::python::PythonRuntime::new(work_dir.join("python")) {
         Ok(python) => runtimes = runtimes.with(Runtime::PythonTemplate, python),
         Err(e) => eprintln!("worker: no PYTHON_TEMPLATE runtime here: {e}"),
