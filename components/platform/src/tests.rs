@@ -29,9 +29,6 @@ fn spin_routes() -> BTreeSet<String> {
         .map(|t| t["route"].as_str().expect("a route").to_string())
         .filter(|route| route != "/...")
         .map(|route| {
-            if route == "/gateway/..." {
-                return "/gateway/{serviceId}/{path}".to_string();
-            }
             route
                 .split('/')
                 .map(|segment| match segment.strip_prefix(':') {
@@ -42,6 +39,14 @@ fn spin_routes() -> BTreeSet<String> {
                 .join("/")
         })
         .collect()
+}
+
+/// Whether `route` (exact, or a wildcard `/prefix/...`) serves `path`.
+fn serves(route: &str, path: &str) -> bool {
+    match route.strip_suffix("...") {
+        Some(prefix) => path.starts_with(prefix),
+        None => route == path,
+    }
 }
 
 /// Every `(path, method, operation)` of the document.
@@ -130,8 +135,14 @@ fn every_spin_route_has_a_path_item_and_every_path_is_routed() {
     // Exec
     let routed = spin_routes();
     // Check
-    let undocumented: Vec<_> = routed.difference(&documented).collect();
-    let unrouted: Vec<_> = documented.difference(&routed).collect();
+    let undocumented: Vec<_> = routed
+        .iter()
+        .filter(|route| !documented.iter().any(|path| serves(route, path)))
+        .collect();
+    let unrouted: Vec<_> = documented
+        .iter()
+        .filter(|path| !routed.iter().any(|route| serves(route, path)))
+        .collect();
     assert!(
         undocumented.is_empty(),
         "routes without a path item: {undocumented:?}"
