@@ -172,16 +172,6 @@ rules! {
         ];
 }
 
-fn folder_zipped() -> Vec<u8> {
-    Zip::new()
-        .dir("myproject/")
-        .dir("myproject/src/")
-        .file("myproject/src/program.py", PROGRAM)
-        .file("myproject/environment.yml", ENVIRONMENT)
-        .file("myproject/requirements.txt", REQUIREMENTS)
-        .bytes()
-}
-
 fn folder_zipped_on_a_mac() -> Vec<u8> {
     Zip::new()
         .file("my project/src/program.py", PROGRAM)
@@ -189,13 +179,6 @@ fn folder_zipped_on_a_mac() -> Vec<u8> {
         .file("my project/.DS_Store", b"\0\0\0\x01Bud1")
         .file("__MACOSX/my project/._requirements.txt", b"\0\x05\x16\x07")
         .bytes()
-}
-
-/// The project plus one entry renamed to `name` after writing.
-fn with_hostile_name(name: &[u8]) -> Vec<u8> {
-    let placeholder = "Q".repeat(name.len());
-    let bytes = python_project().file(&placeholder, b"x").bytes();
-    rename(bytes, &placeholder, name)
 }
 
 fn with_empty_name() -> Vec<u8> {
@@ -214,17 +197,6 @@ fn with_empty_name() -> Vec<u8> {
     bytes
 }
 
-fn with_zeros(len: usize) -> Vec<u8> {
-    python_project().file("bomb.bin", &vec![0; len]).bytes()
-}
-
-/// Only the central directory declares `size`; the local header is honest.
-fn central_size_lies(mut bytes: Vec<u8>, name: &str, size: u32) -> Vec<u8> {
-    let central = headers(&bytes, name).central;
-    set_u32(&mut bytes, central + CENTRAL_SIZE, size);
-    bytes
-}
-
 fn damaged_crc() -> Vec<u8> {
     let mut bytes = python_project().file("x.txt", b"hello").bytes();
     let h = headers(&bytes, "x.txt");
@@ -232,21 +204,6 @@ fn damaged_crc() -> Vec<u8> {
     set_u32(&mut bytes, h.local + LOCAL_CRC, crc);
     set_u32(&mut bytes, h.central + CENTRAL_CRC, crc);
     bytes
-}
-
-fn with_empty_files(n: usize) -> Vec<u8> {
-    (0..n)
-        .fold(python_project(), |zip, i| {
-            zip.stored(&format!("data/{i}"), b"")
-        })
-        .bytes()
-}
-
-fn with_program(program: &[u8]) -> Vec<u8> {
-    Zip::new()
-        .file("src/program.py", program)
-        .file("requirements.txt", REQUIREMENTS)
-        .bytes()
 }
 
 fn truncated() -> Vec<u8> {
