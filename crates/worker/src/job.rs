@@ -256,7 +256,8 @@ fn execute(
         Ok(source)
     });
     let input = job.input.clone().unwrap_or(Value::Null);
-    let started = Instant::now();
+    // Only the program's own run is billed: fetching the source is not.
+    let (mut run_millis, mut cpu_millis) = (0, 0);
     let outcome = match (prepared, runtimes.get(job.runtime)) {
         (Err(detail), _) => Outcome::Failed {
             code: qmarket_runtime::failure::NOT_STARTED.into(),
@@ -278,13 +279,22 @@ fn execute(
                 output_dir: &output_dir,
                 limits: limits(job),
             };
-            runtime.run(&source, invocation, &mut JobEvents(shared))
+            let (started, cpu_before) = (Instant::now(), cpu_time());
+            let outcome = runtime.run(&source, invocation, &mut JobEvents(shared));
+            run_millis = started.elapsed().as_millis() as u64;
+            cpu_millis = cpu_time().saturating_sub(cpu_before).as_millis() as u64;
+            outcome
         }
     };
-    let run_millis = started.elapsed().as_millis() as u64;
     flush(platform, job, shared);
     if !shared.lost.load(Ordering::Relaxed) {
-        deliver(platform, job, outcome, &output_dir, run_millis);
+        deliver(
+            platform,
+            job,
+            outcome,
+            &output_dir,
+            (run_millis, cpu_millis),
+        );
     }
     let _ = fs::remove_dir_all(&dir);
 }
@@ -295,7 +305,7 @@ fn deliver(
     job: &Assignment,
     outcome: Outcome,
     output: &Path,
-    run_millis: u64,
+    (run_millis, cpu_millis): (u64, u64),
 ) {
     let mut files = Vec::new();
     let reported = match outcome {
@@ -339,7 +349,7 @@ fn deliver(
         outcome: reported,
         files,
         run_millis,
-        cpu_millis: run_millis,
+        cpu_millis,
     };
     report("execution report", || platform.finish_execution(job, &body));
 }
@@ -363,4 +373,22 @@ fn output_files(dir: &Path) -> Vec<(String, PathBuf)> {
     files.sort();
     files.truncate(qmarket_managed::execution::MAX_FILES);
     files
+}
+
+/// The CPU time this process and its waited-for descendants have used
+/// (user and system). A worker runs one job at a time, so the difference
+/// across a run is that run's CPU time, with the worker's own small share.
+fn cpu_time() -> Duration {
+    let of = |who| {
+        // SAFETY: `getrusage` only writes the zeroed struct it is given.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        if unsafe { libc::getrusage(who, &mut usage) } != 0 {
+            return Duration::ZERO;
+        }
+        let time = |t: libc::timeval| {
+            Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+        };
+        time(usage.ru_utime) + time(usage.ru_stime)
+    };
+    of(libc::RUSAGE_SELF) + of(libc::RUSAGE_CHILDREN)
 }

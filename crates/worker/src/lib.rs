@@ -29,7 +29,7 @@ pub use client::{ClientError, Platform};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use qmarket_core::secret::Secret;
 use qmarket_managed::protocol::ClaimRequest;
@@ -88,7 +88,10 @@ pub fn default_runtimes(work_dir: &std::path::Path) -> Runtimes {
     let mut runtimes = Runtimes::new();
     match qmarket_runtime::wasm::WasmRuntime::new() {
         Ok(wasm) => {
-            runtimes = runtimes.with(Runtime::Wasm, wasm.with_cache_dir(work_dir.join("wasm-cache")))
+            runtimes = runtimes.with(
+                Runtime::Wasm,
+                wasm.with_cache_dir(work_dir.join("wasm-cache")),
+            )
         }
         Err(e) => eprintln!("worker: no WASM runtime here: {e}"),
     }
@@ -115,7 +118,17 @@ pub fn run(config: &Config, runtimes: &Runtimes, stop: &AtomicBool) {
             Ok(answer) => {
                 hint = answer.hint;
                 match answer.job {
-                    Some(assignment) => job::work(&platform, config, runtimes, &assignment),
+                    Some(assignment) => {
+                        let what = format!(
+                            "{:?} {} (attempt {})",
+                            assignment.kind, assignment.id, assignment.attempt
+                        );
+                        eprintln!("worker {}: started {what}", config.name);
+                        let started = Instant::now();
+                        job::work(&platform, config, runtimes, &assignment);
+                        let took = started.elapsed().as_millis();
+                        eprintln!("worker {}: finished {what} in {took} ms", config.name);
+                    }
                     None => std::thread::sleep(config.idle_poll),
                 }
             }
