@@ -310,9 +310,11 @@ fn started(kv: &dyn KeyValue, id: &str) -> Result<Option<Timestamp>> {
 pub fn view(kv: &dyn KeyValue, e: &Execution) -> Result<ExecutionView> {
     let (status, started_at, ended_at) = match end(kv, &e.id)? {
         Some(end) => (end.status, end.started_at, Some(end.ended_at)),
-        None => match started(kv, &e.id)? {
-            Some(at) => (Status::Running, Some(at), None),
-            None => (Status::Pending, None, None),
+        None => match (started(kv, &e.id)?, cancelled_at(kv, &e.id)?) {
+            // Cancelled while running: its worker is stopping it.
+            (Some(at), Some(cancelled)) => (Status::Cancelled, Some(at), Some(cancelled)),
+            (Some(at), None) => (Status::Running, Some(at), None),
+            (None, _) => (Status::Pending, None, None),
         },
     };
     Ok(ExecutionView {
@@ -353,14 +355,18 @@ pub fn finish(kv: &dyn KeyValue, id: &str, outcome: ExecutionEnd) -> Result<Exec
 }
 
 /// Cancels execution `e` at `now`: one that has not started yet ends
-/// `CANCELLED` at once (and is never billed); one that runs is stopped by
-/// its worker, which sees the cancellation within seconds; one that ended
-/// stays as it is. Returns the execution as it is after.
+/// `CANCELLED` at once (and is never billed); one that runs is `CANCELLED`
+/// from now on, ended at the time of the first cancel, while its worker,
+/// which sees the cancellation within seconds, stops it (billed for the
+/// time it ran); one that ended stays as it is. Returns the execution as it
+/// is after.
 pub fn cancel(kv: &dyn KeyValue, e: &Execution, now: Timestamp) -> Result<ExecutionView> {
     if end(kv, &e.id)?.is_some() {
         return view(kv, e);
     }
-    kv.set(&cancel_key(&e.id), b"1")?;
+    if cancelled_at(kv, &e.id)?.is_none() {
+        qmarket_store::set_json(kv, &cancel_key(&e.id), &now)?;
+    }
     // Racing the workers for the first attempt: whoever claims it decides.
     if queue::current_attempt(kv, &e.id)? == 0 && queue::claim_attempt(kv, &e.id, 1, now)? {
         finish(kv, &e.id, cancelled_before_start(now))?;
@@ -392,6 +398,11 @@ fn cancelled_error() -> ErrorResult {
 /// Whether a cancel was asked for execution `id`.
 pub fn cancel_requested(kv: &dyn KeyValue, id: &str) -> Result<bool> {
     Ok(kv.exists(&cancel_key(id))?)
+}
+
+/// When a cancel was first asked for execution `id`, if one was.
+fn cancelled_at(kv: &dyn KeyValue, id: &str) -> Result<Option<Timestamp>> {
+    get_json(kv, &cancel_key(id))
 }
 
 /// Attempt `attempt` of execution `id` started its program at `now`.
@@ -454,6 +465,20 @@ pub fn end_of_attempt(
             })
         })
         .collect();
+    if let Some(cancelled) = cancelled_at(kv, id)? {
+        // The consumer was told `CANCELLED` when asking: whatever the
+        // program did after, that is how it ended (billed as it ran).
+        return Ok(ExecutionEnd {
+            status: Status::Cancelled,
+            started_at,
+            ended_at: cancelled.max(started_at.unwrap_or(cancelled)),
+            result: None,
+            error: Some(cancelled_error()),
+            files: Vec::new(),
+            run_millis: report.run_millis,
+            cpu_millis: report.cpu_millis,
+        });
+    }
     let (status, result, error) = match report.outcome.clone() {
         Reported::Succeeded => {
             let result = result_info.ok_or_else(|| {
@@ -569,4 +594,107 @@ pub fn interim(kv: &dyn KeyValue, id: &str) -> Result<Vec<Value>> {
 /// The log of execution `id`, oldest first.
 pub fn log_lines(kv: &dyn KeyValue, id: &str) -> Result<Vec<LogEntry>> {
     log(id).lines(kv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qmarket_store::MemoryStore;
+
+    fn recorded(kv: &dyn KeyValue) -> Execution {
+        let e = Execution {
+            id: "exe_test".into(),
+            service_id: "svc_test".into(),
+            provider_id: "acc_provider".into(),
+            application_id: "app_test".into(),
+            consumer_id: "acc_consumer".into(),
+            subscription_id: "sub_test".into(),
+            build_id: "bld_test".into(),
+            runtime: Runtime::Wasm,
+            resources: Resources {
+                milli_cpus: 1000,
+                memory_in_megabytes: 512,
+                timeout_seconds: 60,
+            },
+            input: blob::put(kv, "exe/exe_test/input", b"{}").unwrap(),
+            created_at: at(0),
+        };
+        kv.set(&key(&e.id), &encode(&e).unwrap()).unwrap();
+        e
+    }
+
+    fn at(seconds: i64) -> Timestamp {
+        Timestamp::from_millis(1_795_342_530_000 + seconds * 1000)
+    }
+
+    fn report(outcome: Reported) -> ExecutionReport {
+        ExecutionReport {
+            outcome,
+            files: Vec::new(),
+            run_millis: 4_000,
+            cpu_millis: 3_500,
+        }
+    }
+
+    #[test]
+    fn a_pending_execution_cancelled_ends_at_once_without_running() {
+        let kv = MemoryStore::new();
+        let e = recorded(&kv);
+        let answer = cancel(&kv, &e, at(1)).unwrap();
+        assert_eq!(answer.status, Status::Cancelled);
+        assert_eq!(answer.started_at, None);
+        assert_eq!(answer.ended_at, Some(at(1)));
+        let end = end(&kv, &e.id).unwrap().expect("ended");
+        assert_eq!((end.run_millis, end.cpu_millis), (0, 0));
+        assert!(!queue::claim_attempt(&kv, &e.id, 1, at(2)).unwrap());
+    }
+
+    #[test]
+    fn a_running_execution_cancelled_is_cancelled_at_once_and_stays_so_whatever_its_worker_reports()
+    {
+        let kv = MemoryStore::new();
+        let e = recorded(&kv);
+        assert!(queue::claim_attempt(&kv, &e.id, 1, at(1)).unwrap());
+        mark_started(&kv, &e.id, 1, at(1)).unwrap();
+        assert_eq!(view(&kv, &e).unwrap().status, Status::Running);
+
+        let answer = cancel(&kv, &e, at(3)).unwrap();
+        assert_eq!(answer.status, Status::Cancelled);
+        assert_eq!(
+            (answer.started_at, answer.ended_at),
+            (Some(at(1)), Some(at(3)))
+        );
+        // A second cancel keeps the time of the first.
+        assert_eq!(cancel(&kv, &e, at(4)).unwrap().ended_at, Some(at(3)));
+        assert!(cancel_requested(&kv, &e.id).unwrap());
+
+        // Its worker finished the program just before it saw the cancel.
+        let end = end_of_attempt(&kv, &e.id, 1, &report(Reported::Succeeded), at(5)).unwrap();
+        assert_eq!(end.status, Status::Cancelled);
+        assert_eq!(end.ended_at, at(3));
+        assert_eq!(end.result, None);
+        assert_eq!(
+            (end.run_millis, end.cpu_millis),
+            (4_000, 3_500),
+            "billed as it ran"
+        );
+    }
+
+    #[test]
+    fn a_finished_execution_is_not_changed_by_a_cancel() {
+        let kv = MemoryStore::new();
+        let e = recorded(&kv);
+        assert!(queue::claim_attempt(&kv, &e.id, 1, at(1)).unwrap());
+        mark_started(&kv, &e.id, 1, at(1)).unwrap();
+        let failed = Reported::Failed {
+            code: "TIMEOUT".into(),
+            detail: "ran too long".into(),
+        };
+        let outcome = end_of_attempt(&kv, &e.id, 1, &report(failed), at(2)).unwrap();
+        finish(&kv, &e.id, outcome).unwrap();
+        let answer = cancel(&kv, &e, at(3)).unwrap();
+        assert_eq!(answer.status, Status::Failed);
+        assert_eq!(answer.ended_at, Some(at(2)));
+        assert!(!cancel_requested(&kv, &e.id).unwrap());
+    }
 }
