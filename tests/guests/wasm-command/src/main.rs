@@ -8,6 +8,7 @@
 //! - `{"mode": "loop"}` spins forever, `"sleep"` sleeps for an hour;
 //! - `{"mode": "alloc", "limit_mb": n}` allocates (and touches) 1 MiB blocks until it
 //!   dies, or until it holds `limit_mb` of them and then prints `{"allocated_mb": n}`;
+//! - `"tick"` writes `tick <n>` to stderr every 100 ms, forever;
 //! - `"fail"` writes `ERROR: failing on purpose` to stderr and exits 3; `"panic"` panics;
 //! - `"log"` writes three stderr lines 300 ms apart, then prints the wall-clock time
 //!   (`{"finished_at_ms"}`) just before it ends; `"interim"` announces an interim result;
@@ -38,6 +39,7 @@ fn main() {
             json!({"slept": true})
         }
         "alloc" => alloc(data["limit_mb"].as_u64()),
+        "tick" => tick(),
         "fail" => {
             eprintln!("ERROR: failing on purpose");
             std::process::exit(3);
@@ -153,6 +155,15 @@ fn alloc(limit_mb: Option<u64>) -> Value {
         // Filled, so the pages are really used, not only reserved.
         blocks.push(vec![1u8; 1 << 20]);
     }
+}
+
+/// Writes a numbered line to stderr every 100 ms until stopped.
+fn tick() -> ! {
+    for n in 0u64.. {
+        eprintln!("tick {n}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    unreachable!("u64 ticks outlast any deadline")
 }
 
 fn log() -> Value {
