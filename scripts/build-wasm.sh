@@ -5,16 +5,26 @@
 #
 # Uses the installed rustup target when there is one; otherwise falls back to
 # Debian's Rust with its std sources (-Zbuild-std), installing the packages it
-# needs when they are missing. Prints each component's size.
+# needs when they are missing. Prints each component's size, and fails when
+# a platform component (components/*) is larger than MAX_COMPONENT_BYTES:
+# the platform's components must stay small enough to load and deploy fast.
+#
+# Every artifact is touched after a successful build: cargo leaves an
+# up-to-date .wasm untouched, and the host compares its time with the
+# sources its manifest's `watch` globs name (a stale component is refused),
+# so a build that found nothing to do must still mark it current.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TARGET=wasm32-wasip2
+MAX_COMPONENT_BYTES=1048576
 packages=()
+platform_components=" "
 for dir in components/*/ tests/guests/*/; do
     [ -f "$dir/Cargo.toml" ] || continue
     name=$(sed -n 's/^name *= *"\(.*\)"/\1/p' "$dir/Cargo.toml" | head -n 1)
     packages+=("-p" "$name")
+    case "$dir" in components/*) platform_components+="$name " ;; esac
 done
 if [ "$#" -gt 0 ]; then
     packages=()
@@ -53,7 +63,19 @@ else
         /usr/bin/cargo build --release --target "$TARGET" -Zbuild-std=std,panic_abort "${packages[@]}"
 fi
 
+too_big=()
 for ((i = 1; i < ${#packages[@]}; i += 2)); do
-    file="target/$TARGET/release/${packages[$i]//-/_}.wasm"
-    printf '%-28s %8d bytes\n' "$(basename "$file")" "$(stat -c %s "$file")"
+    name=${packages[$i]}
+    file="target/$TARGET/release/${name//-/_}.wasm"
+    touch "$file"
+    size=$(stat -c %s "$file")
+    printf '%-28s %8d bytes\n' "$(basename "$file")" "$size"
+    if [[ "$platform_components" == *" $name "* ]] && [ "$size" -gt "$MAX_COMPONENT_BYTES" ]; then
+        too_big+=("$(basename "$file") is $size bytes")
+    fi
 done
+if [ "${#too_big[@]}" -gt 0 ]; then
+    echo "build-wasm: components over the $MAX_COMPONENT_BYTES-byte budget:" >&2
+    printf '  %s\n' "${too_big[@]}" >&2
+    exit 1
+fi
