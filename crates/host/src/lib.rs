@@ -22,7 +22,6 @@ mod app;
 mod bindings;
 mod engine;
 mod error;
-mod hop_by_hop;
 pub mod key_value;
 mod lingering;
 pub mod manifest;

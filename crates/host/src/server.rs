@@ -2,6 +2,15 @@
 //! request headers, one log line per request (to the server's [`LogSink`]),
 //! the unread rest of a request body read on after the answer (within a
 //! bound, see `lingering.rs`), graceful shutdown.
+//!
+//! A component sees the request as Spin hands it over: `Connection` is
+//! removed, and wasmtime removes its fixed hop-by-hop set (`Host`,
+//! `Keep-Alive`, `Transfer-Encoding`, `Upgrade`, `Proxy-*`, ...); every other
+//! header the client sent reaches the component, those that `Connection`
+//! names among them, and the `spin-*` headers follow the client's headers
+//! instead of replacing any the client sent. A component's answer reaches the
+//! client as it is, as under Spin (wasmtime refuses the hop-by-hop set in
+//! the headers a component sets).
 
 use crate::app::{App, LoadedComponent};
 use crate::lingering::LingeringBody;
@@ -219,7 +228,10 @@ fn spin_request(
     req: Request<Incoming>,
 ) -> Result<Request<LingeringBody>, String> {
     let (mut parts, body) = req.into_parts();
-    crate::hop_by_hop::remove_connection_named(&mut parts.headers);
+    // As Spin does: `Connection` is the server's business and goes, but the
+    // headers it names reach the component (wasmtime then drops its fixed
+    // hop-by-hop set, `Host` among them).
+    parts.headers.remove(http::header::CONNECTION);
     let host = parts
         .headers
         .get(http::header::HOST)
@@ -239,10 +251,13 @@ fn spin_request(
         .parse()
         .map_err(|e| format!("bad request URL: {e}"))?;
 
+    // Appended after the client's headers, not replacing them: Spin does the
+    // same, so a client-sent `spin-*` header reaches the component too, ahead
+    // of the runtime's value.
     let mut set = |name: &str, value: &str| -> Result<(), String> {
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
         let value = HeaderValue::from_str(value).map_err(|e| e.to_string())?;
-        parts.headers.insert(name, value);
+        parts.headers.append(name, value);
         Ok(())
     };
     set(headers::FULL_URL, &full_url)?;
