@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use qmarket_host::{App, HostOptions, Server, VariableSource};
+use qmarket_host::{App, HostOptions, Server, VariableSource, DEFAULT_MAX_MEMORY_BYTES};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -30,6 +30,9 @@ enum Command {
         /// Where durable state lives (default: .spin next to the manifest).
         #[arg(long)]
         state_dir: Option<PathBuf>,
+        /// MiB of linear memory one component instance (one request) may use.
+        #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_MEMORY_BYTES >> 20)]
+        max_memory_mib: usize,
     },
 }
 
@@ -41,6 +44,7 @@ fn main() -> anyhow::Result<()> {
             from,
             runtime_config_file,
             state_dir,
+            max_memory_mib,
         } => {
             let options = HostOptions {
                 manifest: from,
@@ -51,6 +55,7 @@ fn main() -> anyhow::Result<()> {
                     inherit_process_env: true,
                 },
                 cache_dir: None,
+                max_memory_bytes: Some(max_memory_mib.saturating_mul(1 << 20)),
             };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

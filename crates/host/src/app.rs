@@ -1,7 +1,7 @@
 //! A loaded application: manifest, variables, stores, routes and one
 //! pre-instantiated component per component id.
 
-use crate::engine;
+use crate::engine::{self, DEFAULT_MAX_MEMORY_BYTES, MAX_MEMORY_BYTES_LIMIT};
 use crate::key_value::{KeyValueAccess, KeyValueStores, KvSetupError};
 use crate::manifest::Manifest;
 use crate::outbound::OutboundPolicy;
@@ -33,6 +33,10 @@ pub struct HostOptions {
     pub variables: VariableSource,
     /// Where compiled components are cached; [`engine::default_cache_dir`] by default.
     pub cache_dir: Option<PathBuf>,
+    /// The linear memory one component instance (so one request) may grow
+    /// to, in bytes; [`DEFAULT_MAX_MEMORY_BYTES`] by default, at most
+    /// [`MAX_MEMORY_BYTES_LIMIT`].
+    pub max_memory_bytes: Option<usize>,
 }
 
 /// One component, ready to be instantiated per request.
@@ -54,6 +58,7 @@ pub struct App {
     pub(crate) components: HashMap<String, Arc<LoadedComponent>>,
     routes: Vec<(String, String)>,
     warnings: Vec<String>,
+    pub(crate) max_memory_bytes: usize,
 }
 
 impl std::fmt::Debug for App {
@@ -70,6 +75,12 @@ impl App {
     /// Loads and validates everything; any problem stops start-up, except
     /// those kept as [`App::warnings`].
     pub fn load(options: &HostOptions) -> Result<Self, Error> {
+        let max_memory_bytes = options.max_memory_bytes.unwrap_or(DEFAULT_MAX_MEMORY_BYTES);
+        if max_memory_bytes > MAX_MEMORY_BYTES_LIMIT {
+            return Err(Error::Options(format!(
+                "the memory limit {max_memory_bytes} bytes is above the largest supported, {MAX_MEMORY_BYTES_LIMIT}"
+            )));
+        }
         let manifest = Manifest::from_file(&options.manifest)?;
         let runtime_config = match &options.runtime_config {
             Some(path) => RuntimeConfig::from_file(path)?,
@@ -185,6 +196,7 @@ impl App {
                 .map(|r| (r.route, r.component))
                 .collect(),
             warnings,
+            max_memory_bytes,
         })
     }
 

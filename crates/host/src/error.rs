@@ -58,6 +58,9 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A host option is out of its range.
+    #[error("invalid host option: {0}")]
+    Options(String),
     /// The host's own runtime failed (thread or tokio runtime).
     #[error("host runtime: {0}")]
     Runtime(String),

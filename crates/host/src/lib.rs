@@ -35,7 +35,7 @@ mod test_app;
 pub mod variables;
 
 pub use app::{App, HostOptions, DEFAULT_STATE_DIR};
-pub use engine::default_cache_dir;
+pub use engine::{default_cache_dir, DEFAULT_MAX_MEMORY_BYTES, MAX_MEMORY_BYTES_LIMIT};
 pub use error::Error;
 pub use server::Server;
 pub use stdio::LogSink;

@@ -32,7 +32,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use wasmtime::component::ResourceTable;
-use wasmtime::Store;
+use wasmtime::{Store, StoreLimitsBuilder};
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
@@ -305,8 +305,12 @@ async fn invoke_guest(
         },
         key_value: component.key_value.clone(),
         variables: component.variables.clone(),
+        limits: StoreLimitsBuilder::new()
+            .memory_size(shared.app.max_memory_bytes)
+            .build(),
     };
     let mut store = Store::new(component.pre.engine(), state);
+    store.limiter(|state| &mut state.limits);
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let incoming = store
         .data_mut()

@@ -23,6 +23,9 @@ pub struct TestAppOptions {
     /// Where the host's log lines go (request log, host errors, guest
     /// stdout and stderr); the process's stderr when `None`.
     pub log_sink: Option<LogSink>,
+    /// The memory limit of one component instance, in bytes (see
+    /// [`HostOptions::max_memory_bytes`]).
+    pub max_memory_bytes: Option<usize>,
 }
 
 impl TestAppOptions {
@@ -140,6 +143,7 @@ impl TestApp {
                 inherit_process_env: false,
             },
             cache_dir: None,
+            max_memory_bytes: self.options.max_memory_bytes,
         };
         let log_sink = self.options.log_sink.clone().unwrap_or_default();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<SocketAddr, Error>>();
