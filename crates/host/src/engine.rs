@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::time::Duration;
 use wasmtime::component::Component;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
@@ -29,6 +30,11 @@ pub const DEFAULT_MAX_MEMORY_BYTES: usize = 64 << 20;
 /// The largest per-instance memory limit the host accepts (the pool's slots
 /// are reserved at this size): 1 GiB, the engine's memory reservation.
 pub const MAX_MEMORY_BYTES_LIMIT: usize = 1 << 30;
+
+/// How often the engine's epoch advances. Guests yield to the async runtime
+/// at each tick, so a guest that computes without calling the host can still
+/// be stopped at its request's deadline and does not hold a worker thread.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
 
@@ -53,8 +59,21 @@ pub(crate) fn engine() -> Result<&'static Engine, Error> {
                 .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
                 .memory_init_cow(true)
                 .memory_reservation(MAX_MEMORY_BYTES_LIMIT as u64)
+                .epoch_interruption(true)
                 .wasm_component_model(true);
-            Engine::new(&config).map_err(|e| format!("{e:#}"))
+            let engine = Engine::new(&config).map_err(|e| format!("{e:#}"))?;
+            let ticking = engine.weak();
+            std::thread::Builder::new()
+                .name("qmarket-epoch".into())
+                .spawn(move || {
+                    while let Some(engine) = ticking.upgrade() {
+                        engine.increment_epoch();
+                        drop(engine);
+                        std::thread::sleep(EPOCH_TICK);
+                    }
+                })
+                .map_err(|e| format!("cannot start the epoch thread: {e}"))?;
+            Ok(engine)
         })
         .as_ref()
         .map_err(|e| Error::Engine(e.clone()))

@@ -4,7 +4,9 @@
 //! Wasm components Spin would run: HTTP routing with Spin's rules and headers,
 //! `fermyon:spin/key-value` and `wasi:keyvalue` on one store (SQLite by
 //! default, Redis through a runtime config file), `fermyon:spin/variables`,
-//! and outbound `wasi:http` limited to `allowed_outbound_hosts`.
+//! and outbound `wasi:http` limited to `allowed_outbound_hosts`. Clients
+//! and components are held to [`Timeouts`] and a per-instance memory limit
+//! ([`HostOptions::max_memory_bytes`]).
 //!
 //! ```no_run
 //! use qmarket_host::{TestApp, TestAppOptions};
@@ -20,6 +22,7 @@
 
 mod app;
 mod bindings;
+mod connection;
 mod engine;
 mod error;
 pub mod key_value;
@@ -32,6 +35,7 @@ pub mod server;
 mod state;
 mod stdio;
 mod test_app;
+pub mod timeouts;
 pub mod variables;
 
 pub use app::{App, HostOptions, DEFAULT_STATE_DIR};
@@ -40,4 +44,5 @@ pub use error::Error;
 pub use server::Server;
 pub use stdio::LogSink;
 pub use test_app::{TestApp, TestAppOptions};
+pub use timeouts::Timeouts;
 pub use variables::VariableSource;
