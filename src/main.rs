@@ -50,6 +50,10 @@ enum Command {
         /// MiB of linear memory one component instance (one request) may use.
         #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_MEMORY_BYTES >> 20)]
         max_memory_mib: usize,
+        /// Serve components even when their .wasm is older than a source
+        /// their build watches (by default that stops start-up).
+        #[arg(long)]
+        allow_stale_components: bool,
     },
 }
 
@@ -72,6 +76,7 @@ fn main() -> anyhow::Result<()> {
             idle_timeout,
             request_deadline,
             max_memory_mib,
+            allow_stale_components,
         } => {
             let options = HostOptions {
                 manifest: from,
@@ -83,6 +88,7 @@ fn main() -> anyhow::Result<()> {
                 },
                 cache_dir: None,
                 max_memory_bytes: Some(max_memory_mib.saturating_mul(1 << 20)),
+                allow_stale_components,
             };
             let timeouts = Timeouts {
                 header_read: Duration::from_secs_f64(header_read_timeout),

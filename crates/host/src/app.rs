@@ -2,6 +2,7 @@
 //! pre-instantiated component per component id.
 
 use crate::engine::{self, DEFAULT_MAX_MEMORY_BYTES, MAX_MEMORY_BYTES_LIMIT};
+use crate::freshness;
 use crate::key_value::{KeyValueAccess, KeyValueStores, KvSetupError};
 use crate::manifest::Manifest;
 use crate::outbound::OutboundPolicy;
@@ -37,6 +38,9 @@ pub struct HostOptions {
     /// to, in bytes; [`DEFAULT_MAX_MEMORY_BYTES`] by default, at most
     /// [`MAX_MEMORY_BYTES_LIMIT`].
     pub max_memory_bytes: Option<usize>,
+    /// Loads a component whose Wasm file is older than a source its build
+    /// watches, instead of refusing it (see [`crate::freshness`]).
+    pub allow_stale_components: bool,
 }
 
 /// One component, ready to be instantiated per request.
@@ -140,6 +144,9 @@ impl App {
                 path: decl.source.clone(),
                 message,
             };
+            if let (false, Some(watch)) = (options.allow_stale_components, &decl.build_watch) {
+                freshness::check(&decl.id, &decl.source, watch)?;
+            }
             let component =
                 engine::load_component(engine, &decl.id, &decl.source, cache_dir.as_deref())?;
             let instance_pre = linker

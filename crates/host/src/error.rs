@@ -42,6 +42,10 @@ pub enum Error {
         /// What went wrong (wasmtime's message chain).
         message: String,
     },
+    /// A component's Wasm file is older than its sources, or its `watch`
+    /// globs are invalid.
+    #[error(transparent)]
+    Freshness(#[from] crate::freshness::FreshnessError),
     /// The state directory could not be created.
     #[error("cannot create state directory {path}: {source}")]
     StateDir {

@@ -6,7 +6,8 @@
 //! default, Redis through a runtime config file), `fermyon:spin/variables`,
 //! and outbound `wasi:http` limited to `allowed_outbound_hosts`. Clients
 //! and components are held to [`Timeouts`] and a per-instance memory limit
-//! ([`HostOptions::max_memory_bytes`]).
+//! ([`HostOptions::max_memory_bytes`]); a component older than the sources
+//! its build watches is refused ([`freshness`]).
 //!
 //! ```no_run
 //! use qmarket_host::{TestApp, TestAppOptions};
@@ -25,6 +26,7 @@ mod bindings;
 mod connection;
 mod engine;
 mod error;
+pub mod freshness;
 pub mod key_value;
 mod lingering;
 pub mod manifest;

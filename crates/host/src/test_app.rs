@@ -146,6 +146,8 @@ impl TestApp {
             },
             cache_dir: None,
             max_memory_bytes: self.options.max_memory_bytes,
+            // Tests must never run components older than their sources.
+            allow_stale_components: false,
         };
         let log_sink = self.options.log_sink.clone().unwrap_or_default();
         let timeouts = self.options.timeouts;
