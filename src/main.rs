@@ -4,9 +4,13 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use qmarket_host::{App, HostOptions, Server, VariableSource};
+use qmarket_host::timeouts::{
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_REQUEST_DEADLINE,
+};
+use qmarket_host::{App, HostOptions, Server, Timeouts, VariableSource, DEFAULT_MAX_MEMORY_BYTES};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 mod worker;
 
@@ -33,10 +37,37 @@ enum Command {
         /// Where durable state lives (default: .spin next to the manifest).
         #[arg(long)]
         state_dir: Option<PathBuf>,
+        /// Seconds a client may take to send a request head.
+        #[arg(long, value_name = "SECONDS", value_parser = seconds,
+              default_value_t = DEFAULT_HEADER_READ_TIMEOUT.as_secs_f64())]
+        header_read_timeout: f64,
+        /// Seconds a connection may stay idle between requests.
+        #[arg(long, value_name = "SECONDS", value_parser = seconds,
+              default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs_f64())]
+        idle_timeout: f64,
+        /// Seconds one request may take, from its head to its answer's last
+        /// byte; a component that has not answered by then gets a 504.
+        #[arg(long, value_name = "SECONDS", value_parser = seconds,
+              default_value_t = DEFAULT_REQUEST_DEADLINE.as_secs_f64())]
+        request_deadline: f64,
+        /// MiB of linear memory one component instance (one request) may use.
+        #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_MEMORY_BYTES >> 20)]
+        max_memory_mib: usize,
+        /// Serve components even when their .wasm is older than a source
+        /// their build watches (by default that stops start-up).
+        #[arg(long)]
+        allow_stale_components: bool,
     },
     /// Build and run managed services for a platform (any number of
     /// workers, on any machine that reaches it).
     Worker(worker::WorkerArgs),
+}
+
+fn seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(s),
+        _ => Err(format!("`{text}` is not a positive number of seconds")),
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -47,6 +78,11 @@ fn main() -> anyhow::Result<()> {
             from,
             runtime_config_file,
             state_dir,
+            header_read_timeout,
+            idle_timeout,
+            request_deadline,
+            max_memory_mib,
+            allow_stale_components,
         } => {
             let options = HostOptions {
                 manifest: from,
@@ -57,21 +93,29 @@ fn main() -> anyhow::Result<()> {
                     inherit_process_env: true,
                 },
                 cache_dir: None,
+                max_memory_bytes: Some(max_memory_mib.saturating_mul(1 << 20)),
+                allow_stale_components,
+            };
+            let timeouts = Timeouts {
+                header_read: Duration::from_secs_f64(header_read_timeout),
+                idle: Duration::from_secs_f64(idle_timeout),
+                request_deadline: Duration::from_secs_f64(request_deadline),
+                ..Timeouts::default()
             };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .context("cannot start the async runtime")?;
-            runtime.block_on(up(options, listen))
+            runtime.block_on(up(options, timeouts, listen))
         }
         Command::Worker(args) => args.run(),
     }
 }
 
-async fn up(options: HostOptions, listen: SocketAddr) -> anyhow::Result<()> {
+async fn up(options: HostOptions, timeouts: Timeouts, listen: SocketAddr) -> anyhow::Result<()> {
     let manifest = options.manifest.display().to_string();
     let app = App::load(&options).with_context(|| format!("cannot start {manifest}"))?;
-    let server = Server::bind(app, listen).await?;
+    let server = Server::bind(app, listen).await?.with_timeouts(timeouts);
     let base = format!("http://{}", server.local_addr());
     eprintln!("Serving {base}");
     eprintln!("Available Routes:");

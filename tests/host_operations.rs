@@ -254,3 +254,45 @@ fn qmarket_up_logs_requests_forwards_guest_output_and_stops_on_sigterm() {
     let status = child.wait().expect("qmarket exits");
     assert!(status.success(), "{status}");
 }
+
+#[test]
+fn a_component_older_than_a_source_its_build_watches_stops_start_up() {
+    // Setup: a copy of a guest, and a "source" touched after it.
+    let scratch = Scratch::new();
+    let wasm_copy = scratch.path().join("vars.wasm");
+    std::fs::copy(wasm("vars-guest"), &wasm_copy).expect("copies the guest");
+    std::fs::create_dir(scratch.path().join("src")).expect("creates src");
+    let source = scratch.write("src/lib.rs", "// edited after the build\n");
+    let set_age = |path: &std::path::Path, seconds_ago: u64| {
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .and_then(|f| {
+                f.set_modified(std::time::SystemTime::now() - Duration::from_secs(seconds_ago))
+            })
+            .expect("sets the modification time");
+    };
+    set_age(&wasm_copy, 60);
+    set_age(&source, 10);
+    let manifest = scratch.write(
+        "spin.toml",
+        "spin_manifest_version = 2\n[application]\nname = \"stale\"\n\
+         [[trigger.http]]\nroute = \"/...\"\ncomponent = \"vars\"\n\
+         [component.vars]\nsource = \"vars.wasm\"\n\
+         [component.vars.build]\ncommand = \"cargo build\"\nwatch = [\"src/**/*.rs\"]\n",
+    );
+
+    // Exec
+    let stale = start_error(TestAppOptions::new(&manifest));
+    set_age(&wasm_copy, 0);
+    let rebuilt = TestApp::start(TestAppOptions::new(&manifest));
+
+    // Check
+    assert!(
+        stale.contains("`vars`")
+            && stale.contains("src/lib.rs")
+            && stale.contains("scripts/build-wasm.sh"),
+        "{stale}"
+    );
+    assert!(rebuilt.is_ok(), "a rebuilt component starts: {rebuilt:?}");
+}

@@ -3,7 +3,7 @@
 
 mod host_support;
 
-use host_support::{get, guests};
+use host_support::{get, guests, raw_exchange};
 
 #[test]
 fn an_exact_route_beats_a_wildcard() {
@@ -127,4 +127,62 @@ fn requests_are_served_concurrently_with_a_fresh_instance_each() {
     for t in threads {
         assert_eq!(t.join().expect("thread"), 200);
     }
+}
+
+/// The header lines of the echo guest's answer in `exchange`, in order.
+fn echoed_headers(exchange: &str) -> Vec<String> {
+    let body = exchange.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    body.lines()
+        .skip_while(|l| !l.starts_with("component: "))
+        .skip(1)
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_header_named_in_connection_reaches_the_component_as_under_spin() {
+    let app = guests();
+    let answer = raw_exchange(
+        app.addr(),
+        b"GET /echo/exact HTTP/1.1\r\nhost: test\r\nconnection: close, x-hop\r\n\
+          x-hop: for this connection\r\nkeep-alive: timeout=5\r\nx-other: 1\r\n\r\n",
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let headers = echoed_headers(&answer);
+    assert!(
+        headers.contains(&"x-hop: for this connection".to_string()),
+        "Spin passes the headers Connection names: {headers:?}"
+    );
+    assert!(headers.contains(&"x-other: 1".to_string()), "{headers:?}");
+    for removed in ["connection", "keep-alive", "host"] {
+        assert!(
+            !headers
+                .iter()
+                .any(|h| h.starts_with(&format!("{removed}: "))),
+            "{removed} is removed, as by Spin and wasmtime: {headers:?}"
+        );
+    }
+}
+
+#[test]
+fn a_spin_header_sent_by_the_client_reaches_the_component_ahead_of_the_hosts() {
+    let app = guests();
+    let answer = raw_exchange(
+        app.addr(),
+        b"GET /echo/exact HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\
+          spin-client-addr: 203.0.113.9:1\r\n\r\n",
+    );
+    let client_addrs: Vec<String> = echoed_headers(&answer)
+        .into_iter()
+        .filter_map(|h| h.strip_prefix("spin-client-addr: ").map(str::to_string))
+        .collect();
+    assert_eq!(client_addrs.len(), 2, "{client_addrs:?}");
+    assert_eq!(
+        client_addrs[0], "203.0.113.9:1",
+        "the client's, as Spin keeps it"
+    );
+    assert!(
+        client_addrs[1].starts_with("127.0.0.1:"),
+        "the host's comes last: {client_addrs:?}"
+    );
 }

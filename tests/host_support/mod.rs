@@ -327,3 +327,50 @@ impl Upstream {
         Self { addr }
     }
 }
+
+/// How long a raw-socket read waits before the test calls it a hang: far
+/// beyond the limits the tests configure, and below hyper's own 30 s
+/// header timeout, so that only the configured limits can pass a test.
+pub const HANG_GUARD: Duration = Duration::from_secs(20);
+
+/// A raw connection to `addr` whose reads give up after [`HANG_GUARD`].
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).expect("connects to the host");
+    stream
+        .set_read_timeout(Some(HANG_GUARD))
+        .expect("sets a read timeout");
+    stream
+}
+
+/// Reads until the host closes `stream`: the bytes read, or the error that
+/// ended the reading (a timeout there means the host never closed it).
+pub fn read_until_closed(stream: &mut TcpStream) -> Result<Vec<u8>, std::io::Error> {
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => return Ok(bytes),
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Ok(bytes),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Whether `error` is a read that gave up waiting (the host kept the
+/// connection open).
+pub fn is_timeout(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
+
+/// Sends `request` as it is on a fresh connection and reads the whole
+/// answer, until the host closes the connection.
+pub fn raw_exchange(addr: SocketAddr, request: &[u8]) -> String {
+    let mut stream = connect(addr);
+    stream.write_all(request).expect("sends the request");
+    let bytes = read_until_closed(&mut stream).expect("the host answers and closes");
+    String::from_utf8_lossy(&bytes).into_owned()
+}

@@ -1,7 +1,8 @@
 //! A loaded application: manifest, variables, stores, routes and one
 //! pre-instantiated component per component id.
 
-use crate::engine;
+use crate::engine::{self, DEFAULT_MAX_MEMORY_BYTES, MAX_MEMORY_BYTES_LIMIT};
+use crate::freshness;
 use crate::key_value::{KeyValueAccess, KeyValueStores, KvSetupError};
 use crate::manifest::Manifest;
 use crate::outbound::OutboundPolicy;
@@ -33,6 +34,13 @@ pub struct HostOptions {
     pub variables: VariableSource,
     /// Where compiled components are cached; [`engine::default_cache_dir`] by default.
     pub cache_dir: Option<PathBuf>,
+    /// The linear memory one component instance (so one request) may grow
+    /// to, in bytes; [`DEFAULT_MAX_MEMORY_BYTES`] by default, at most
+    /// [`MAX_MEMORY_BYTES_LIMIT`].
+    pub max_memory_bytes: Option<usize>,
+    /// Loads a component whose Wasm file is older than a source its build
+    /// watches, instead of refusing it (see [`crate::freshness`]).
+    pub allow_stale_components: bool,
 }
 
 /// One component, ready to be instantiated per request.
@@ -54,6 +62,7 @@ pub struct App {
     pub(crate) components: HashMap<String, Arc<LoadedComponent>>,
     routes: Vec<(String, String)>,
     warnings: Vec<String>,
+    pub(crate) max_memory_bytes: usize,
 }
 
 impl std::fmt::Debug for App {
@@ -70,6 +79,12 @@ impl App {
     /// Loads and validates everything; any problem stops start-up, except
     /// those kept as [`App::warnings`].
     pub fn load(options: &HostOptions) -> Result<Self, Error> {
+        let max_memory_bytes = options.max_memory_bytes.unwrap_or(DEFAULT_MAX_MEMORY_BYTES);
+        if max_memory_bytes > MAX_MEMORY_BYTES_LIMIT {
+            return Err(Error::Options(format!(
+                "the memory limit {max_memory_bytes} bytes is above the largest supported, {MAX_MEMORY_BYTES_LIMIT}"
+            )));
+        }
         let manifest = Manifest::from_file(&options.manifest)?;
         let runtime_config = match &options.runtime_config {
             Some(path) => RuntimeConfig::from_file(path)?,
@@ -129,6 +144,9 @@ impl App {
                 path: decl.source.clone(),
                 message,
             };
+            if let (false, Some(watch)) = (options.allow_stale_components, &decl.build_watch) {
+                freshness::check(&decl.id, &decl.source, watch)?;
+            }
             let component =
                 engine::load_component(engine, &decl.id, &decl.source, cache_dir.as_deref())?;
             let instance_pre = linker
@@ -185,6 +203,7 @@ impl App {
                 .map(|r| (r.route, r.component))
                 .collect(),
             warnings,
+            max_memory_bytes,
         })
     }
 

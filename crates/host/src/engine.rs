@@ -10,11 +10,31 @@ use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::time::Duration;
 use wasmtime::component::Component;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// Instances (and their memories) that may be live at once across the process.
 const POOL_INSTANCES: u32 = 1000;
+
+/// The linear memory one instance may grow to unless the host's options say
+/// otherwise: 64 MiB. A request gets a fresh instance, so this bounds what
+/// one request can take; the platform's components need a few MiB, and with
+/// up to [`POOL_INSTANCES`] requests in flight a larger default would let a
+/// burst of requests to a leaking or hostile component exhaust the
+/// machine's memory (1000 × 256 MiB is far beyond it). A guest that grows
+/// past the limit sees `memory.grow` fail, which Rust turns into an abort:
+/// a trap, answered 500, that touches no other request.
+pub const DEFAULT_MAX_MEMORY_BYTES: usize = 64 << 20;
+
+/// The largest per-instance memory limit the host accepts (the pool's slots
+/// are reserved at this size): 1 GiB, the engine's memory reservation.
+pub const MAX_MEMORY_BYTES_LIMIT: usize = 1 << 30;
+
+/// How often the engine's epoch advances. Guests yield to the async runtime
+/// at each tick, so a guest that computes without calling the host can still
+/// be stopped at its request's deadline and does not hold a worker thread.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
 
@@ -28,7 +48,7 @@ pub(crate) fn engine() -> Result<&'static Engine, Error> {
                 .total_memories(POOL_INSTANCES * 2)
                 .total_tables(POOL_INSTANCES * 4)
                 .total_stacks(POOL_INSTANCES)
-                .max_memory_size(256 << 20)
+                .max_memory_size(MAX_MEMORY_BYTES_LIMIT)
                 // Pages a request touched stay mapped for the next instance
                 // in the slot (reset with memset instead of madvise), which
                 // spares each request a round of page faults.
@@ -38,9 +58,22 @@ pub(crate) fn engine() -> Result<&'static Engine, Error> {
             config
                 .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
                 .memory_init_cow(true)
-                .memory_reservation(1 << 30)
+                .memory_reservation(MAX_MEMORY_BYTES_LIMIT as u64)
+                .epoch_interruption(true)
                 .wasm_component_model(true);
-            Engine::new(&config).map_err(|e| format!("{e:#}"))
+            let engine = Engine::new(&config).map_err(|e| format!("{e:#}"))?;
+            let ticking = engine.weak();
+            std::thread::Builder::new()
+                .name("qmarket-epoch".into())
+                .spawn(move || {
+                    while let Some(engine) = ticking.upgrade() {
+                        engine.increment_epoch();
+                        drop(engine);
+                        std::thread::sleep(EPOCH_TICK);
+                    }
+                })
+                .map_err(|e| format!("cannot start the epoch thread: {e}"))?;
+            Ok(engine)
         })
         .as_ref()
         .map_err(|e| Error::Engine(e.clone()))

@@ -42,6 +42,10 @@ pub enum Error {
         /// What went wrong (wasmtime's message chain).
         message: String,
     },
+    /// A component's Wasm file is older than its sources, or its `watch`
+    /// globs are invalid.
+    #[error(transparent)]
+    Freshness(#[from] crate::freshness::FreshnessError),
     /// The state directory could not be created.
     #[error("cannot create state directory {path}: {source}")]
     StateDir {
@@ -58,6 +62,9 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A host option is out of its range.
+    #[error("invalid host option: {0}")]
+    Options(String),
     /// The host's own runtime failed (thread or tokio runtime).
     #[error("host runtime: {0}")]
     Runtime(String),

@@ -4,7 +4,10 @@
 //! Wasm components Spin would run: HTTP routing with Spin's rules and headers,
 //! `fermyon:spin/key-value` and `wasi:keyvalue` on one store (SQLite by
 //! default, Redis through a runtime config file), `fermyon:spin/variables`,
-//! and outbound `wasi:http` limited to `allowed_outbound_hosts`.
+//! and outbound `wasi:http` limited to `allowed_outbound_hosts`. Clients
+//! and components are held to [`Timeouts`] and a per-instance memory limit
+//! ([`HostOptions::max_memory_bytes`]); a component older than the sources
+//! its build watches is refused ([`freshness`]).
 //!
 //! ```no_run
 //! use qmarket_host::{TestApp, TestAppOptions};
@@ -20,9 +23,10 @@
 
 mod app;
 mod bindings;
+mod connection;
 mod engine;
 mod error;
-mod hop_by_hop;
+pub mod freshness;
 pub mod key_value;
 mod lingering;
 pub mod manifest;
@@ -33,12 +37,14 @@ pub mod server;
 mod state;
 mod stdio;
 mod test_app;
+pub mod timeouts;
 pub mod variables;
 
 pub use app::{App, HostOptions, DEFAULT_STATE_DIR};
-pub use engine::default_cache_dir;
+pub use engine::{default_cache_dir, DEFAULT_MAX_MEMORY_BYTES, MAX_MEMORY_BYTES_LIMIT};
 pub use error::Error;
 pub use server::Server;
 pub use stdio::LogSink;
 pub use test_app::{TestApp, TestAppOptions};
+pub use timeouts::Timeouts;
 pub use variables::VariableSource;

@@ -81,6 +81,19 @@ pub struct ComponentDecl {
     pub variables: BTreeMap<String, String>,
     /// Environment variables visible to the guest.
     pub environment: BTreeMap<String, String>,
+    /// The sources its `[component.<id>.build]` section watches, if any.
+    pub build_watch: Option<BuildWatch>,
+}
+
+/// The `watch` globs of a component's build: the files its Wasm is built
+/// from, as far as the manifest says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildWatch {
+    /// The directory the globs are relative to: the manifest's, joined with
+    /// the build's `workdir` when it has one (as `spin watch` reads them).
+    pub dir: PathBuf,
+    /// The globs as written (`src/**/*.rs`, `Cargo.toml`).
+    pub globs: Vec<String>,
 }
 
 /// A parsed and validated manifest.
@@ -180,9 +193,17 @@ struct RawComponent {
     variables: BTreeMap<String, String>,
     #[serde(default)]
     environment: BTreeMap<String, String>,
-    /// Used by `spin build` only.
-    #[allow(dead_code, reason = "accepted for compatibility, not used")]
-    build: Option<toml::Value>,
+    /// Run by `spin build`; the host reads only what it watches.
+    build: Option<RawBuild>,
+}
+
+#[derive(Deserialize)]
+struct RawBuild {
+    #[allow(dead_code, reason = "run by `spin build`, not by the host")]
+    command: toml::Value,
+    workdir: Option<String>,
+    #[serde(default)]
+    watch: Vec<String>,
 }
 
 impl Manifest {
@@ -327,6 +348,16 @@ impl Manifest {
                     allowed_outbound_hosts: comp.allowed_outbound_hosts,
                     variables: comp.variables,
                     environment: comp.environment,
+                    build_watch: comp
+                        .build
+                        .filter(|build| !build.watch.is_empty())
+                        .map(|build| BuildWatch {
+                            dir: match build.workdir {
+                                Some(workdir) => dir.join(workdir),
+                                None => dir.to_owned(),
+                            },
+                            globs: build.watch,
+                        }),
                 },
             );
         }
@@ -389,6 +420,7 @@ environment = { MODE = "test" }
 greeting = "Hello {{ who }}"
 [component.hello.build]
 command = "cargo build"
+watch = ["src/**/*.rs", "Cargo.toml"]
 [variables]
 who = { default = "world" }
 token = { required = true, secret = true }
@@ -410,8 +442,26 @@ token = { required = true, secret = true }
         assert_eq!(hello.key_value_stores, vec!["default".to_string()]);
         assert_eq!(hello.variables["greeting"], "Hello {{ who }}");
         assert_eq!(hello.environment["MODE"], "test");
+        assert_eq!(
+            hello.build_watch,
+            Some(BuildWatch {
+                dir: PathBuf::from("/app"),
+                globs: vec!["src/**/*.rs".into(), "Cargo.toml".into()],
+            })
+        );
         assert!(m.variables["token"].required && m.variables["token"].secret);
         assert_eq!(m.variables["who"].default.as_deref(), Some("world"));
+    }
+
+    #[test]
+    fn a_build_workdir_is_where_its_watch_globs_start() {
+        let text = MINIMAL.replace(
+            "command = \"cargo build\"",
+            "command = \"cargo build\"\nworkdir = \"hello\"",
+        );
+        let m = parse(&text).expect("parses");
+        let watch = m.components["hello"].build_watch.clone().expect("watches");
+        assert_eq!(watch.dir, PathBuf::from("/app/hello"));
     }
 
     #[test]

@@ -245,9 +245,8 @@ impl WasiHttpHooks for OutboundHooks {
         };
         Box::new(async move {
             use http_body_util::BodyExt;
-            let (mut response, io) =
+            let (response, io) =
                 wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
-            crate::hop_by_hop::remove_connection_named(response.headers_mut());
             Ok((
                 response.map(BodyExt::boxed_unsync),
                 Box::new(io) as Box<dyn std::future::Future<Output = _> + Send>,

@@ -1,29 +1,42 @@
 //! The HTTP server: one fresh `Store` and instance per request, Spin's
 //! request headers, one log line per request (to the server's [`LogSink`]),
 //! the unread rest of a request body read on after the answer (within a
-//! bound, see `lingering.rs`), graceful shutdown.
+//! bound, see `lingering.rs`), the [`Timeouts`] on every connection and
+//! exchange (see `connection.rs`), graceful shutdown.
+//!
+//! A component sees the request as Spin hands it over: `Connection` is
+//! removed, and wasmtime removes its fixed hop-by-hop set (`Host`,
+//! `Keep-Alive`, `Transfer-Encoding`, `Upgrade`, `Proxy-*`, ...); every other
+//! header the client sent reaches the component, those that `Connection`
+//! names among them, and the `spin-*` headers follow the client's headers
+//! instead of replacing any the client sent. A component's answer reaches the
+//! client as it is, as under Spin (wasmtime refuses the hop-by-hop set in
+//! the headers a component sets).
 
 use crate::app::{App, LoadedComponent};
+use crate::connection::{self, Activity, DeadlineBody, WatchedIo};
 use crate::lingering::LingeringBody;
 use crate::outbound::OutboundHooks;
 use crate::routes::RouteMatch;
 use crate::state::RequestState;
 use crate::stdio::LogSink;
+use crate::timeouts::Timeouts;
 use crate::Error;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::time::Instant;
 use wasmtime::component::ResourceTable;
-use wasmtime::Store;
+use wasmtime::{Store, StoreLimitsBuilder};
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
@@ -60,12 +73,14 @@ pub struct Server {
     listener: TcpListener,
     local_addr: SocketAddr,
     log: LogSink,
+    timeouts: Timeouts,
 }
 
 struct Shared {
     app: Arc<App>,
     self_authority: Arc<str>,
     log: LogSink,
+    timeouts: Timeouts,
 }
 
 impl Server {
@@ -79,6 +94,7 @@ impl Server {
             listener,
             local_addr,
             log: LogSink::default(),
+            timeouts: Timeouts::default(),
         })
     }
 
@@ -86,6 +102,12 @@ impl Server {
     /// stdout and stderr to `sink` instead of the process's stderr.
     pub fn with_log_sink(mut self, sink: LogSink) -> Self {
         self.log = sink;
+        self
+    }
+
+    /// Serves within `timeouts` instead of [`Timeouts::default`].
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
         self
     }
 
@@ -102,16 +124,29 @@ impl Server {
     /// Serves until `shutdown` resolves, then lets in-flight requests finish
     /// (up to a grace period).
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+        let timeouts = self.timeouts;
         let shared = Arc::new(Shared {
             app: self.app,
             self_authority: Arc::from(self.local_addr.to_string()),
             log: self.log,
+            timeouts,
         });
         for warning in shared.app.warnings() {
             shared.log.line(&format!("warning: {warning}"));
         }
-        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-        let builder = auto::Builder::new(TokioExecutor::new());
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(timeouts.header_read);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .keep_alive_interval(timeouts.http2_keep_alive_interval)
+            .keep_alive_timeout(timeouts.http2_keep_alive_timeout);
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        // Every connection task holds a sender; all are gone when all ended.
+        let (alive, mut all_ended) = tokio::sync::mpsc::channel::<()>(1);
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -125,23 +160,41 @@ impl Server {
                         }
                     };
                     let _ = stream.set_nodelay(true);
-                    let shared = shared.clone();
-                    let service = hyper::service::service_fn(move |req| {
+                    let activity = Activity::new();
+                    let service = {
                         let shared = shared.clone();
-                        async move { Ok::<_, Infallible>(handle(&shared, client, req).await) }
-                    });
-                    let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                    let conn = graceful.watch(conn);
+                        let activity = activity.clone();
+                        hyper::service::service_fn(move |req| {
+                            let shared = shared.clone();
+                            let activity = activity.clone();
+                            async move {
+                                Ok::<_, Infallible>(exchange(&shared, &activity, client, req).await)
+                            }
+                        })
+                    };
+                    let io = TokioIo::new(WatchedIo::new(stream, activity.clone()));
+                    let conn = builder.serve_connection(io, service).into_owned();
+                    let stopping = stopping.clone();
+                    let alive = alive.clone();
                     tokio::spawn(async move {
-                        // Client resets and protocol errors are the client's business.
-                        let _ = conn.await;
+                        connection::supervise(
+                            conn,
+                            |conn| conn.graceful_shutdown(),
+                            activity,
+                            timeouts,
+                            stopping,
+                        )
+                        .await;
+                        drop(alive);
                     });
                 }
                 () = &mut shutdown => break,
             }
         }
         drop(self.listener);
-        if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        let _ = stop.send(true);
+        drop(alive);
+        if tokio::time::timeout(SHUTDOWN_GRACE, all_ended.recv())
             .await
             .is_err()
         {
@@ -151,6 +204,34 @@ impl Server {
         }
         Ok(())
     }
+}
+
+/// One exchange within its deadline: the answer of [`handle`], or a `504`
+/// when no answer has started by the deadline; the answer's body is cut off
+/// at the deadline.
+async fn exchange(
+    shared: &Shared,
+    activity: &Arc<Activity>,
+    client: SocketAddr,
+    req: Request<Incoming>,
+) -> Response<HyperOutgoingBody> {
+    let started = Instant::now();
+    let deadline = started + shared.timeouts.request_deadline;
+    let exchange = activity.begin(deadline);
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let response =
+        match tokio::time::timeout_at(deadline, handle(shared, client, req, deadline)).await {
+            Ok(response) => response,
+            Err(_) => {
+                shared.log.line(&format!(
+                    "{method} {path} - 504 {:.3}ms: no answer by the request deadline ({:?})",
+                    started.elapsed().as_secs_f64() * 1000.0,
+                    shared.timeouts.request_deadline
+                ));
+                text_response(StatusCode::GATEWAY_TIMEOUT, "")
+            }
+        };
+    response.map(|body| DeadlineBody::new(body, deadline, exchange).boxed_unsync())
 }
 
 fn text_response(status: StatusCode, body: &'static str) -> Response<HyperOutgoingBody> {
@@ -167,6 +248,7 @@ async fn handle(
     shared: &Shared,
     client: SocketAddr,
     req: Request<Incoming>,
+    deadline: Instant,
 ) -> Response<HyperOutgoingBody> {
     let started = Instant::now();
     let method = req.method().clone();
@@ -180,7 +262,7 @@ async fn handle(
             Some(matched) => match shared.app.components.get(matched.component) {
                 None => ("-", text_response(StatusCode::NOT_FOUND, "")),
                 Some(component) => {
-                    let response = invoke(shared, component, &matched, client, req).await;
+                    let response = invoke(shared, component, &matched, client, req, deadline).await;
                     (matched.component, response)
                 }
             },
@@ -200,8 +282,9 @@ async fn invoke(
     matched: &RouteMatch<'_>,
     client: SocketAddr,
     req: Request<Incoming>,
+    deadline: Instant,
 ) -> Response<HyperOutgoingBody> {
-    match invoke_guest(shared, component, matched, client, req).await {
+    match invoke_guest(shared, component, matched, client, req, deadline).await {
         Ok(response) => response,
         Err(message) => {
             shared
@@ -219,7 +302,10 @@ fn spin_request(
     req: Request<Incoming>,
 ) -> Result<Request<LingeringBody>, String> {
     let (mut parts, body) = req.into_parts();
-    crate::hop_by_hop::remove_connection_named(&mut parts.headers);
+    // As Spin does: `Connection` is the server's business and goes, but the
+    // headers it names reach the component (wasmtime then drops its fixed
+    // hop-by-hop set, `Host` among them).
+    parts.headers.remove(http::header::CONNECTION);
     let host = parts
         .headers
         .get(http::header::HOST)
@@ -239,10 +325,13 @@ fn spin_request(
         .parse()
         .map_err(|e| format!("bad request URL: {e}"))?;
 
+    // Appended after the client's headers, not replacing them: Spin does the
+    // same, so a client-sent `spin-*` header reaches the component too, ahead
+    // of the runtime's value.
     let mut set = |name: &str, value: &str| -> Result<(), String> {
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
         let value = HeaderValue::from_str(value).map_err(|e| e.to_string())?;
-        parts.headers.insert(name, value);
+        parts.headers.append(name, value);
         Ok(())
     };
     set(headers::FULL_URL, &full_url)?;
@@ -271,6 +360,7 @@ async fn invoke_guest(
     matched: &RouteMatch<'_>,
     client: SocketAddr,
     req: Request<Incoming>,
+    deadline: Instant,
 ) -> Result<Response<HyperOutgoingBody>, String> {
     let req = spin_request(matched, client, &shared.self_authority, req)?;
 
@@ -290,8 +380,16 @@ async fn invoke_guest(
         },
         key_value: component.key_value.clone(),
         variables: component.variables.clone(),
+        limits: StoreLimitsBuilder::new()
+            .memory_size(shared.app.max_memory_bytes)
+            .build(),
     };
     let mut store = Store::new(component.pre.engine(), state);
+    store.limiter(|state| &mut state.limits);
+    // Yield at every epoch tick, so that a guest computing without host
+    // calls can be stopped at the deadline (by dropping its task).
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_async_yield_and_update(1);
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let incoming = store
         .data_mut()
@@ -305,33 +403,47 @@ async fn invoke_guest(
         .map_err(|e| format!("{e:#}"))?;
 
     let pre = component.pre.clone();
-    let task = tokio::task::spawn(async move {
+    // Aborted when this future is dropped at the deadline: the guest stops.
+    let mut task = GuestTask(tokio::task::spawn(async move {
         let proxy = pre.instantiate_async(&mut store).await?;
         proxy
             .wasi_http_incoming_handler()
             .call_handle(&mut store, incoming, outparam)
             .await
-    });
+    }));
 
     match receiver.await {
         Ok(Ok(response)) => {
-            // The guest may still be streaming the body: its task keeps running.
+            // The guest may still be streaming the body: its task keeps
+            // running, until the deadline at most.
             let id = component.id.clone();
             let log = shared.log.clone();
             tokio::spawn(async move {
-                match task.await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => log.line(&format!("[{id}] error after response: {e:#}")),
-                    Err(e) => log.line(&format!("[{id}] task failed after response: {e}")),
+                match tokio::time::timeout_at(deadline, &mut task.0).await {
+                    Ok(Ok(Ok(()))) => {}
+                    Ok(Ok(Err(e))) => log.line(&format!("[{id}] error after response: {e:#}")),
+                    Ok(Err(e)) => log.line(&format!("[{id}] task failed after response: {e}")),
+                    Err(_) => log.line(&format!(
+                        "[{id}] stopped at the request deadline while sending its answer"
+                    )),
                 }
             });
             Ok(response)
         }
         Ok(Err(code)) => Err(format!("guest returned an error response: {code:?}")),
-        Err(_) => match task.await {
+        Err(_) => match (&mut task.0).await {
             Ok(Ok(())) => Err("guest did not set a response".to_string()),
             Ok(Err(e)) => Err(format!("guest trapped: {e:?}")),
             Err(e) => Err(format!("guest task failed: {e}")),
         },
+    }
+}
+
+/// A guest's task, aborted when dropped.
+struct GuestTask(tokio::task::JoinHandle<wasmtime::Result<()>>);
+
+impl Drop for GuestTask {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

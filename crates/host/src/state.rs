@@ -5,6 +5,7 @@ use crate::outbound::OutboundHooks;
 use crate::variables::ComponentVariables;
 use std::sync::Arc;
 use wasmtime::component::ResourceTable;
+use wasmtime::StoreLimits;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -16,6 +17,8 @@ pub(crate) struct RequestState {
     pub(crate) outbound: OutboundHooks,
     pub(crate) key_value: KeyValueAccess,
     pub(crate) variables: Arc<ComponentVariables>,
+    /// The instance's memory limit, applied through `Store::limiter`.
+    pub(crate) limits: StoreLimits,
 }
 
 impl WasiView for RequestState {

@@ -2,7 +2,7 @@
 //! thread, an ephemeral loopback port and a temporary state directory, so
 //! plain `#[test]` functions can use a blocking HTTP client.
 
-use crate::{App, Error, HostOptions, LogSink, Server, VariableSource};
+use crate::{App, Error, HostOptions, LogSink, Server, Timeouts, VariableSource};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -23,6 +23,11 @@ pub struct TestAppOptions {
     /// Where the host's log lines go (request log, host errors, guest
     /// stdout and stderr); the process's stderr when `None`.
     pub log_sink: Option<LogSink>,
+    /// The server's time limits.
+    pub timeouts: Timeouts,
+    /// The memory limit of one component instance, in bytes (see
+    /// [`HostOptions::max_memory_bytes`]).
+    pub max_memory_bytes: Option<usize>,
 }
 
 impl TestAppOptions {
@@ -140,8 +145,12 @@ impl TestApp {
                 inherit_process_env: false,
             },
             cache_dir: None,
+            max_memory_bytes: self.options.max_memory_bytes,
+            // Tests must never run components older than their sources.
+            allow_stale_components: false,
         };
         let log_sink = self.options.log_sink.clone().unwrap_or_default();
+        let timeouts = self.options.timeouts;
         let (ready_tx, ready_rx) = mpsc::channel::<Result<SocketAddr, Error>>();
         let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
@@ -162,7 +171,7 @@ impl TestApp {
                     let server = match App::load(&host_options) {
                         Ok(app) => Server::bind(app, addr)
                             .await
-                            .map(|server| server.with_log_sink(log_sink)),
+                            .map(|server| server.with_log_sink(log_sink).with_timeouts(timeouts)),
                         Err(e) => Err(e),
                     };
                     match server {

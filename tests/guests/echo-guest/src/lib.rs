@@ -1,19 +1,23 @@
 //! Test guest: answers with the component name (from its `COMPONENT`
-//! environment variable) and every `spin-*` request header, one per line.
-use spin_sdk::http::{IntoResponse, Request, Response};
+//! environment variable) and every request header as the component received
+//! it, one `name: value` line each, in the order the host delivered them
+//! (a header sent twice shows twice).
+use spin_sdk::http::{IncomingRequest, IntoResponse, Response};
 use spin_sdk::http_component;
 
 #[http_component]
-fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
+fn handle(req: IncomingRequest) -> anyhow::Result<impl IntoResponse> {
     let component = std::env::var("COMPONENT").unwrap_or_default();
-    let mut lines: Vec<String> = req
-        .headers()
-        .filter(|(name, _)| name.starts_with("spin-"))
-        .map(|(name, value)| format!("{name}: {}", value.as_str().unwrap_or("")))
-        .collect();
-    lines.sort();
-    lines.insert(0, format!("component: {component}"));
-    println!("echo {}", req.path());
+    let mut lines = vec![format!("component: {component}")];
+    lines.extend(
+        req.headers()
+            .entries()
+            .into_iter()
+            .map(|(name, value)| format!("{name}: {}", String::from_utf8_lossy(&value))),
+    );
+    let path = req.path_with_query().unwrap_or_default();
+    let path = path.split('?').next().unwrap_or_default();
+    println!("echo {path}");
     Ok(Response::builder()
         .status(200)
         .header("content-type", "text/plain")
