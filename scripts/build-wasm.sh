@@ -7,10 +7,6 @@
 #
 # Uses the installed rustup target when there is one; otherwise falls back to
 # Debian's Rust with its std sources (-Zbuild-std), installing the packages it
-<<<<<<< HEAD
-# needs when they are missing. Prints each component's size.
-# Usage: scripts/build-wasm.sh [package...]   (default: all of them)
-=======
 # needs when they are missing. Prints each component's size, and fails when
 # a platform component (components/*) is larger than MAX_COMPONENT_BYTES:
 # the platform's components must stay small enough to load and deploy fast.
@@ -19,25 +15,21 @@
 # up-to-date .wasm untouched, and the host compares its time with the
 # sources its manifest's `watch` globs name (a stale component is refused),
 # so a build that found nothing to do must still mark it current.
->>>>>>> host-hardening
+# Usage: scripts/build-wasm.sh [package...]   (default: all of them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TARGET=wasm32-wasip2
 MAX_COMPONENT_BYTES=1048576
 packages=()
-<<<<<<< HEAD
 # The .wasm files each package's build writes, by package name.
 declare -A artifacts
-=======
 platform_components=" "
->>>>>>> host-hardening
 for dir in components/*/ tests/guests/*/; do
     manifest="$dir/Cargo.toml"
     [ -f "$manifest" ] || continue
     name=$(sed -n 's/^name *= *"\(.*\)"/\1/p' "$manifest" | head -n 1)
     packages+=("-p" "$name")
-<<<<<<< HEAD
     if grep -q '^\[\[bin\]\]' "$manifest"; then
         # Every [[bin]] section's name (the first `name =` after its header).
         bins=$(awk '/^\[\[bin\]\]/ { inbin = 1; next }
@@ -49,9 +41,7 @@ for dir in components/*/ tests/guests/*/; do
     else
         artifacts[$name]=${name//-/_}
     fi
-=======
     case "$dir" in components/*) platform_components+="$name " ;; esac
->>>>>>> host-hardening
 done
 if [ "$#" -gt 0 ]; then
     packages=()
@@ -93,20 +83,15 @@ fi
 too_big=()
 for ((i = 1; i < ${#packages[@]}; i += 2)); do
     name=${packages[$i]}
-<<<<<<< HEAD
     for artifact in ${artifacts[$name]:-${name//-/_}}; do
         file="target/$TARGET/release/$artifact.wasm"
-        printf '%-28s %8d bytes\n' "$(basename "$file")" "$(stat -c %s "$file")"
+        touch "$file"
+        size=$(stat -c %s "$file")
+        printf '%-28s %8d bytes\n' "$(basename "$file")" "$size"
+        if [[ "$platform_components" == *" $name "* ]] && [ "$size" -gt "$MAX_COMPONENT_BYTES" ]; then
+            too_big+=("$(basename "$file") is $size bytes")
+        fi
     done
-=======
-    file="target/$TARGET/release/${name//-/_}.wasm"
-    touch "$file"
-    size=$(stat -c %s "$file")
-    printf '%-28s %8d bytes\n' "$(basename "$file")" "$size"
-    if [[ "$platform_components" == *" $name "* ]] && [ "$size" -gt "$MAX_COMPONENT_BYTES" ]; then
-        too_big+=("$(basename "$file") is $size bytes")
-    fi
->>>>>>> host-hardening
 done
 if [ "${#too_big[@]}" -gt 0 ]; then
     echo "build-wasm: components over the $MAX_COMPONENT_BYTES-byte budget:" >&2
