@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every benchmark in one run: builds once, then runs bench/host_noop.sh,
-# bench/gateway.sh, bench/metering.sh and bench/listing.sh one after the
+# bench/gateway.sh, bench/metering.sh, bench/listing.sh and bench/managed.sh one after the
 # other (each starts its own `qmarket up` on a loopback port and drives it
 # with wrk from a separate process), and prints a summary table of their
 # figures at the end. Figures are reported, not asserted.
@@ -37,7 +37,7 @@ trap 'rm -f "$BENCH_SUMMARY"' EXIT
 started=$(date -u +%FT%TZ)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 status=0
-for bench in host_noop gateway metering listing; do
+for bench in host_noop gateway metering listing managed; do
     echo "== bench/$bench.sh"
     bench/"$bench".sh || { echo "bench/$bench.sh failed" >&2; status=1; }
     echo
