@@ -141,17 +141,9 @@ fn upload(
 pub fn handle(req: spin_sdk::http::IncomingRequest) -> spin_sdk::http::Response {
     let head = qmarket_spin::request_head(&req);
     if head.method == Method::Put {
-        let response = qmarket_spin::SpinStore::open(qmarket_spin::STORE_LABEL)
-            .map_err(Error::from)
-            .and_then(|kv| {
-                route(
-                    &head,
-                    Box::new(qmarket_spin::Streamed(req)),
-                    &kv,
-                    Timestamp::now(),
-                )
-            });
-        return qmarket_spin::answer(&head, response);
+        return qmarket_spin::serve_streamed(head, req, |head, body, kv| {
+            route(head, body, kv, Timestamp::now())
+        });
     }
     qmarket_spin::serve(req, |request, kv| {
         route(

@@ -205,6 +205,25 @@ pub fn serve(
     serve_with_limit(req, BodyLimit::API, handler)
 }
 
+/// Serves `req` (whose [`request_head`] is `head`) with a body `handler`
+/// reads itself, as it arrives (an upload larger than any buffer):
+/// `handler` gets the head, the body as a [`Streamed`] source and the
+/// store; the answer is made as by [`serve`].
+pub fn serve_streamed(
+    head: Request,
+    req: spin_http::IncomingRequest,
+    handler: impl FnOnce(
+        &Request,
+        Box<dyn qmarket_http::BodySource>,
+        &SpinStore,
+    ) -> qmarket_http::HandlerResult,
+) -> spin_http::Response {
+    let response = SpinStore::open(STORE_LABEL)
+        .map_err(qmarket_core::Error::from)
+        .and_then(|store| handler(&head, Box::new(Streamed(req)), &store));
+    answer(&head, response)
+}
+
 /// [`serve`] with body limit `limit`.
 pub fn serve_with_limit(
     req: spin_http::IncomingRequest,
