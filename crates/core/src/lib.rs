@@ -6,8 +6,10 @@ pub mod decimal;
 pub mod error;
 pub mod id;
 pub mod secret;
+pub mod severity;
 pub mod time;
 
 pub use error::{Error, FieldError, Result};
 pub use id::IdKind;
+pub use severity::Severity;
 pub use time::Timestamp;

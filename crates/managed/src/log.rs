@@ -11,21 +11,7 @@ pub const MAX_LINES: u64 = 5_000;
 /// The longest line kept; longer ones are cut.
 pub const MAX_LINE_CHARS: usize = 1_000;
 
-/// How severe a log line is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Severity {
-    /// Detail.
-    Debug,
-    /// Worth noticing.
-    Notice,
-    /// Progress.
-    Info,
-    /// Maybe wrong.
-    Warning,
-    /// Wrong.
-    Error,
-}
+pub use qmarket_core::Severity;
 
 /// One line: the contract's `{message, severity, timestamp}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -25,7 +25,6 @@ pub mod wasm;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 #[cfg(feature = "python")]
@@ -42,21 +41,7 @@ pub struct Limits {
     pub timeout: Duration,
 }
 
-/// How severe a log line is (the contract's `severity`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Severity {
-    /// Detail for debugging.
-    Debug,
-    /// Something worth noticing.
-    Notice,
-    /// Ordinary progress.
-    Info,
-    /// Something may be wrong.
-    Warning,
-    /// Something is wrong.
-    Error,
-}
+pub use qmarket_core::Severity;
 
 /// One line of a build's or an execution's log.
 #[derive(Debug, Clone, PartialEq, Eq)]

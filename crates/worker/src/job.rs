@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use qmarket_core::Timestamp;
 use qmarket_managed::build::BuildStatus;
 use qmarket_managed::execution::Reported;
-use qmarket_managed::log::{LogEntry, Severity as LogSeverity};
+use qmarket_managed::log::LogEntry;
 use qmarket_managed::protocol::{Assignment, BuildReport, ExecutionReport, LogBatch};
 use qmarket_managed::queue::{JobKind, BEAT_SECONDS};
 use qmarket_runtime::{Events, Invocation, Limits, LogLine, Outcome, Severity};
@@ -44,22 +44,12 @@ fn timestamp(at: SystemTime) -> Timestamp {
     Timestamp::from_millis(millis)
 }
 
-fn severity(s: Severity) -> LogSeverity {
-    match s {
-        Severity::Debug => LogSeverity::Debug,
-        Severity::Notice => LogSeverity::Notice,
-        Severity::Info => LogSeverity::Info,
-        Severity::Warning => LogSeverity::Warning,
-        Severity::Error => LogSeverity::Error,
-    }
-}
-
 impl Shared {
     fn line(&self, line: LogLine) {
         if let Ok(mut pending) = self.pending.lock() {
             pending.lines.push(LogEntry {
                 message: line.message,
-                severity: severity(line.severity),
+                severity: line.severity,
                 timestamp: timestamp(line.at),
             });
         }
