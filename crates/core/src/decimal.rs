@@ -72,7 +72,7 @@ impl<const SCALE: u32> Fixed<SCALE> {
         {
             return Err(DecimalError(format!(
                 "'{}' is not a plain decimal number (digits, optional '.', no exponent)",
-                text.chars().take(40).collect::<String>()
+                crate::excerpt(text, 40)
             )));
         }
         if frac_part.len() > SCALE as usize {

@@ -124,9 +124,13 @@ impl Error {
         }
     }
 
-    /// A 404 for a `what` (e.g. "service") with `id`.
+    /// A 404 for a `what` (e.g. "service") with `id` (quoted up to 100
+    /// characters: an id comes from the client and may be of any length).
     pub fn not_found(what: &str, id: &str) -> Self {
-        Error::NotFound(format!("{what} '{id}' does not exist"))
+        Error::NotFound(format!(
+            "{what} '{}' does not exist",
+            crate::excerpt(id, 100)
+        ))
     }
 
     /// The field errors carried by 400 and 422 errors.
@@ -150,6 +154,20 @@ mod tests {
         assert_eq!(
             error.field_errors(),
             &[FieldError::new("name", "must not be empty")]
+        );
+    }
+
+    #[test]
+    fn a_not_found_quotes_at_most_100_characters_of_the_id() {
+        let long = "a".repeat(8000);
+        let message = Error::not_found("service", &long).to_string();
+        assert_eq!(
+            message,
+            format!("service '{}…' does not exist", "a".repeat(100))
+        );
+        assert_eq!(
+            Error::not_found("service", "svc_1").to_string(),
+            "service 'svc_1' does not exist"
         );
     }
 }

@@ -71,7 +71,8 @@ impl<'de> Deserialize<'de> for Timestamp {
         let text = String::deserialize(deserializer)?;
         Timestamp::parse(&text).ok_or_else(|| {
             serde::de::Error::custom(format!(
-                "'{text}' is not an RFC 3339 timestamp such as 2026-11-22T10:15:30.123Z"
+                "'{}' is not an RFC 3339 timestamp such as 2026-11-22T10:15:30.123Z",
+                crate::excerpt(&text, 40)
             ))
         })
     }

@@ -33,7 +33,7 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> qmarket_core::Result<T> 
         if media != "application/json" && !media.ends_with("+json") {
             return Err(Error::UnsupportedMediaType(format!(
                 "expected an application/json body, got '{}'",
-                media.chars().take(100).collect::<String>()
+                qmarket_core::excerpt(&media, 100)
             )));
         }
     }
@@ -44,9 +44,10 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> qmarket_core::Result<T> 
     }
     let mut de = serde_json::Deserializer::from_slice(&req.body);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
+        // The path holds the client's keys: bounded like any quoted value.
+        let path = qmarket_core::excerpt(&e.path().to_string(), 200);
         let inner = e.into_inner();
-        let message = strip_position(&inner.to_string());
+        let message = without_values(&strip_position(&inner.to_string()));
         if inner.is_data() && path != "." {
             Error::BadRequest {
                 detail: format!("{path}: {message}"),
@@ -116,7 +117,7 @@ impl<'de> serde::de::Visitor<'de> for UniqueKeys {
             if keys.contains(&key) {
                 return Err(serde::de::Error::custom(format_args!(
                     "the key \"{}\" appears twice in one object",
-                    key.chars().take(100).collect::<String>()
+                    qmarket_core::excerpt(&key, 100)
                 )));
             }
             map.next_value::<UniqueKeys>()?;
@@ -134,12 +135,53 @@ fn strip_position(message: &str) -> String {
     }
 }
 
+/// serde's message without the client's value in it.
+///
+/// serde quotes what it refused (`invalid type: string "…", expected u32`,
+/// `unknown variant `…`, expected one of …`): a value sent in the wrong
+/// place may be a secret, and may be megabytes long. The field's path and
+/// what was expected say enough; a string or variant value is left out, an
+/// unknown field's name is cut to 100 characters.
+fn without_values(message: &str) -> String {
+    const QUOTED: [(&str, char, bool); 4] = [
+        ("invalid type: string \"", '"', false),
+        ("invalid value: string \"", '"', false),
+        ("unknown variant `", '`', false),
+        ("unknown field `", '`', true),
+    ];
+    for (prefix, quote, name_it) in QUOTED {
+        let Some(rest) = message.strip_prefix(prefix) else {
+            continue;
+        };
+        // What follows the value is serde's own text naming what it
+        // expected (", expected …" or ", there are no variants").
+        let end = [", expected", ", there are no"]
+            .iter()
+            .filter_map(|tail| rest.rfind(&format!("{quote}{tail}")))
+            .max()
+            .unwrap_or(rest.len().saturating_sub(1));
+        let value = &rest[..end];
+        let after = rest.get(end + quote.len_utf8()..).unwrap_or("");
+        let head = &prefix[..prefix.len() - quote.len_utf8()];
+        return if name_it {
+            format!(
+                "{head}{quote}{}{quote}{after}",
+                qmarket_core::excerpt(value, 100)
+            )
+        } else {
+            format!("{}{after}", head.trim_end())
+        };
+    }
+    message.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::Method;
     use crate::StatusOf;
     use serde::Deserialize;
+    use serde_json::json;
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -169,6 +211,68 @@ mod tests {
         let err = parse(r#"{"name":"a","inner":{"count":"x"}}"#).unwrap_err();
         assert_eq!(err.status(), 400);
         assert_eq!(err.field_errors()[0].field, "inner.count");
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    enum Kind {
+        Basic,
+        Bearer,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Typed {
+        kind: Option<Kind>,
+        count: Option<u32>,
+    }
+
+    fn parse_typed(body: &str) -> qmarket_core::Result<Typed> {
+        json_body(
+            &Request::new(Method::Post, "/")
+                .with_header("content-type", "application/json")
+                .with_body(body),
+        )
+    }
+
+    #[test]
+    fn a_refused_string_value_is_never_quoted_back() {
+        let secret = "pw-".to_string() + &"s".repeat(5000);
+        for body in [
+            json!({"count": secret}),
+            json!({"kind": secret}),
+            json!({"kind": {"nested": secret}}),
+        ] {
+            let err = parse_typed(&body.to_string()).unwrap_err();
+            assert_eq!(err.status(), 400, "{body}");
+            let answer = format!("{err} {:?}", err.field_errors());
+            assert!(!answer.contains("pw-s"), "{answer}");
+        }
+        let err = parse_typed(&json!({"count": "seven"}).to_string()).unwrap_err();
+        assert_eq!(err.to_string(), "count: invalid type: string, expected u32");
+        let err = parse_typed(&json!({"kind": "Digest"}).to_string()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "kind: unknown variant, expected `Basic` or `Bearer`"
+        );
+    }
+
+    #[test]
+    fn an_unknown_field_is_named_but_a_long_name_is_cut() {
+        let err = parse_typed(r#"{"colour":1}"#).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `colour`, expected"),
+            "{err}"
+        );
+        let long = "k".repeat(5000);
+        let err = parse_typed(&format!(r#"{{"{long}":1}}"#)).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains(&format!("`{}…`", "k".repeat(100))),
+            "{message}"
+        );
+        assert!(message.len() < 400, "{message}");
     }
 
     #[test]
