@@ -141,6 +141,10 @@ pub fn send(out: spin_http::ResponseOutparam, response: Response) {
     );
 }
 
+/// The most bytes one `blocking-write-and-flush` may take (wasi:io 0.2: a
+/// host refuses a longer write, and the body is cut off there).
+const MAX_BLOCKING_WRITE: usize = 4096;
+
 /// Sends a response of `status` and `headers` whose body is `chunks`, each
 /// written as it comes: a large body never sits in memory whole. A chunk
 /// that fails after the head was sent cuts the body off (the client sees
@@ -166,7 +170,7 @@ pub fn send_stream(
             drop(stream);
             return;
         };
-        for piece in chunk.chunks(64 * 1024) {
+        for piece in chunk.chunks(MAX_BLOCKING_WRITE) {
             if stream.blocking_write_and_flush(piece).is_err() {
                 drop(stream);
                 return;
