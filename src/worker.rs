@@ -33,6 +33,10 @@ pub struct WorkerArgs {
     /// Milliseconds between claims while there is no work.
     #[arg(long, default_value_t = 100)]
     poll_ms: u64,
+    /// The container engine of DOCKER services (a path, or `podman` or
+    /// `docker`); default: the first of those two that works here.
+    #[arg(long, env = "QMARKET_CONTAINER_ENGINE")]
+    container_engine: Option<PathBuf>,
 }
 
 impl WorkerArgs {
@@ -57,7 +61,8 @@ impl WorkerArgs {
             name,
             idle_poll: Duration::from_millis(self.poll_ms),
         };
-        let runtimes = qmarket_worker::default_runtimes(&work_dir);
+        let runtimes =
+            qmarket_worker::default_runtimes(&work_dir, self.container_engine.as_deref());
         let stop = Arc::new(AtomicBool::new(false));
         {
             let stop = stop.clone();

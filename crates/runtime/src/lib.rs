@@ -30,6 +30,14 @@ use serde_json::Value;
 #[cfg(feature = "python")]
 pub mod python;
 
+#[cfg(feature = "docker")]
+pub mod docker;
+
+#[cfg(any(feature = "python", feature = "docker"))]
+mod files;
+#[cfg(any(feature = "python", feature = "docker"))]
+mod output;
+
 /// What one execution may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {

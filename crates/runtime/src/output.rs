@@ -256,6 +256,7 @@ fn continues_record(line: &str) -> bool {
 }
 
 /// The severity of a line of pip's output.
+#[cfg(feature = "python")]
 pub(crate) fn pip_severity(line: &str) -> Severity {
     if line.starts_with("ERROR:") || line.starts_with("error:") {
         Severity::Error
@@ -446,6 +447,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "python")]
     fn pip_prefixes_give_severities() {
         assert_eq!(
             pip_severity("ERROR: No matching distribution found for x"),

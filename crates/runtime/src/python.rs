@@ -100,13 +100,12 @@
 
 mod dependencies;
 mod environment;
-mod output;
 mod sandbox;
 mod supervisor;
 
 use std::cell::{Cell, RefCell};
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
@@ -124,7 +123,8 @@ use crate::{
 pub use environment::Environment;
 pub use sandbox::Isolation;
 
-use output::{Classifier, ProgramLine, Stream};
+use crate::files::{write_file, write_inputs};
+use crate::output::{Classifier, ProgramLine, Stream};
 use sandbox::{Bind, HeldUid, ProcessLimits, Sandbox, Spec, UidPool};
 use supervisor::{Ended, Line, LineBounds, Source, Watch};
 
@@ -400,10 +400,10 @@ impl PythonRuntime {
     fn probe(&self, isolation: Isolation) -> Result<Sandbox, String> {
         let mut sandbox = Sandbox::new(isolation);
         if isolation == Isolation::Bubblewrap {
-            if sandbox::find_program("bwrap").is_none() {
+            if crate::files::find_program("bwrap").is_none() {
                 return Err("bwrap is not installed".into());
             }
-            if sandbox::find_program("setpriv").is_none() {
+            if crate::files::find_program("setpriv").is_none() {
                 return Err("setpriv is not installed".into());
             }
         }
@@ -1077,31 +1077,6 @@ fn mebibytes(bytes: u64) -> String {
     format!("{} MiB", bytes >> 20)
 }
 
-/// Writes each request key as `<key>.json` into `dir` (read-only for the
-/// program); keys that are no plain file names are left out, with a warning.
-fn write_inputs(dir: &Path, request: &serde_json::Map<String, Value>) -> io::Result<Vec<String>> {
-    fs::create_dir_all(dir)?;
-    let mut warnings = Vec::new();
-    for (key, value) in request {
-        let plain = !key.is_empty()
-            && !key.starts_with('.')
-            && key.len() <= 200
-            && key
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-        if !plain {
-            warnings.push(format!(
-                "the request key {key:?} is no file name: no input file written for it"
-            ));
-            continue;
-        }
-        let text = serde_json::to_vec(value).map_err(io::Error::other)?;
-        write_file(&dir.join(format!("{key}.json")), &text, 0o444)?;
-    }
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o555))?;
-    Ok(warnings)
-}
-
 /// Copies the code (directories and regular files) to `to`, readable by
 /// `uid`'s group only (the copy the program sees without bubblewrap).
 fn copy_code(from: &Path, to: &Path, uid: &HeldUid) -> io::Result<()> {
@@ -1123,13 +1098,6 @@ fn copy_code(from: &Path, to: &Path, uid: &HeldUid) -> io::Result<()> {
         std::os::unix::fs::chown(to, Some(0), Some(uid.uid))?;
     }
     Ok(())
-}
-
-/// Writes `bytes` to a new file `path` with `mode`.
-fn write_file(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let mut file = fs::File::create(path)?;
-    file.write_all(bytes)?;
-    fs::set_permissions(path, fs::Permissions::from_mode(mode))
 }
 
 /// A directory of one build or execution, removed when dropped.
@@ -1187,7 +1155,7 @@ fn probe_interpreter(python: &Path) -> Result<Interpreter, SetupError> {
     let program = if python.components().count() > 1 {
         python.to_owned()
     } else {
-        sandbox::find_program(&shown)
+        crate::files::find_program(&shown)
             .ok_or_else(|| SetupError::Interpreter(shown.clone(), "not found on PATH".into()))?
     };
     let script = "import json, os, platform, sys, importlib.util as u\n\

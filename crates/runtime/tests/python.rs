@@ -11,8 +11,11 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use qmarket_runtime::python::{Isolation, PythonRuntime};
-use qmarket_runtime::{failure, Events, Invocation, Limits, LogLine, Outcome, Runtime, Severity};
+use qmarket_runtime::{failure, Invocation, Limits, LogLine, Outcome, Runtime, Severity};
 use serde_json::{json, Value};
+
+mod support;
+use support::Recorder;
 
 // ---- Setup & fixtures -------------------------------------------------------
 
@@ -135,56 +138,6 @@ fn limits(memory_mib: u64, timeout_s: u64) -> Limits {
         milli_cpus: 1000,
         memory_bytes: memory_mib << 20,
         timeout: Duration::from_secs(timeout_s),
-    }
-}
-
-type OnLine = Box<dyn FnMut(&LogLine)>;
-
-/// What an execution reported while it ran.
-#[derive(Default)]
-struct Recorder {
-    lines: Vec<LogLine>,
-    interims: Vec<Value>,
-    /// Called with every log line (may create files the program waits for).
-    on_line: Option<OnLine>,
-    /// Cancel once a line containing this was logged.
-    cancel_on: Option<&'static str>,
-    cancelled: bool,
-}
-
-impl Events for Recorder {
-    fn log(&mut self, line: LogLine) {
-        if let Some(on_line) = &mut self.on_line {
-            on_line(&line);
-        }
-        if self
-            .cancel_on
-            .is_some_and(|text| line.message.contains(text))
-        {
-            self.cancelled = true;
-        }
-        self.lines.push(line);
-    }
-    fn interim(&mut self, result: Value) {
-        self.interims.push(result);
-    }
-    fn cancelled(&self) -> bool {
-        self.cancelled
-    }
-}
-
-impl Recorder {
-    fn severity_of(&self, text: &str) -> Option<Severity> {
-        self.lines
-            .iter()
-            .find(|l| l.message.contains(text))
-            .map(|l| l.severity)
-    }
-    fn text(&self) -> String {
-        self.lines
-            .iter()
-            .map(|l| format!("{:?} {}\n", l.severity, l.message))
-            .collect()
     }
 }
 

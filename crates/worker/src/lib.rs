@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 use qmarket_core::secret::Secret;
 use qmarket_managed::protocol::ClaimRequest;
 use qmarket_model::Runtime;
+use qmarket_runtime::docker::{DockerRuntime, Engine};
 
 /// How a worker is set up.
 #[derive(Debug, Clone)]
@@ -83,8 +84,14 @@ impl Runtimes {
 
 /// The runtimes this machine can give the worker, with their caches under
 /// `work_dir`: one that cannot be set up here (no `python3`, no sandbox)
-/// is left out with a warning, and the worker never claims its jobs.
-pub fn default_runtimes(work_dir: &std::path::Path) -> Runtimes {
+/// is left out with a warning, and the worker never claims its jobs. The
+/// `DOCKER` runtime uses `container_engine` (a path or a name on `PATH`),
+/// or the first of `podman` and `docker` that works; without one it is
+/// kept, and fails each build at once with the reason.
+pub fn default_runtimes(
+    work_dir: &std::path::Path,
+    container_engine: Option<&std::path::Path>,
+) -> Runtimes {
     let mut runtimes = Runtimes::new();
     match qmarket_runtime::wasm::WasmRuntime::new() {
         Ok(wasm) => {
@@ -99,7 +106,21 @@ pub fn default_runtimes(work_dir: &std::path::Path) -> Runtimes {
         Ok(python) => runtimes = runtimes.with(Runtime::PythonTemplate, python),
         Err(e) => eprintln!("worker: no PYTHON_TEMPLATE runtime here: {e}"),
     }
-    runtimes
+    // Kept without an engine: its builds then fail at once, saying why.
+    let docker = DockerRuntime::with_engine(match container_engine {
+        Some(program) => Engine::at(program),
+        None => Engine::find(),
+    });
+    match docker.engine() {
+        Ok(engine) => eprintln!(
+            "worker: DOCKER services run on {}",
+            engine.program().display()
+        ),
+        Err(why) => {
+            eprintln!("worker: no container engine here ({why}): builds of DOCKER services fail")
+        }
+    }
+    runtimes.with(Runtime::Docker, docker)
 }
 
 /// Works until `stop` is set: claims a job, does it, claims the next;

@@ -22,10 +22,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::dependencies::Dependencies;
-use super::output::pip_severity;
 use super::sandbox::{self, Bind, ProcessLimits, Spec};
 use super::supervisor::{self, Ended, LineBounds, Source, Watch};
 use super::{hex, unique_name, PythonRuntime, ScratchDir, MAX_BUILD_PROCESSES, MAX_LINE_BYTES};
+use crate::output::pip_severity;
 use crate::{BuildFailure, LogLine, Severity};
 
 /// The file that makes an environment directory complete.

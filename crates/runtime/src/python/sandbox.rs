@@ -2,6 +2,7 @@
 //! started (bubblewrap, or rlimits and a dropped uid), what it may use,
 //! and how all its processes are found, measured and killed.
 
+use crate::files::find_program;
 use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io;
@@ -360,19 +361,6 @@ fn check(result: i32) -> io::Result<()> {
     } else {
         Ok(())
     }
-}
-
-/// The first `name` on `PATH`, then in `/usr/bin`.
-pub(crate) fn find_program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/bin"), PathBuf::from("/bin")])
-        .map(|dir| dir.join(name))
-        .find(|candidate| {
-            fs::metadata(candidate)
-                .map(|m| m.is_file() && m.mode() & 0o111 != 0)
-                .unwrap_or(false)
-        })
 }
 
 /// A pipe whose ends close on exec (the child gets the write end as fd 3).

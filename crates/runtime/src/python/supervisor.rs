@@ -10,8 +10,8 @@ use std::process::{Child, ExitStatus};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
-use super::output::{LineSplitter, SplitLine, Stream};
 use super::sandbox::{self, HeldUid};
+use crate::output::{LineSplitter, SplitLine, Stream};
 
 /// How often the tree's memory and CPU time are measured (and cancellation
 /// asked, which the contract wants at least every 250 ms).
