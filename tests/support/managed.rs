@@ -45,6 +45,11 @@ pub struct Worker {
 impl Worker {
     /// Starts worker `name` for `app`, polling every 20 ms when idle.
     pub fn start(app: &TestApp, name: &str) -> Worker {
+        Self::start_with(app, name, &[])
+    }
+
+    /// Starts worker `name` for `app` with `env` added to its environment.
+    pub fn start_with(app: &TestApp, name: &str, env: &[(&str, &str)]) -> Worker {
         let dir = tempfile::tempdir().expect("a work directory");
         let log = dir.path().join("worker.log");
         let child = Command::new(env!("CARGO_BIN_EXE_qmarket"))
@@ -52,6 +57,7 @@ impl Worker {
             .args(["--poll-ms", "20", "--work-dir"])
             .arg(dir.path().join("work"))
             .env("QMARKET_WORKER_TOKEN", WORKER_TOKEN)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("a log file"))
@@ -273,10 +279,9 @@ impl Consumer {
     }
 }
 
-/// A published WASM service running the test guest, with a plan of three
-/// products (a call, wall-clock seconds, CPU seconds), its build done by
-/// a worker.
-pub struct WasmService {
+/// A published managed service with a plan of three products (a call,
+/// wall-clock seconds, CPU seconds), its build done by a worker.
+pub struct ManagedService {
     /// Its provider.
     pub provider: Account,
     /// `svc_…`
@@ -285,20 +290,20 @@ pub struct WasmService {
     pub plan_id: String,
 }
 
-impl WasmService {
-    /// Creates, uploads, builds (with `worker`) and publishes internally the
-    /// guest as a WASM service with `resources`, published to the marketplace.
-    pub fn deploy(app: &TestApp, resources: Value) -> WasmService {
+impl ManagedService {
+    /// The test guest as a WASM service with `resources` (see [`Self::deploy`]).
+    pub fn deploy_wasm(app: &TestApp, resources: Value) -> ManagedService {
+        let zip = qmarket_zip_fixtures::wasm_project(&wasm_command());
+        Self::deploy(app, "WASM", zip, resources)
+    }
+
+    /// Creates a service of `runtime` with `resources`, uploads `zip` (its
+    /// build then waits for a worker), adds the plan and publishes it to the
+    /// marketplace.
+    pub fn deploy(app: &TestApp, runtime: &str, zip: Vec<u8>, resources: Value) -> ManagedService {
         let provider = sign_up(app, "provider");
-        let id = create_managed_service(app, &provider, "WASM", resources);
-        let build = upload(
-            app,
-            &provider,
-            &id,
-            qmarket_zip_fixtures::wasm_project(&wasm_command()),
-        )
-        .expect(202)
-        .json();
+        let id = create_managed_service(app, &provider, runtime, resources);
+        let build = upload(app, &provider, &id, zip).expect(202).json();
         assert_eq!(build["validationResult"]["state"], "SUCCESS", "{build}");
         let plan = app
             .post(&format!("/api/services/{id}/pricing-plans"))
@@ -316,7 +321,7 @@ impl WasmService {
             .expect(201)
             .json();
         lifecycle(app, &provider, &id, "publish");
-        WasmService {
+        ManagedService {
             provider,
             id,
             plan_id: plan["id"].as_str().expect("plan id").to_string(),
@@ -326,9 +331,15 @@ impl WasmService {
     /// Waits for the build (a worker must be running) and asserts success.
     #[track_caller]
     pub fn built(self, app: &TestApp) -> Self {
-        let build = finished_build(app, &self.provider, &self.id, Duration::from_secs(60));
+        let build = self.finished_build(app, Duration::from_secs(60));
         assert_eq!(build["status"], "SUCCESS", "{build}");
         self
+    }
+
+    /// Waits up to `limit` for the build to end; returns it.
+    #[track_caller]
+    pub fn finished_build(&self, app: &TestApp, limit: Duration) -> Value {
+        finished_build(app, &self.provider, &self.id, limit)
     }
 
     /// The provider's metering events of this service, every page.
@@ -353,4 +364,18 @@ impl WasmService {
             }
         }
     }
+}
+
+/// Milliseconds from a record's `startedAt` to its `endedAt` (an execution
+/// or a build).
+pub fn elapsed_ms(record: &Value) -> i64 {
+    let at = |field: &str| {
+        let text = record[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("{field} in {record}"));
+        qmarket_core::time::Timestamp::parse(text)
+            .expect("an RFC 3339 timestamp")
+            .millis()
+    };
+    at("endedAt") - at("startedAt")
 }

@@ -238,3 +238,30 @@ pub fn with_program(program: &[u8]) -> Vec<u8> {
 pub fn wasm_project(program: &[u8]) -> Vec<u8> {
     Zip::new().file("program.wasm", program).bytes()
 }
+
+/// The archive `zip -r planqk.zip <entries…>` makes from inside `root`:
+/// each entry a file or a folder (with everything under it, folders
+/// first), named relative to `root`.
+pub fn zip_from(root: &std::path::Path, entries: &[&str]) -> Vec<u8> {
+    fn add(zip: Zip, root: &std::path::Path, relative: &str) -> Zip {
+        let path = root.join(relative);
+        if path.is_dir() {
+            let mut names: Vec<String> = std::fs::read_dir(&path)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+                .into_iter()
+                .fold(zip.dir(&format!("{relative}/")), |zip, name| {
+                    add(zip, root, &format!("{relative}/{name}"))
+                })
+        } else {
+            zip.file(relative, &std::fs::read(&path).unwrap())
+        }
+    }
+    entries
+        .iter()
+        .fold(Zip::new(), |zip, entry| add(zip, root, entry))
+        .bytes()
+}
