@@ -20,9 +20,8 @@ cargo fmt --all -- --check
 step "lints (cargo clippy -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# The worker uses every runtime, so the workspace builds qmarket-runtime with
+# all its features: its WASM, Python (real pip installs, sandboxed
+# executions) and Docker tests run here too.
 step "tests"
 cargo test --workspace --locked "$@"
-
-step "Python runtime (qmarket-runtime --features python: real pip installs, sandboxed executions)"
-cargo clippy -p qmarket-runtime --all-targets --locked --features python -- -D warnings
-cargo test -p qmarket-runtime --locked --features python "$@"
