@@ -1,7 +1,8 @@
 //! Tenant isolation and the secret-leak scan.
 //!
 //! Two tenants each build a full scene — tokens, services in every
-//! lifecycle state with plans, an application with a subscription, an OAuth
+//! lifecycle state with plans, a managed service with its build and an
+//! execution, an application with a subscription, an OAuth
 //! token, a gateway call and a metering event. Then tenant B tries every
 //! operation of the platform's own OpenAPI document on tenant A's objects:
 //! each attempt must be refused as the contract says (404 for what is not
@@ -16,10 +17,12 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
 
 use base64::Engine as _;
 use qmarket_host::TestApp;
 use serde_json::{json, Value};
+use support::managed::poll;
 use support::secrets::{registry, Exemption, SecretKind, SecretRegistry, MIN_SECRET_LEN};
 use support::*;
 
@@ -79,6 +82,16 @@ struct Offer {
     plan: Plan,
 }
 
+/// A published managed (WASM) service, its build and an execution of it.
+#[derive(Debug, Clone)]
+struct ManagedOffer {
+    offer: Offer,
+    /// `bld_…`
+    build: String,
+    /// `exe_…`, run for the tenant's application.
+    execution: String,
+}
+
 /// Everything one tenant owns, and the credentials to use it.
 #[derive(Debug, Clone)]
 struct Tenant {
@@ -94,6 +107,8 @@ struct Tenant {
     internal: Offer,
     /// `CREATED`.
     draft: Offer,
+    /// `PUBLISHED`, subscribed by the tenant's application.
+    managed: ManagedOffer,
     application: Application,
     subscription: String,
     test_subscription: String,
@@ -121,7 +136,14 @@ impl Tenant {
             self.event.clone(),
             self.event_key.clone(),
         ];
-        for offer in [&self.published, &self.internal, &self.draft] {
+        marks.push(self.managed.build.clone());
+        marks.push(self.managed.execution.clone());
+        for offer in [
+            &self.published,
+            &self.internal,
+            &self.draft,
+            &self.managed.offer,
+        ] {
             marks.push(offer.service.clone());
             marks.push(offer.plan.id.clone());
             marks.push(offer.plan.product_id.clone());
@@ -186,6 +208,22 @@ fn tenant(app: &TestApp, name: &str, upstream: SocketAddr) -> Tenant {
     let internal = create_offer(app, &account, &format!("{name}-internal"), upstream);
     lifecycle(app, &account, &internal.service, "publish-internal");
     let draft = create_offer(app, &account, &format!("{name}-draft"), upstream);
+    let managed_service = managed::create_managed_service(app, &account, "WASM", Value::Null);
+    let build = managed::upload(
+        app,
+        &account,
+        &managed_service,
+        qmarket_zip_fixtures::wasm_project(&managed::wasm_command()),
+    )
+    .expect(202)
+    .json()["id"]
+        .as_str()
+        .expect("build id")
+        .to_string();
+    let built = managed::finished_build(app, &account, &managed_service, Duration::from_secs(60));
+    assert_eq!(built["status"], "SUCCESS", "{built}");
+    let managed_plan = create_plan(app, &account, &managed_service, "0.02");
+    lifecycle(app, &account, &managed_service, "publish");
 
     let application = create_application(app, &account);
     let id_of = |sub: Value| sub["id"].as_str().expect("subscription id").to_string();
@@ -203,7 +241,44 @@ fn tenant(app: &TestApp, name: &str, upstream: SocketAddr) -> Tenant {
         &internal.service,
         &internal.plan.id,
     ));
+    subscribe(
+        app,
+        &account,
+        &application,
+        &managed_service,
+        &managed_plan.id,
+    );
     let oauth_token = access_token(app, &application);
+    let execution = app
+        .post(&format!("/gateway/{managed_service}/"))
+        .bearer(&oauth_token)
+        .json(&json!({"data": {"numbers": [1]}, "params": {}}))
+        .send()
+        .expect(201)
+        .json()["id"]
+        .as_str()
+        .expect("execution id")
+        .to_string();
+    // Ended before anyone looks, so that nothing changes between looks.
+    poll(Duration::from_secs(60), || {
+        let status = app
+            .get(&format!("/gateway/{managed_service}/{execution}"))
+            .bearer(&oauth_token)
+            .send()
+            .expect(200)
+            .json()["status"]
+            .clone();
+        (status == "SUCCEEDED").then_some(())
+    })
+    .expect("the execution succeeds");
+    let managed = ManagedOffer {
+        offer: Offer {
+            service: managed_service,
+            plan: managed_plan,
+        },
+        build,
+        execution,
+    };
 
     let call = gateway_call(app, &published.service, &oauth_token);
     let correlation_id = call
@@ -235,6 +310,7 @@ fn tenant(app: &TestApp, name: &str, upstream: SocketAddr) -> Tenant {
         published,
         internal,
         draft,
+        managed,
         application,
         subscription,
         test_subscription,
@@ -290,10 +366,26 @@ fn snapshot(app: &TestApp, a: &Tenant) -> BTreeMap<String, (u16, Value)> {
         ));
         paths.push(format!("/api/services/{service}/metering-events"));
     }
+    let managed = &a.managed.offer.service;
+    let execution = &a.managed.execution;
+    paths.extend([
+        format!("/api/services/{managed}"),
+        format!("/api/services/{managed}/build"),
+        format!("/api/services/{managed}/build/log"),
+        format!("/gateway/{managed}/"),
+        format!("/gateway/{managed}/{execution}"),
+        format!("/gateway/{managed}/{execution}/log"),
+    ]);
     paths
         .into_iter()
         .map(|path| {
-            let reply = app.get(&path).bearer(&a.account.token).send();
+            // The execution API answers the application, the rest the account.
+            let token = if path.starts_with("/gateway/") {
+                &a.oauth_token
+            } else {
+                &a.account.token
+            };
+            let reply = app.get(&path).bearer(token).send();
             (path, (reply.status, reply.json()))
         })
         .collect()
@@ -524,6 +616,80 @@ fn probes(a: &Tenant, b: &Tenant) -> Vec<Probe> {
             probe("updatePricingPlan", "PATCH", under_b.clone(), 404)
                 .with(json!({"name": "taken"})),
             probe("deletePricingPlan", "DELETE", under_b, 404),
+        ]);
+    }
+
+    // A's managed service: its build and source are the provider's only;
+    // the workers' operations take a worker credential, which no tenant's
+    // token is.
+    let m = &a.managed;
+    let s = format!("/api/services/{}", m.offer.service);
+    let worker = |operation, method, path: String| probe(operation, method, path, 401);
+    all.extend([
+        probe("getBuild", "GET", format!("{s}/build"), 404),
+        probe("getBuildLog", "GET", format!("{s}/build/log"), 404),
+        probe("uploadSource", "PUT", format!("{s}/source"), 404),
+        worker("claimWork", "POST", "/api/workers/claim".into())
+            .with(json!({"worker": "b", "runtimes": ["WASM"], "hint": 0})),
+        worker(
+            "getArchiveChunk",
+            "GET",
+            format!("/api/workers/builds/{}/archive/0", m.build),
+        ),
+        worker(
+            "reportBuildAttempt",
+            "POST",
+            format!("/api/workers/builds/{}/attempts/1/beat", m.build),
+        ),
+        worker(
+            "uploadExecutionFile",
+            "PUT",
+            format!(
+                "/api/workers/executions/{}/attempts/1/files/out.txt",
+                m.execution
+            ),
+        ),
+        worker(
+            "reportExecutionAttempt",
+            "POST",
+            format!("/api/workers/executions/{}/attempts/1/beat", m.execution),
+        ),
+        worker(
+            "uploadExecutionResult",
+            "PUT",
+            format!("/api/workers/executions/{}/attempts/1/result", m.execution),
+        ),
+    ]);
+    // The execution API with B's application token: A's service (B is not
+    // subscribed: 403), and A's execution under B's own service (404).
+    let a_base = format!("/gateway/{}", m.offer.service);
+    let b_base = format!("/gateway/{}", b.managed.offer.service);
+    all.extend([
+        probe("listExecutions", "GET", format!("{a_base}/"), 403).oauth(),
+        probe("startExecution", "POST", format!("{a_base}/"), 403)
+            .with(json!({"data": {}, "params": {}}))
+            .oauth(),
+    ]);
+    for (base, status) in [(&a_base, 403), (&b_base, 404)] {
+        let e = format!("{base}/{}", m.execution);
+        all.extend([
+            probe("cancelExecution", "PUT", format!("{e}/cancel"), status).oauth(),
+            probe(
+                "getExecutionInterimResults",
+                "GET",
+                format!("{e}/interim-results"),
+                status,
+            )
+            .oauth(),
+            probe("getExecutionLog", "GET", format!("{e}/log"), status).oauth(),
+            probe("getExecutionResult", "GET", format!("{e}/result"), status).oauth(),
+            probe(
+                "getExecutionResultFile",
+                "GET",
+                format!("{e}/result/out.txt"),
+                status,
+            )
+            .oauth(),
         ]);
     }
 
@@ -858,7 +1024,8 @@ fn public_answers_show_only_a_published_offer(
 #[test]
 fn another_tenant_can_reach_none_of_a_tenants_objects_through_any_operation() {
     let upstream = echo_upstream();
-    let app = platform();
+    let app = managed::managed_platform();
+    let _worker = managed::Worker::start(&app, "w1");
     let a = tenant(&app, "ada", upstream);
     let b = tenant(&app, "bob", upstream);
     let marks = a.marks();
