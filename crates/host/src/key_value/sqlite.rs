@@ -466,6 +466,8 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    // The gate is held across awaits on purpose: it keeps the writer waiting.
+    #[allow(clippy::await_holding_lock)]
     async fn commits_are_durable_and_concurrent_writes_share_one() {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = SqliteDatabase::open(&dir.path().join("kv.db")).expect("opens");
@@ -500,6 +502,8 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    // The gate is held across awaits on purpose: it keeps the writer waiting.
+    #[allow(clippy::await_holding_lock)]
     async fn a_failing_write_fails_alone_in_its_group() {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = SqliteDatabase::open(&dir.path().join("kv.db")).expect("opens");
