@@ -182,7 +182,7 @@ fn a_managed_service_gets_runtime_and_resource_defaults() {
     assert_eq!(body["runtime"], "PYTHON_TEMPLATE");
     assert_eq!(
         body["resources"],
-        json!({"milliCpus": 500, "memoryInMegabytes": 2048})
+        json!({"milliCpus": 500, "memoryInMegabytes": 2048, "timeoutSeconds": 3600})
     );
     assert_eq!(body["url"], Value::Null);
     assert_eq!(
