@@ -240,10 +240,7 @@ impl crate::Runtime for DockerRuntime {
         if events.cancelled() {
             return Outcome::Cancelled;
         }
-        let not_started = |detail: String| Outcome::Failed {
-            code: failure::NOT_STARTED.to_string(),
-            detail,
-        };
+        let not_started = |detail: String| Outcome::failed(failure::NOT_STARTED, detail);
         let engine = match self.usable_engine() {
             Ok(engine) => engine,
             Err(BuildFailure(why)) => return not_started(why),
@@ -501,10 +498,7 @@ impl ContainerOutput {
 
     /// How the execution ended, given how the container did.
     pub fn outcome(self, ended: Ended) -> Outcome {
-        let failed = |code: &str, detail: String| Outcome::Failed {
-            code: code.to_string(),
-            detail,
-        };
+        let failed = Outcome::failed;
         match ended {
             Ended::Cancelled => Outcome::Cancelled,
             Ended::TimedOut(after) => failed(

@@ -118,6 +118,16 @@ pub enum Outcome {
     Cancelled,
 }
 
+impl Outcome {
+    /// A failure with `code` (see [`failure`]) and `detail`.
+    pub fn failed(code: &str, detail: impl Into<String>) -> Outcome {
+        Outcome::Failed {
+            code: code.to_string(),
+            detail: detail.into(),
+        }
+    }
+}
+
 /// The codes of [`Outcome::Failed`] the platform itself gives.
 pub mod failure {
     /// The wall-clock deadline passed.

@@ -543,10 +543,7 @@ impl Runtime for WasmRuntime {
         if events.cancelled() {
             return Outcome::Cancelled;
         }
-        let not_started = |detail: String| Outcome::Failed {
-            code: failure::NOT_STARTED.to_string(),
-            detail,
-        };
+        let not_started = |detail: String| Outcome::failed(failure::NOT_STARTED, detail);
         let command = match self
             .load(source)
             .and_then(|loaded| CommandPre::new(loaded.pre).map_err(|e| BuildFailure(e.to_string())))

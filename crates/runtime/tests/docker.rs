@@ -96,6 +96,13 @@ impl Scene {
         self.dir.path().join("output")
     }
 
+    /// Whether the engine was told to kill an execution's container.
+    fn killed_a_container(&self) -> bool {
+        self.commands()
+            .iter()
+            .any(|c| c.starts_with("kill qmarket-exe-"))
+    }
+
     /// The command lines the engine was given so far.
     fn commands(&self) -> Vec<String> {
         fs::read_to_string(self.dir.path().join("state/commands"))
@@ -292,11 +299,7 @@ fn a_container_past_its_deadline_is_killed_and_fails_with_timeout() {
         &mut Recorder::default(),
     );
     assert_eq!(code(&outcome), failure::TIMEOUT, "{outcome:?}");
-    let commands = scene.commands();
-    assert!(
-        commands.iter().any(|c| c.starts_with("kill qmarket-exe-")),
-        "{commands:?}"
-    );
+    assert!(scene.killed_a_container(), "{:?}", scene.commands());
 }
 
 #[test]
@@ -312,14 +315,7 @@ fn a_cancelled_execution_kills_its_container() {
         &mut events,
     );
     assert_eq!(outcome, Outcome::Cancelled);
-    assert!(
-        scene
-            .commands()
-            .iter()
-            .any(|c| c.starts_with("kill qmarket-exe-")),
-        "{:?}",
-        scene.commands()
-    );
+    assert!(scene.killed_a_container(), "{:?}", scene.commands());
 }
 
 #[test]
