@@ -3,7 +3,8 @@
 //!
 //! **Durable, with group commit.** Every acknowledged write has been synced
 //! to disk (`synchronous=FULL`): an OS crash or a power cut loses nothing that
-//! was answered. The sync is what a write costs, so writes do not each pay
+//! was answered (`QMARKET_SQLITE_SYNCHRONOUS=normal` gives that up for
+//! speed, see [`SYNCHRONOUS_ENV`]). The sync is what a write costs, so writes do not each pay
 //! one: they go to one writer thread per database, which takes every write
 //! waiting when it is free, applies them in order in one `BEGIN IMMEDIATE`
 //! transaction (each under a savepoint of its own, so one that fails —
@@ -28,6 +29,18 @@ use std::time::Duration;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most writes one commit takes (the rest wait for the next).
 const MAX_GROUP: usize = 1024;
+/// Chooses the `synchronous` setting: `normal` trades durability for speed
+/// (a process crash still loses nothing; an OS crash or a power cut may lose
+/// the last answered writes). Anything else, or unset, is `FULL`.
+pub const SYNCHRONOUS_ENV: &str = "QMARKET_SQLITE_SYNCHRONOUS";
+
+/// The `synchronous` pragma value `QMARKET_SQLITE_SYNCHRONOUS` asks for.
+fn synchronous_setting() -> &'static str {
+    match std::env::var(SYNCHRONOUS_ENV) {
+        Ok(value) if value.eq_ignore_ascii_case("normal") => "NORMAL",
+        _ => "FULL",
+    }
+}
 
 /// An open SQLite key-value database (shared by every label stored in it).
 #[derive(Clone)]
@@ -102,7 +115,7 @@ impl SqliteDatabase {
             let conn = Connection::open(path)?;
             conn.busy_timeout(BUSY_TIMEOUT)?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
-            conn.pragma_update(None, "synchronous", "FULL")?;
+            conn.pragma_update(None, "synchronous", synchronous_setting())?;
             Ok(conn)
         };
         let writer = connect()?;
