@@ -8,7 +8,7 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use qmarket_runtime::docker::{DockerRuntime, Engine};
@@ -114,10 +114,15 @@ impl Scene {
 
     fn run(&self, data: Value, timeout: Duration, events: &mut Recorder) -> Outcome {
         let input = json!({"data": data, "params": {"shots": 10}});
+        self.run_request(&input, timeout, events)
+    }
+
+    /// Runs the service once for the request `input`.
+    fn run_request(&self, input: &Value, timeout: Duration, events: &mut Recorder) -> Outcome {
         let work = tempfile::tempdir_in(self.dir.path()).unwrap();
         let output = self.output();
         let invocation = Invocation {
-            input: &input,
+            input,
             work_dir: work.path(),
             output_dir: &output,
             limits: Limits {
@@ -350,21 +355,9 @@ fn a_non_zero_exit_and_an_oom_kill_fail_as_the_contract_says() {
 #[test]
 fn a_request_that_is_not_an_object_is_invalid_input() {
     let scene = Scene::new();
-    let work = tempfile::tempdir_in(scene.dir.path()).unwrap();
-    let output = scene.output();
-    let input = json!([1, 2]);
-    let outcome = scene.runtime.run(
-        Path::new(&scene.source()),
-        Invocation {
-            input: &input,
-            work_dir: work.path(),
-            output_dir: &output,
-            limits: Limits {
-                milli_cpus: 500,
-                memory_bytes: 128 << 20,
-                timeout: Duration::from_secs(5),
-            },
-        },
+    let outcome = scene.run_request(
+        &json!([1, 2]),
+        Duration::from_secs(5),
         &mut Recorder::default(),
     );
     assert_eq!(code(&outcome), failure::INVALID_INPUT);
