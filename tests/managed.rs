@@ -228,12 +228,7 @@ fn a_wasm_service_runs_end_to_end_through_the_gateway_and_is_metered() {
     let app = managed_platform();
     let _worker = Worker::start(&app, "w1");
     let service = ManagedService::deploy_wasm(&app, Value::Null).built(&app);
-    let build_log = app
-        .get(&format!("/api/services/{}/build/log", service.id))
-        .bearer(&service.provider.token)
-        .send()
-        .expect(200)
-        .json();
+    let build_log = service.build_log(&app);
     assert!(
         build_log
             .as_array()

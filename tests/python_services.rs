@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use support::managed::{elapsed_ms, managed_platform, Consumer, ManagedService, Worker};
-use support::Api;
 
 /// The version of PlanQK's client the test drives.
 const SDK: &str = "planqk-service-sdk==2.12.1";
@@ -77,12 +76,7 @@ fn planqks_own_client_drives_a_template_service_unchanged() {
     let again = ManagedService::deploy(&app, "PYTHON_TEMPLATE", planqk_zip(), Value::Null);
     let cached = again.finished_build(&app, BUILD_LIMIT);
     assert_eq!(cached["status"], "SUCCESS", "{cached}");
-    let log = app
-        .get(&format!("/api/services/{}/build/log", again.id))
-        .bearer(&again.provider.token)
-        .send()
-        .expect(200)
-        .json();
+    let log = again.build_log(&app);
     assert!(
         log.as_array()
             .expect("an array")
@@ -189,13 +183,7 @@ fn a_docker_service_on_a_worker_without_a_container_engine_fails_its_build_sayin
     let service = ManagedService::deploy(&app, "DOCKER", zip, Value::Null);
     let build = service.finished_build(&app, Duration::from_secs(60));
     assert_eq!(build["status"], "FAILURE", "{build}");
-    let log = app
-        .get(&format!("/api/services/{}/build/log", service.id))
-        .bearer(&service.provider.token)
-        .send()
-        .expect(200)
-        .json()
-        .to_string();
+    let log = service.build_log(&app).to_string();
     assert!(
         log.contains("no usable container engine") && log.contains("install podman or docker"),
         "{build} {log}"

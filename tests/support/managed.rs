@@ -336,6 +336,16 @@ impl ManagedService {
         self
     }
 
+    /// `GET /api/services/{id}/build/log`: the build's log lines.
+    #[track_caller]
+    pub fn build_log(&self, app: &TestApp) -> Value {
+        app.get(&format!("/api/services/{}/build/log", self.id))
+            .bearer(&self.provider.token)
+            .send()
+            .expect(200)
+            .json()
+    }
+
     /// Waits up to `limit` for the build to end; returns it.
     #[track_caller]
     pub fn finished_build(&self, app: &TestApp, limit: Duration) -> Value {
