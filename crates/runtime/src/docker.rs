@@ -246,11 +246,10 @@ impl crate::Runtime for DockerRuntime {
             Err(BuildFailure(why)) => return not_started(why),
         };
         let Some(request) = invocation.input.as_object() else {
-            return Outcome::Failed {
-                code: failure::INVALID_INPUT.to_string(),
-                detail: "the request must be a JSON object (such as {\"data\": …, \"params\": …})"
-                    .to_string(),
-            };
+            return Outcome::failed(
+                failure::INVALID_INPUT,
+                "the request must be a JSON object (such as {\"data\": …, \"params\": …})",
+            );
         };
         let mut build_log = Vec::new();
         let tag = match self.ensure_image(engine, source, &mut |line| build_log.push(line)) {

@@ -790,16 +790,17 @@ impl PythonRuntime {
         invocation: Invocation<'_>,
         events: &mut dyn Events,
     ) -> Outcome {
-        let not_started = |e: io::Error| Outcome::Failed {
-            code: failure::NOT_STARTED.into(),
-            detail: format!("the execution could not be started: {e}"),
+        let not_started = |e: io::Error| {
+            Outcome::failed(
+                failure::NOT_STARTED,
+                format!("the execution could not be started: {e}"),
+            )
         };
         let Value::Object(request) = invocation.input else {
-            return Outcome::Failed {
-                code: failure::INVALID_INPUT.into(),
-                detail: "the request must be a JSON object: its keys are run's keyword arguments"
-                    .into(),
-            };
+            return Outcome::failed(
+                failure::INVALID_INPUT,
+                "the request must be a JSON object: its keys are run's keyword arguments",
+            );
         };
         let uid = match self.uids.take(&self.sandbox) {
             Ok(uid) => uid,
@@ -859,10 +860,10 @@ impl PythonRuntime {
         drop(uid);
         self.give_back(&[invocation.work_dir, invocation.output_dir]);
         if too_large.get() {
-            return Outcome::Failed {
-                code: failure::INVALID_RESULT.into(),
-                detail: format!("the result is larger than {} MiB", MAX_RESULT_BYTES >> 20),
-            };
+            return Outcome::failed(
+                failure::INVALID_RESULT,
+                format!("the result is larger than {} MiB", MAX_RESULT_BYTES >> 20),
+            );
         }
         outcome_of(outcome.into_inner(), ended, &invocation.limits)
     }
@@ -892,10 +893,10 @@ impl Runtime for PythonRuntime {
                 Ok(environment) => environment,
                 Err(_) if events.cancelled() => return Outcome::Cancelled,
                 Err(BuildFailure(detail)) => {
-                    return Outcome::Failed {
-                        code: failure::NOT_STARTED.into(),
-                        detail: format!("the service's environment could not be built: {detail}"),
-                    }
+                    return Outcome::failed(
+                        failure::NOT_STARTED,
+                        format!("the service's environment could not be built: {detail}"),
+                    )
                 }
             }
         };
@@ -981,10 +982,7 @@ impl Ended {
 /// The outcome of an execution from what the runner reported and how the
 /// command ended.
 fn outcome_of(reported: Option<ReportedOutcome>, ended: Ended, limits: &Limits) -> Outcome {
-    let failed = |code: &str, detail: String| Outcome::Failed {
-        code: code.into(),
-        detail,
-    };
+    let failed = Outcome::failed;
     match (reported, ended) {
         (Some(ReportedOutcome::Succeeded { result }), _) => Outcome::Succeeded { result },
         (Some(ReportedOutcome::ErrorResponse { code, detail }), _) => failed(&code, detail),

@@ -611,10 +611,7 @@ fn outcome(
     log: &Forwarder<'_>,
     limits: &Limits,
 ) -> Outcome {
-    let failed = |code: &str, detail: String| Outcome::Failed {
-        code: code.to_string(),
-        detail,
-    };
+    let failed = Outcome::failed;
     let ended = match ending {
         Ending::Cancelled => return Outcome::Cancelled,
         Ending::TimedOut => {

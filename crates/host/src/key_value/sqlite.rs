@@ -157,7 +157,8 @@ impl SqliteDatabase {
         &self.writer.counts
     }
 
-    /// The `synchronous` setting the writer commits with (2 = FULL).
+    /// The `synchronous` setting of the database's connections (2 = FULL);
+    /// the reader and the writer are opened alike.
     pub fn synchronous(&self) -> Result<i64, rusqlite::Error> {
         let reader = self.reader.lock().unwrap_or_else(|p| p.into_inner());
         reader.pragma_query_value(None, "synchronous", |r| r.get(0))
