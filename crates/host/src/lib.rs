@@ -31,6 +31,7 @@ pub mod key_value;
 mod lingering;
 pub mod manifest;
 pub mod outbound;
+pub mod request_stats;
 pub mod routes;
 pub mod runtime_config;
 pub mod server;

@@ -196,6 +196,8 @@ fn parse_pattern(entry: &str) -> Result<Pattern, PatternError> {
 pub(crate) struct OutboundHooks {
     pub(crate) policy: std::sync::Arc<OutboundPolicy>,
     pub(crate) self_authority: Option<std::sync::Arc<str>>,
+    /// Where the time to each response head is counted.
+    pub(crate) stats: std::sync::Arc<crate::request_stats::RequestStats>,
 }
 
 type SendFuture = Box<
@@ -243,10 +245,13 @@ impl WasiHttpHooks for OutboundHooks {
                 .between_bytes_timeout
                 .or(Some(DEFAULT_BETWEEN_BYTES_TIMEOUT)),
         };
+        let stats = self.stats.clone();
         Box::new(async move {
             use http_body_util::BodyExt;
-            let (response, io) =
-                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            let started = std::time::Instant::now();
+            let sent = wasmtime_wasi_http::default_send_request(request, Some(options)).await;
+            stats.outbound(started.elapsed());
+            let (response, io) = sent?;
             Ok((
                 response.map(BodyExt::boxed_unsync),
                 Box::new(io) as Box<dyn std::future::Future<Output = _> + Send>,

@@ -1,5 +1,6 @@
 //! The HTTP server: one fresh `Store` and instance per request, Spin's
-//! request headers, one log line per request (to the server's [`LogSink`]),
+//! request headers, one log line per request (to the server's [`LogSink`],
+//! with what the request cost: see [`RequestStats`]),
 //! the unread rest of a request body read on after the answer (within a
 //! bound, see `lingering.rs`), the [`Timeouts`] on every connection and
 //! exchange (see `connection.rs`), graceful shutdown.
@@ -17,6 +18,7 @@ use crate::app::{App, LoadedComponent};
 use crate::connection::{self, Activity, DeadlineBody, WatchedIo};
 use crate::lingering::LingeringBody;
 use crate::outbound::OutboundHooks;
+use crate::request_stats::RequestStats;
 use crate::routes::RouteMatch;
 use crate::state::RequestState;
 use crate::stdio::LogSink;
@@ -250,30 +252,55 @@ async fn handle(
     req: Request<Incoming>,
     deadline: Instant,
 ) -> Response<HyperOutgoingBody> {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-
-    let (component_id, response) = if path == HEALTH_PATH {
-        ("-", text_response(StatusCode::OK, "OK"))
+    let line = RequestLine {
+        method: req.method().clone(),
+        path: req.uri().path().to_string(),
+        started: Instant::now(),
+    };
+    let response = if line.path == HEALTH_PATH {
+        text_response(StatusCode::OK, "OK")
     } else {
-        match shared.app.router.route(&path) {
-            None => ("-", text_response(StatusCode::NOT_FOUND, "")),
-            Some(matched) => match shared.app.components.get(matched.component) {
-                None => ("-", text_response(StatusCode::NOT_FOUND, "")),
-                Some(component) => {
-                    let response = invoke(shared, component, &matched, client, req, deadline).await;
-                    (matched.component, response)
-                }
-            },
+        let component = shared
+            .app
+            .router
+            .route(&line.path)
+            .and_then(|matched| Some((shared.app.components.get(matched.component)?, matched)));
+        match component {
+            // The guest's answer is logged when the guest has finished.
+            Some((component, matched)) => {
+                return invoke(shared, component, &matched, client, req, deadline, line).await
+            }
+            None => text_response(StatusCode::NOT_FOUND, ""),
         }
     };
-    shared.log.line(&format!(
-        "{method} {path} {component_id} {} {:.3}ms",
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64() * 1000.0
-    ));
+    shared.log.line(&line.format("-", response.status(), ""));
     response
+}
+
+/// What the request log says of one exchange.
+struct RequestLine {
+    method: http::Method,
+    path: String,
+    started: Instant,
+}
+
+impl RequestLine {
+    /// `{method} {path} {component} {status} {ms}ms`, then `fields` (the
+    /// guest's [`RequestStats::log_fields`]) when there are any.
+    fn format(&self, component: &str, status: StatusCode, fields: &str) -> String {
+        let mut line = format!(
+            "{} {} {component} {} {:.3}ms",
+            self.method,
+            self.path,
+            status.as_u16(),
+            self.started.elapsed().as_secs_f64() * 1000.0
+        );
+        if !fields.is_empty() {
+            line.push(' ');
+            line.push_str(fields);
+        }
+        line
+    }
 }
 
 async fn invoke(
@@ -283,14 +310,22 @@ async fn invoke(
     client: SocketAddr,
     req: Request<Incoming>,
     deadline: Instant,
+    line: RequestLine,
 ) -> Response<HyperOutgoingBody> {
-    match invoke_guest(shared, component, matched, client, req, deadline).await {
+    let stats = Arc::new(RequestStats::default());
+    let invoked = invoke_guest(
+        shared, component, matched, client, req, deadline, &stats, line,
+    )
+    .await;
+    match invoked {
         Ok(response) => response,
-        Err(message) => {
+        Err((message, line)) => {
             shared
                 .log
                 .line(&format!("[{}] error: {message}", component.id));
-            text_response(StatusCode::INTERNAL_SERVER_ERROR, "")
+            let status = StatusCode::INTERNAL_SERVER_ERROR;
+            shared.log.line(&line.format(&component.id, status, ""));
+            text_response(status, "")
         }
     }
 }
@@ -354,6 +389,11 @@ fn spin_request(
     Ok(Request::from_parts(parts, LingeringBody::new(body)))
 }
 
+/// Runs the component on `req`. Its log line is written once the guest has
+/// finished (its answer may still stream after the head): with the
+/// request's statistics, or, when there is no answer, handed back with the
+/// reason for the caller to log.
+#[allow(clippy::too_many_arguments)]
 async fn invoke_guest(
     shared: &Shared,
     component: &Arc<LoadedComponent>,
@@ -361,8 +401,13 @@ async fn invoke_guest(
     client: SocketAddr,
     req: Request<Incoming>,
     deadline: Instant,
-) -> Result<Response<HyperOutgoingBody>, String> {
-    let req = spin_request(matched, client, &shared.self_authority, req)?;
+    stats: &Arc<RequestStats>,
+    line: RequestLine,
+) -> Result<Response<HyperOutgoingBody>, (String, RequestLine)> {
+    let req = match spin_request(matched, client, &shared.self_authority, req) {
+        Ok(req) => req,
+        Err(message) => return Err((message, line)),
+    };
 
     let output = component.output.with_sink(&shared.log);
     let wasi = WasiCtx::builder()
@@ -377,9 +422,11 @@ async fn invoke_guest(
         outbound: OutboundHooks {
             policy: component.outbound.clone(),
             self_authority: Some(shared.self_authority.clone()),
+            stats: stats.clone(),
         },
         key_value: component.key_value.clone(),
         variables: component.variables.clone(),
+        stats: stats.clone(),
         limits: StoreLimitsBuilder::new()
             .memory_size(shared.app.max_memory_bytes)
             .build(),
@@ -391,25 +438,31 @@ async fn invoke_guest(
     store.set_epoch_deadline(1);
     store.epoch_deadline_async_yield_and_update(1);
     let (sender, receiver) = tokio::sync::oneshot::channel();
-    let incoming = store
+    let handles = store
         .data_mut()
         .http()
         .new_incoming_request(Scheme::Http, req)
-        .map_err(|e| format!("{e:#}"))?;
-    let outparam = store
-        .data_mut()
-        .http()
-        .new_response_outparam(sender)
-        .map_err(|e| format!("{e:#}"))?;
+        .and_then(|incoming| {
+            let outparam = store.data_mut().http().new_response_outparam(sender)?;
+            Ok((incoming, outparam))
+        });
+    let (incoming, outparam) = match handles {
+        Ok(handles) => handles,
+        Err(e) => return Err((format!("{e:#}"), line)),
+    };
 
     let pre = component.pre.clone();
+    let started = Instant::now();
     // Aborted when this future is dropped at the deadline: the guest stops.
+    // It answers how long instantiation took.
     let mut task = GuestTask(tokio::task::spawn(async move {
         let proxy = pre.instantiate_async(&mut store).await?;
+        let instantiation = started.elapsed();
         proxy
             .wasi_http_incoming_handler()
             .call_handle(&mut store, incoming, outparam)
-            .await
+            .await?;
+        Ok(instantiation)
     }));
 
     match receiver.await {
@@ -418,29 +471,44 @@ async fn invoke_guest(
             // running, until the deadline at most.
             let id = component.id.clone();
             let log = shared.log.clone();
+            let stats = stats.clone();
+            let status = response.status();
             tokio::spawn(async move {
-                match tokio::time::timeout_at(deadline, &mut task.0).await {
-                    Ok(Ok(Ok(()))) => {}
-                    Ok(Ok(Err(e))) => log.line(&format!("[{id}] error after response: {e:#}")),
-                    Ok(Err(e)) => log.line(&format!("[{id}] task failed after response: {e}")),
-                    Err(_) => log.line(&format!(
-                        "[{id}] stopped at the request deadline while sending its answer"
-                    )),
-                }
+                let fields = match tokio::time::timeout_at(deadline, &mut task.0).await {
+                    Ok(Ok(Ok(instantiation))) => stats.log_fields(started.elapsed(), instantiation),
+                    Ok(Ok(Err(e))) => {
+                        log.line(&format!("[{id}] error after response: {e:#}"));
+                        String::new()
+                    }
+                    Ok(Err(e)) => {
+                        log.line(&format!("[{id}] task failed after response: {e}"));
+                        String::new()
+                    }
+                    Err(_) => {
+                        log.line(&format!(
+                            "[{id}] stopped at the request deadline while sending its answer"
+                        ));
+                        String::new()
+                    }
+                };
+                log.line(&line.format(&id, status, &fields));
             });
             Ok(response)
         }
-        Ok(Err(code)) => Err(format!("guest returned an error response: {code:?}")),
-        Err(_) => match (&mut task.0).await {
-            Ok(Ok(())) => Err("guest did not set a response".to_string()),
-            Ok(Err(e)) => Err(format!("guest trapped: {e:?}")),
-            Err(e) => Err(format!("guest task failed: {e}")),
-        },
+        Ok(Err(code)) => Err((format!("guest returned an error response: {code:?}"), line)),
+        Err(_) => {
+            let message = match (&mut task.0).await {
+                Ok(Ok(_)) => "guest did not set a response".to_string(),
+                Ok(Err(e)) => format!("guest trapped: {e:?}"),
+                Err(e) => format!("guest task failed: {e}"),
+            };
+            Err((message, line))
+        }
     }
 }
 
 /// A guest's task, aborted when dropped.
-struct GuestTask(tokio::task::JoinHandle<wasmtime::Result<()>>);
+struct GuestTask(tokio::task::JoinHandle<wasmtime::Result<Duration>>);
 
 impl Drop for GuestTask {
     fn drop(&mut self) {

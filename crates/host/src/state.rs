@@ -2,6 +2,7 @@
 
 use crate::key_value::KeyValueAccess;
 use crate::outbound::OutboundHooks;
+use crate::request_stats::RequestStats;
 use crate::variables::ComponentVariables;
 use std::sync::Arc;
 use wasmtime::component::ResourceTable;
@@ -17,6 +18,8 @@ pub(crate) struct RequestState {
     pub(crate) outbound: OutboundHooks,
     pub(crate) key_value: KeyValueAccess,
     pub(crate) variables: Arc<ComponentVariables>,
+    /// What the request's store operations and outbound calls cost.
+    pub(crate) stats: Arc<RequestStats>,
     /// The instance's memory limit, applied through `Store::limiter`.
     pub(crate) limits: StoreLimits,
 }

@@ -5,8 +5,11 @@
 use super::{KvError, Store};
 use crate::bindings::fermyon::spin::key_value as spin_kv;
 use crate::bindings::wasi::keyvalue::{atomics, batch, store as wasi_kv};
+use crate::request_stats::{RequestStats, StoreOp};
 use crate::state::RequestState;
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
 use wasmtime::component::Resource;
 use wasmtime::Result;
 
@@ -55,6 +58,14 @@ impl RequestState {
     }
 }
 
+/// Runs one store operation, counted in the request's `stats`.
+async fn measured<T>(stats: &RequestStats, op: StoreOp, work: impl Future<Output = T>) -> T {
+    let started = Instant::now();
+    let outcome = work.await;
+    stats.store(op, started.elapsed());
+    outcome
+}
+
 impl spin_kv::Host for RequestState {}
 
 impl spin_kv::HostStore for RequestState {
@@ -71,7 +82,9 @@ impl spin_kv::HostStore for RequestState {
         key: String,
     ) -> Result<Result<Option<Vec<u8>>, spin_kv::Error>> {
         let store = self.store_of(&this)?;
-        Ok(store.get(&key).await.map_err(Into::into))
+        Ok(measured(&self.stats, StoreOp::Get, store.get(&key))
+            .await
+            .map_err(Into::into))
     }
 
     async fn set(
@@ -81,7 +94,9 @@ impl spin_kv::HostStore for RequestState {
         value: Vec<u8>,
     ) -> Result<Result<(), spin_kv::Error>> {
         let store = self.store_of(&this)?;
-        Ok(store.set(&key, &value).await.map_err(Into::into))
+        Ok(measured(&self.stats, StoreOp::Set, store.set(&key, &value))
+            .await
+            .map_err(Into::into))
     }
 
     async fn delete(
@@ -90,7 +105,9 @@ impl spin_kv::HostStore for RequestState {
         key: String,
     ) -> Result<Result<(), spin_kv::Error>> {
         let store = self.store_of(&this)?;
-        Ok(store.delete(&key).await.map_err(Into::into))
+        Ok(measured(&self.stats, StoreOp::Delete, store.delete(&key))
+            .await
+            .map_err(Into::into))
     }
 
     async fn exists(
@@ -99,7 +116,9 @@ impl spin_kv::HostStore for RequestState {
         key: String,
     ) -> Result<Result<bool, spin_kv::Error>> {
         let store = self.store_of(&this)?;
-        Ok(store.exists(&key).await.map_err(Into::into))
+        Ok(measured(&self.stats, StoreOp::Exists, store.exists(&key))
+            .await
+            .map_err(Into::into))
     }
 
     async fn get_keys(
@@ -107,7 +126,9 @@ impl spin_kv::HostStore for RequestState {
         this: Resource<StoreHandle>,
     ) -> Result<Result<Vec<String>, spin_kv::Error>> {
         let store = self.store_of(&this)?;
-        Ok(store.get_keys().await.map_err(Into::into))
+        Ok(measured(&self.stats, StoreOp::GetKeys, store.get_keys())
+            .await
+            .map_err(Into::into))
     }
 
     async fn drop(&mut self, this: Resource<StoreHandle>) -> Result<()> {
@@ -132,7 +153,9 @@ impl wasi_kv::HostBucket for RequestState {
         key: String,
     ) -> Result<Result<Option<Vec<u8>>, wasi_kv::Error>> {
         let store = self.store_of(&this)?;
-        Ok(store.get(&key).await.map_err(Into::into))
+        Ok(measured(&self.stats, StoreOp::Get, store.get(&key))
+            .await
+            .map_err(Into::into))
     }
 
     async fn set(
@@ -142,7 +165,9 @@ impl wasi_kv::HostBucket for RequestState {
         value: Vec<u8>,
     ) -> Result<Result<(), wasi_kv::Error>> {
         let store = self.store_of(&this)?;
-        Ok(store.set(&key, &value).await.map_err(Into::into))
+        Ok(measured(&self.stats, StoreOp::Set, store.set(&key, &value))
+            .await
+            .map_err(Into::into))
     }
 
     async fn delete(
@@ -151,7 +176,9 @@ impl wasi_kv::HostBucket for RequestState {
         key: String,
     ) -> Result<Result<(), wasi_kv::Error>> {
         let store = self.store_of(&this)?;
-        Ok(store.delete(&key).await.map_err(Into::into))
+        Ok(measured(&self.stats, StoreOp::Delete, store.delete(&key))
+            .await
+            .map_err(Into::into))
     }
 
     async fn exists(
@@ -160,7 +187,9 @@ impl wasi_kv::HostBucket for RequestState {
         key: String,
     ) -> Result<Result<bool, wasi_kv::Error>> {
         let store = self.store_of(&this)?;
-        Ok(store.exists(&key).await.map_err(Into::into))
+        Ok(measured(&self.stats, StoreOp::Exists, store.exists(&key))
+            .await
+            .map_err(Into::into))
     }
 
     async fn list_keys(
@@ -169,8 +198,7 @@ impl wasi_kv::HostBucket for RequestState {
         _cursor: Option<String>,
     ) -> Result<Result<wasi_kv::KeyResponse, wasi_kv::Error>> {
         let store = self.store_of(&this)?;
-        Ok(store
-            .get_keys()
+        Ok(measured(&self.stats, StoreOp::GetKeys, store.get_keys())
             .await
             .map(|keys| wasi_kv::KeyResponse { keys, cursor: None })
             .map_err(Into::into))
@@ -190,7 +218,13 @@ impl atomics::Host for RequestState {
         delta: i64,
     ) -> Result<Result<i64, wasi_kv::Error>> {
         let store = self.store_of(&bucket)?;
-        Ok(store.increment(&key, delta).await.map_err(Into::into))
+        Ok(measured(
+            &self.stats,
+            StoreOp::Increment,
+            store.increment(&key, delta),
+        )
+        .await
+        .map_err(Into::into))
     }
 
     async fn swap(
@@ -199,18 +233,22 @@ impl atomics::Host for RequestState {
         value: Vec<u8>,
     ) -> Result<Result<(), atomics::CasError>> {
         let cas = self.table.delete(cas)?;
-        match cas
-            .store
-            .compare_and_swap(&cas.key, cas.seen.as_deref(), &value)
-            .await
-        {
+        let swapped = measured(
+            &self.stats,
+            StoreOp::Swap,
+            cas.store
+                .compare_and_swap(&cas.key, cas.seen.as_deref(), &value),
+        )
+        .await;
+        match swapped {
             Ok(true) => Ok(Ok(())),
             Ok(false) => {
                 // Hand back a fresh CAS on the current value so the guest can retry.
-                let seen = match cas.store.get(&cas.key).await {
-                    Ok(seen) => seen,
-                    Err(e) => return Ok(Err(atomics::CasError::StoreError(e.into()))),
-                };
+                let seen =
+                    match measured(&self.stats, StoreOp::CasRead, cas.store.get(&cas.key)).await {
+                        Ok(seen) => seen,
+                        Err(e) => return Ok(Err(atomics::CasError::StoreError(e.into()))),
+                    };
                 let retry = self.table.push(CasHandle {
                     store: cas.store,
                     key: cas.key,
@@ -230,7 +268,7 @@ impl atomics::HostCas for RequestState {
         key: String,
     ) -> Result<Result<Resource<CasHandle>, wasi_kv::Error>> {
         let store = self.store_of(&bucket)?;
-        let seen = match store.get(&key).await {
+        let seen = match measured(&self.stats, StoreOp::CasRead, store.get(&key)).await {
             Ok(seen) => seen,
             Err(e) => return Ok(Err(e.into())),
         };
@@ -257,7 +295,11 @@ impl batch::Host for RequestState {
         keys: Vec<String>,
     ) -> Result<Result<Vec<(String, Option<Vec<u8>>)>, wasi_kv::Error>> {
         let store = self.store_of(&bucket)?;
-        Ok(store.get_many(keys).await.map_err(Into::into))
+        Ok(
+            measured(&self.stats, StoreOp::GetMany, store.get_many(keys))
+                .await
+                .map_err(Into::into),
+        )
     }
 
     async fn set_many(
@@ -266,7 +308,11 @@ impl batch::Host for RequestState {
         key_values: Vec<(String, Vec<u8>)>,
     ) -> Result<Result<(), wasi_kv::Error>> {
         let store = self.store_of(&bucket)?;
-        Ok(store.set_many(key_values).await.map_err(Into::into))
+        Ok(
+            measured(&self.stats, StoreOp::SetMany, store.set_many(key_values))
+                .await
+                .map_err(Into::into),
+        )
     }
 
     async fn delete_many(
@@ -275,6 +321,10 @@ impl batch::Host for RequestState {
         keys: Vec<String>,
     ) -> Result<Result<(), wasi_kv::Error>> {
         let store = self.store_of(&bucket)?;
-        Ok(store.delete_many(keys).await.map_err(Into::into))
+        Ok(
+            measured(&self.stats, StoreOp::DeleteMany, store.delete_many(keys))
+                .await
+                .map_err(Into::into),
+        )
     }
 }
