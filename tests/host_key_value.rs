@@ -246,3 +246,45 @@ fn an_unreachable_redis_is_a_store_error_for_the_guest_not_a_trap() {
     assert_eq!(reply.status, 503, "{}", reply.text());
     assert!(reply.text().contains("redis"), "{}", reply.text());
 }
+
+#[test]
+fn each_request_logs_its_store_operations_by_kind() {
+    // Setup: a host whose log lines the test keeps.
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = {
+        let lines = lines.clone();
+        qmarket_host::LogSink::new(move |line| lines.lock().expect("log").push(line.to_string()))
+    };
+    let app = start(TestAppOptions {
+        log_sink: Some(sink),
+        ..TestAppOptions::new(guests_manifest())
+    });
+    let logged = |prefix: &str| -> String {
+        // The line is written once the guest has finished, which may be
+        // just after its answer arrived.
+        for _ in 0..500 {
+            let found = lines
+                .lock()
+                .expect("log")
+                .iter()
+                .find(|l| l.starts_with(prefix))
+                .cloned();
+            if let Some(line) = found {
+                return line;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("no log line starting with {prefix:?}")
+    };
+    // Exec: a set; then set-many, get-many and delete-many.
+    assert_eq!(put(&app.url("/kv/spin/default/a"), b"1").status, 204);
+    assert_eq!(post(&app.url("/kv/batch/default"), b"x=1\ny=2").status, 200);
+    // Check
+    let set = logged("PUT /kv/spin/default/a kv ");
+    assert!(set.contains(" reads=0 writes=1 outbound=0 set=1"), "{set}");
+    let batch = logged("POST /kv/batch/default kv ");
+    assert!(
+        batch.contains(" reads=1 writes=2 outbound=0 get_many=1 set_many=1 delete_many=1"),
+        "{batch}"
+    );
+}
