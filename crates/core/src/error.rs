@@ -2,13 +2,13 @@
 //! `qmarket-http` gives each its HTTP status and RFC 9457 problem response,
 //! in one place.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Result of a domain operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// One invalid input field, named by its JSON path.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
     /// JSON path of the field, e.g. `products[0].unitPrice`.
     pub field: String,
@@ -26,8 +26,10 @@ impl FieldError {
     }
 }
 
-/// Why an operation failed, as the caller should learn it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why an operation failed, as the caller should learn it. It serializes
+/// (externally tagged) for answers that are kept and given again, such as a
+/// batch recorded under an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum Error {
     /// Malformed request: unparsable body, wrong types, bad field values (400).
     #[error("{detail}")]

@@ -108,6 +108,48 @@ pub fn new_id(kind: IdKind) -> Result<String> {
     Ok(format!("{}{}", kind.prefix(), base32(&bytes)))
 }
 
+/// The bytes of a packed id ([`pack_id`]): its 26 digits of 5 bits.
+pub const PACKED_ID_LEN: usize = 17;
+
+/// The digits of a well-formed id of `kind` packed 5 bits each into
+/// [`PACKED_ID_LEN`] bytes (the last 6 bits zero), or `None` when `id` is
+/// not well formed: the compact form of an id inside sealed tokens.
+pub fn pack_id(kind: IdKind, id: &str) -> Option<[u8; PACKED_ID_LEN]> {
+    if !is_well_formed(kind, id) {
+        return None;
+    }
+    let mut packed = [0u8; PACKED_ID_LEN];
+    for (n, c) in id[kind.prefix().len()..].bytes().enumerate() {
+        let digit = ALPHABET.iter().position(|a| *a == c)? as u16;
+        // Digit n occupies bits 5n .. 5n+5, most significant first.
+        let bit = n * 5;
+        let shifted = digit << (11 - bit % 8);
+        packed[bit / 8] |= (shifted >> 8) as u8;
+        if let Some(next) = packed.get_mut(bit / 8 + 1) {
+            *next |= shifted as u8;
+        }
+    }
+    Some(packed)
+}
+
+/// The id of `kind` that [`pack_id`] packed into `packed`; `None` when the
+/// spare bits are not zero.
+pub fn unpack_id(kind: IdKind, packed: &[u8; PACKED_ID_LEN]) -> Option<String> {
+    if packed[PACKED_ID_LEN - 1] & 0x3f != 0 {
+        return None;
+    }
+    let mut id = String::with_capacity(kind.prefix().len() + 26);
+    id.push_str(kind.prefix());
+    for n in 0..26 {
+        let bit = n * 5;
+        let high = u16::from(packed[bit / 8]) << 8;
+        let low = packed.get(bit / 8 + 1).copied().map_or(0, u16::from);
+        let digit = ((high | low) >> (11 - bit % 8)) & 31;
+        id.push(ALPHABET[digit as usize] as char);
+    }
+    Some(id)
+}
+
 /// Whether `id` is shaped like an id of `kind` (prefix and alphabet); ids in
 /// paths are checked with this before they reach the store.
 pub fn is_well_formed(kind: IdKind, id: &str) -> bool {
@@ -151,6 +193,28 @@ mod tests {
             .map(|_| new_id(IdKind::MeteringEvent).unwrap())
             .collect();
         assert_eq!(ids.len(), 10_000);
+    }
+
+    #[test]
+    fn a_packed_id_unpacks_to_itself() {
+        let mut ids: Vec<String> = (0..1_000)
+            .map(|_| new_id(IdKind::Subscription).unwrap())
+            .collect();
+        ids.push("sub_0123456789abcdefghjkmnpqrs".into());
+        ids.push("sub_zzzzzzzzzzzzzzzzzzzzzzzzzz".into());
+        ids.push("sub_00000000000000000000000000".into());
+        for id in ids {
+            let packed = pack_id(IdKind::Subscription, &id).unwrap();
+            assert_eq!(unpack_id(IdKind::Subscription, &packed), Some(id));
+        }
+        assert_eq!(pack_id(IdKind::Service, "svc_1"), None);
+        assert_eq!(
+            pack_id(IdKind::Service, "sub_00000000000000000000000000"),
+            None
+        );
+        let mut spare = [0u8; PACKED_ID_LEN];
+        spare[PACKED_ID_LEN - 1] = 1;
+        assert_eq!(unpack_id(IdKind::Service, &spare), None);
     }
 
     #[test]

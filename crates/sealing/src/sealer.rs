@@ -14,6 +14,8 @@ pub const SEALED_PREFIX: &str = "v1.";
 
 /// ChaCha20-Poly1305's nonce length.
 const NONCE_LEN: usize = 12;
+/// ChaCha20-Poly1305's tag length.
+const TAG_LEN: usize = 16;
 
 /// Seals and opens upstream passwords (ChaCha20-Poly1305, random nonce per
 /// seal, versioned text format).
@@ -69,12 +71,8 @@ impl Sealer {
     /// `plaintext` encrypted under a fresh random nonce, as
     /// `v1.<nonce>.<ciphertext>` (unpadded base64url).
     pub fn seal(&self, plaintext: &str) -> Result<String> {
-        let mut nonce = [0u8; NONCE_LEN];
-        qmarket_core::id::random_bytes(&mut nonce)?;
-        let ciphertext = self
-            .cipher
-            .encrypt(Nonce::from_slice(&nonce), plaintext.as_bytes())
-            .map_err(|_| Error::Internal("sealing failed".into()))?;
+        let sealed = self.seal_bytes(plaintext.as_bytes())?;
+        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
         Ok(format!(
             "{SEALED_PREFIX}{}.{}",
             URL_SAFE_NO_PAD.encode(nonce),
@@ -93,19 +91,49 @@ impl Sealer {
             Error::Internal("a sealed secret has an unknown format version".into())
         })?;
         let (nonce, ciphertext) = rest.split_once('.').ok_or_else(unreadable)?;
-        let nonce = URL_SAFE_NO_PAD.decode(nonce).map_err(|_| unreadable())?;
-        if nonce.len() != NONCE_LEN {
+        let mut bytes = URL_SAFE_NO_PAD.decode(nonce).map_err(|_| unreadable())?;
+        if bytes.len() != NONCE_LEN {
             return Err(unreadable());
         }
-        let ciphertext = URL_SAFE_NO_PAD
-            .decode(ciphertext)
-            .map_err(|_| unreadable())?;
-        let plaintext = self
-            .cipher
-            .decrypt(Nonce::from_slice(&nonce), ciphertext.as_slice())
-            .map_err(|_| unreadable())?;
+        bytes.extend(
+            URL_SAFE_NO_PAD
+                .decode(ciphertext)
+                .map_err(|_| unreadable())?,
+        );
+        let plaintext = self.open_bytes(&bytes).ok_or_else(unreadable)?;
         String::from_utf8(plaintext).map_err(|_| unreadable())
     }
+
+    /// `plaintext` encrypted under a fresh random nonce, in its most
+    /// compact form: the nonce, then the ciphertext with its tag
+    /// ([`Sealer::SEAL_OVERHEAD`] bytes more than `plaintext`).
+    pub fn seal_bytes(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
+        let mut nonce = [0u8; NONCE_LEN];
+        qmarket_core::id::random_bytes(&mut nonce)?;
+        let ciphertext = self
+            .cipher
+            .encrypt(Nonce::from_slice(&nonce), plaintext)
+            .map_err(|_| Error::Internal("sealing failed".into()))?;
+        let mut sealed = Vec::with_capacity(NONCE_LEN + ciphertext.len());
+        sealed.extend_from_slice(&nonce);
+        sealed.extend(ciphertext);
+        Ok(sealed)
+    }
+
+    /// The plaintext of bytes [`Sealer::seal_bytes`] produced with the same
+    /// key; `None` for anything else (forged, damaged, another key's).
+    pub fn open_bytes(&self, sealed: &[u8]) -> Option<Vec<u8>> {
+        if sealed.len() < Self::SEAL_OVERHEAD {
+            return None;
+        }
+        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+        self.cipher
+            .decrypt(Nonce::from_slice(nonce), ciphertext)
+            .ok()
+    }
+
+    /// How many bytes [`Sealer::seal_bytes`] adds: the nonce and the tag.
+    pub const SEAL_OVERHEAD: usize = NONCE_LEN + TAG_LEN;
 }
 
 #[cfg(test)]
@@ -132,6 +160,21 @@ mod tests {
             sealer.open(&sealed).unwrap(),
             "correct horse battery staple"
         );
+    }
+
+    #[test]
+    fn sealed_bytes_open_only_whole_and_under_their_key() {
+        let sealer = Sealer::load(&MemoryStore::new(), Some(KEY_A)).unwrap();
+        let other = Sealer::load(&MemoryStore::new(), Some(KEY_B)).unwrap();
+        let sealed = sealer.seal_bytes(b"claims").unwrap();
+        assert_eq!(sealed.len(), 6 + Sealer::SEAL_OVERHEAD);
+        assert_eq!(sealer.open_bytes(&sealed).unwrap(), b"claims");
+        assert_eq!(other.open_bytes(&sealed), None);
+        let mut damaged = sealed.clone();
+        damaged[NONCE_LEN] ^= 1;
+        assert_eq!(sealer.open_bytes(&damaged), None);
+        assert_eq!(sealer.open_bytes(&sealed[..sealed.len() - 1]), None);
+        assert_eq!(sealer.open_bytes(&[]), None);
     }
 
     #[test]

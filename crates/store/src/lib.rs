@@ -17,6 +17,8 @@
 //!   changes exclude each other (Dekker's protocol on `increment`), with
 //!   announcements that expire if their writer dies.
 //! - counters ([`KeyValue::increment`]) for sequence numbers and claims.
+//! - [`Prefetched`]: keys a request will read, fetched ahead in one
+//!   `get_many` and then read from memory by whichever crate reads them.
 //!
 //! A counter key is only ever written through `increment`; its stored
 //! encoding belongs to the backend (8 little-endian bytes on Spin's SQLite
@@ -37,14 +39,20 @@ mod expiry;
 mod index;
 mod memory;
 mod once;
+mod prefetch;
 mod rate_limit;
+mod recording;
 
 pub use announce::{Announced, Announcements, ANNOUNCE_PREFIX, MAX_ANNOUNCED, WINDOW};
 pub use expiry::{day_start, DailyExpiry, ExpirySlot};
 pub use index::{Index, Page};
 pub use memory::MemoryStore;
-pub use once::{value_key, write_once, write_once_by, Waiting, Written, MAX_TAKEOVERS};
+pub use once::{
+    claim_value, value_key, write_once, write_once_by, Claim, Waiting, Written, MAX_TAKEOVERS,
+};
+pub use prefetch::Prefetched;
 pub use rate_limit::{Admission, FixedWindow, BUCKETS};
+pub use recording::{Operation, Recording};
 
 #[cfg(test)]
 mod counter_tests {
@@ -125,6 +133,35 @@ pub trait KeyValue {
     /// Removes every key (missing ones are fine) in one round trip.
     fn delete_many(&self, keys: &[String]) -> Result<()> {
         keys.iter().try_for_each(|key| self.delete(key))
+    }
+}
+
+/// A borrowed store is a store (so wrappers such as [`Recording`] and
+/// [`Prefetched`] can wrap one they do not own).
+impl<T: KeyValue + ?Sized> KeyValue for &T {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        (**self).get(key)
+    }
+    fn set(&self, key: &str, value: &[u8]) -> Result<()> {
+        (**self).set(key, value)
+    }
+    fn delete(&self, key: &str) -> Result<()> {
+        (**self).delete(key)
+    }
+    fn exists(&self, key: &str) -> Result<bool> {
+        (**self).exists(key)
+    }
+    fn increment(&self, key: &str, delta: i64) -> Result<i64> {
+        (**self).increment(key, delta)
+    }
+    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        (**self).get_many(keys)
+    }
+    fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<()> {
+        (**self).set_many(entries)
+    }
+    fn delete_many(&self, keys: &[String]) -> Result<()> {
+        (**self).delete_many(keys)
     }
 }
 

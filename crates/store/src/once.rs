@@ -98,29 +98,61 @@ pub fn write_once_by<T: DeserializeOwned>(
     waiting: Waiting,
     make: impl FnOnce(&str) -> qmarket_core::Result<T>,
 ) -> qmarket_core::Result<Option<Written<T>>> {
+    Ok(match claim_value(kv, key, waiting)? {
+        Claim::Settled(theirs) => Some(Written::Theirs(theirs)),
+        Claim::Won => Some(Written::Mine(make(&value_key(key))?)),
+        Claim::Undecided => None,
+    })
+}
+
+/// What [`claim_value`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim<T> {
+    /// The value an earlier caller wrote.
+    Settled(T),
+    /// This caller won the claim (or a takeover): it must write the value at
+    /// [`value_key`] now, nothing else running in between if it can help it
+    /// (a failure in between leaves the key claimed without a value until a
+    /// takeover).
+    Won,
+    /// A value was claimed but neither it nor a takeover's appeared within
+    /// the wait: "retry later" rather than a guess.
+    Undecided,
+}
+
+/// The first step of [`write_once_by`] on its own, for a caller that claims
+/// several keys before it writes their values together in one `set_many`.
+/// Such a caller must claim its keys in one order that every caller keeps
+/// (sorted, say): two callers then never wait for each other's value.
+pub fn claim_value<T: DeserializeOwned>(
+    kv: &dyn KeyValue,
+    key: &str,
+    waiting: Waiting,
+) -> qmarket_core::Result<Claim<T>> {
     let value_key = value_key(key);
     // A value already settled is read, not claimed again: later callers
     // write nothing.
     if let Some(theirs) = get_json(kv, &value_key)? {
-        return Ok(Some(Written::Theirs(theirs)));
+        return Ok(Claim::Settled(theirs));
     }
     if claim(kv, key)? {
-        // Nothing but `make` runs between the claim and its write: it is
-        // the only window in which a failure leaves the key claimed but empty.
-        return Ok(Some(Written::Mine(make(&value_key)?)));
+        return Ok(Claim::Won);
     }
     for generation in 1..=MAX_TAKEOVERS {
         if let Some(theirs) = wait_for(kv, &value_key, waiting)? {
-            return Ok(Some(Written::Theirs(theirs)));
+            return Ok(Claim::Settled(theirs));
         }
         if claim(kv, &format!("{key}/takeover/{generation}"))? {
             if let Some(theirs) = get_json(kv, &value_key)? {
-                return Ok(Some(Written::Theirs(theirs)));
+                return Ok(Claim::Settled(theirs));
             }
-            return Ok(Some(Written::Mine(make(&value_key)?)));
+            return Ok(Claim::Won);
         }
     }
-    Ok(wait_for(kv, &value_key, waiting)?.map(Written::Theirs))
+    Ok(match wait_for(kv, &value_key, waiting)? {
+        Some(theirs) => Claim::Settled(theirs),
+        None => Claim::Undecided,
+    })
 }
 
 /// Where [`write_once`] keeps the value settled on for `key`.
