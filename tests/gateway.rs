@@ -1,13 +1,12 @@
 //! The gateway through the host, against a real upstream: a small HTTP/1.1
 //! server on a loopback port that records exactly what it receives and, while
-//! each call is open, looks the call's correlation up in the platform's store.
+//! each call is open, can meter it with its correlation id.
 
 mod support;
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,10 +23,10 @@ struct Seen {
     target: String,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
-    /// The correlation record found in the store while the call was open.
-    stored_correlation: Option<Value>,
     /// The status of the metering call made while the call was open.
     metering_status: Option<u16>,
+    /// The metering receipt of that call.
+    metering_receipt: Option<Value>,
 }
 
 impl Seen {
@@ -58,7 +57,6 @@ struct Meter {
 #[derive(Clone, Default)]
 struct Shared {
     seen: Arc<Mutex<Vec<Seen>>>,
-    store: Arc<Mutex<Option<PathBuf>>>,
     meter: Arc<Mutex<Option<Meter>>>,
 }
 
@@ -89,11 +87,6 @@ impl Upstream {
 
     fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
-    }
-
-    /// Looks correlations up in `app`'s store while calls are open.
-    fn watch_store_of(&self, app: &TestApp) {
-        *self.shared.store.lock().unwrap() = Some(app.state_dir().join("sqlite_key_value.db"));
     }
 
     fn meter_with(&self, meter: Meter) {
@@ -170,19 +163,6 @@ fn read_body(reader: &mut BufReader<TcpStream>, headers: &[(String, String)]) ->
     body
 }
 
-fn stored_correlation(db: &PathBuf, id: &str) -> Option<Value> {
-    let conn = rusqlite::Connection::open(db).ok()?;
-    conn.busy_timeout(Duration::from_secs(5)).ok()?;
-    let value: Vec<u8> = conn
-        .query_row(
-            "SELECT value FROM spin_key_value WHERE store = 'default' AND key = ?1",
-            [format!("correlation/{id}")],
-            |row| row.get(0),
-        )
-        .ok()?;
-    serde_json::from_slice(&value).ok()
-}
-
 /// The request head, read without consuming it from the socket.
 fn peek_head(stream: &TcpStream) -> Option<RequestHead> {
     let mut buf = vec![0; 64 * 1024];
@@ -234,8 +214,8 @@ fn serve(stream: TcpStream, shared: &Shared) {
             target: head.target.clone(),
             headers: head.headers,
             body: Vec::new(),
-            stored_correlation: None,
             metering_status: None,
+            metering_receipt: None,
         });
         return misbehave(stream, &head.target);
     }
@@ -254,19 +234,13 @@ fn serve(stream: TcpStream, shared: &Shared) {
         .iter()
         .find(|(n, _)| n == "x-correlation-id")
         .map(|(_, v)| v.clone());
-    let db = shared.store.lock().unwrap().clone();
-    let stored_correlation = match (&db, &correlation) {
-        (Some(db), Some(id)) => stored_correlation(db, id),
-        _ => None,
-    };
     let meter = shared.meter.lock().unwrap().clone();
-    let metering_status = match (&meter, &correlation) {
+    let metered = match (&meter, &correlation) {
         (Some(meter), Some(id)) => Some(
             Call::new("POST", format!("{}/api/metering", meter.platform))
                 .header("x-auth-token", &meter.token)
                 .json(&json!({"correlationId": id, "productId": meter.product_id, "count": 1}))
-                .send()
-                .status,
+                .send(),
         ),
         _ => None,
     };
@@ -275,8 +249,8 @@ fn serve(stream: TcpStream, shared: &Shared) {
         target: target.clone(),
         headers,
         body: body.clone(),
-        stored_correlation,
-        metering_status,
+        metering_status: metered.as_ref().map(|reply| reply.status),
+        metering_receipt: metered.map(|reply| reply.json()),
     });
 
     if target.contains("/slow") {
@@ -316,6 +290,7 @@ struct Scene {
     service_id: String,
     plan: Plan,
     application: Application,
+    subscription_id: String,
     token: String,
 }
 
@@ -338,7 +313,7 @@ fn scene_with(app: &TestApp, service: Value) -> Scene {
     let plan = create_plan(app, &provider, &service_id, "0.01");
     lifecycle(app, &provider, &service_id, "publish");
     let application = create_application(app, &consumer);
-    subscribe(app, &consumer, &application, &service_id, &plan.id);
+    let subscription = subscribe(app, &consumer, &application, &service_id, &plan.id);
     let token = access_token(app, &application);
     Scene {
         provider,
@@ -346,6 +321,7 @@ fn scene_with(app: &TestApp, service: Value) -> Scene {
         service_id,
         plan,
         application,
+        subscription_id: subscription["id"].as_str().expect("id").to_string(),
         token,
     }
 }
@@ -382,14 +358,21 @@ fn gateway_path(scene: &Scene, rest: &str) -> String {
     format!("/gateway/{}{rest}", scene.service_id)
 }
 
-fn is_uuid_v4(id: &str) -> bool {
-    id.len() == 36
-        && id.chars().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => c == '-',
-            14 => c == '4',
-            19 => "89ab".contains(c),
-            _ => c.is_ascii_hexdigit() && !c.is_ascii_uppercase(),
-        })
+/// A gateway correlation id: 72 URL-safe characters (a sealed token).
+fn is_correlation_id(id: &str) -> bool {
+    id.len() == 72
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Makes `upstream` meter every call while it is open, as `s`'s provider.
+fn meter_calls(upstream: &Upstream, app: &TestApp, s: &Scene) {
+    upstream.meter_with(Meter {
+        platform: app.base_url().to_string(),
+        token: s.provider.token.clone(),
+        product_id: s.plan.product_id.clone(),
+    });
 }
 
 #[track_caller]
@@ -405,7 +388,7 @@ fn assert_problem_with_correlation(reply: &Reply, status: u16) -> String {
         .as_str()
         .expect("correlationId")
         .to_string();
-    assert!(is_uuid_v4(&id), "{id}");
+    assert!(is_correlation_id(&id), "{id}");
     assert_eq!(reply.header("x-correlation-id"), Some(id.as_str()));
     id
 }
@@ -416,8 +399,8 @@ fn assert_problem_with_correlation(reply: &Reply, status: u16) -> String {
 fn a_call_is_forwarded_faithfully_and_its_answer_returned_as_it_is() {
     let upstream = Upstream::start();
     let app = platform();
-    upstream.watch_store_of(&app);
     let s = scene(&app, &upstream.url("/base"));
+    meter_calls(&upstream, &app, &s);
     let body = "{\"x\":1}\u{0}\r\n ä✓".as_bytes().to_vec();
 
     let reply = app
@@ -488,7 +471,7 @@ fn a_call_is_forwarded_faithfully_and_its_answer_returned_as_it_is() {
         .expect("a correlation id")
         .to_string();
     assert_eq!(seen.headers_named("x-correlation-id").len(), 1);
-    assert!(is_uuid_v4(&correlation_id), "{correlation_id}");
+    assert!(is_correlation_id(&correlation_id), "{correlation_id}");
 
     assert_eq!(reply.status, 201, "{}", reply.text);
     let mut expected = b"upstream saw: ".to_vec();
@@ -511,19 +494,25 @@ fn a_call_is_forwarded_faithfully_and_its_answer_returned_as_it_is() {
         .collect();
     assert_eq!(echoed.len(), 1, "the upstream's own id is replaced");
 
-    let stored = seen
-        .stored_correlation
-        .expect("stored before the upstream got the call");
-    assert_eq!(stored["id"], correlation_id.as_str());
-    assert_eq!(stored["serviceId"], s.service_id.as_str());
-    assert_eq!(stored["applicationId"], s.application.id.as_str());
-    assert_eq!(stored["consumerId"], s.consumer.id.as_str());
-    assert_eq!(stored["providerId"], s.provider.id.as_str());
-    assert_eq!(stored["pricingPlanId"], s.plan.id.as_str());
-    assert_eq!(stored["testMode"], false);
-    assert!(stored["subscriptionId"]
+    // The call was metered while it was open, and attributed to the
+    // consumer's subscription of this service.
+    assert_eq!(seen.metering_status, Some(200));
+    let receipt = seen.metering_receipt.expect("a receipt");
+    assert_eq!(receipt["correlationId"], correlation_id.as_str());
+    assert_eq!(receipt["testMode"], false);
+    let events = app
+        .get(&format!("/api/services/{}/metering-events", s.service_id))
+        .bearer(&s.provider.token)
+        .send()
+        .expect(200)
+        .json();
+    let event = &events["items"][0];
+    assert_eq!(event["correlationId"], correlation_id.as_str());
+    assert_eq!(event["applicationId"], s.application.id.as_str());
+    assert!(event["subscriptionId"]
         .as_str()
         .is_some_and(|id| id.starts_with("sub_")));
+    assert_eq!(event["unitPrice"], "0.01");
 }
 
 #[test]
@@ -588,11 +577,11 @@ fn every_method_and_the_bare_base_url_are_forwarded() {
 }
 
 #[test]
-fn correlation_ids_are_unique_across_a_thousand_calls_and_stored_before_each_leaves() {
+fn correlation_ids_are_unique_across_a_thousand_calls_and_meterable_before_each_leaves() {
     let upstream = Upstream::start();
     let app = platform();
-    upstream.watch_store_of(&app);
     let s = scene(&app, &upstream.url("/"));
+    meter_calls(&upstream, &app, &s);
     let path = gateway_path(&s, "/count");
 
     let echoed: Vec<String> = std::thread::scope(|scope| {
@@ -630,12 +619,21 @@ fn correlation_ids_are_unique_across_a_thousand_calls_and_stored_before_each_lea
         "each call echoes the id its upstream request carried"
     );
     for call in &seen {
-        let stored = call
-            .stored_correlation
-            .as_ref()
-            .expect("stored before sending");
-        assert_eq!(stored["id"].as_str(), call.header("x-correlation-id"));
+        assert!(is_correlation_id(call.header("x-correlation-id").unwrap()));
+        assert_eq!(call.metering_status, Some(200), "metered while open");
+        let receipt = call.metering_receipt.as_ref().expect("a receipt");
+        assert_eq!(
+            receipt["correlationId"].as_str(),
+            call.header("x-correlation-id")
+        );
     }
+    let bill = app
+        .get(&format!("/api/subscriptions/{}/usage", s.subscription_id))
+        .bearer(&s.consumer.token)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(bill["lines"][0]["quantity"], "1000");
 }
 
 #[test]
@@ -643,11 +641,7 @@ fn the_service_can_meter_while_the_call_is_still_open() {
     let upstream = Upstream::start();
     let app = platform();
     let s = scene(&app, &upstream.url("/"));
-    upstream.meter_with(Meter {
-        platform: app.base_url().to_string(),
-        token: s.provider.token.clone(),
-        product_id: s.plan.product_id.clone(),
-    });
+    meter_calls(&upstream, &app, &s);
 
     app.post(&gateway_path(&s, "/run"))
         .bearer(&s.token)

@@ -3,8 +3,11 @@
 //!
 //! `ANY /gateway/{serviceId}/{path...}`: the rules live in `qmarket-gateway`;
 //! this component authenticates the application, asks the rules whether and
-//! where to forward ([`admit`]), stores the correlation, and moves the bytes
-//! over `wasi:http` with the configured timeouts (`upstream`, wasm only).
+//! where to forward ([`admit`]), and moves the bytes over `wasi:http` with
+//! the configured timeouts (`upstream`, wasm only). A forwarded call reads
+//! the store in two round trips (the application, service and subscription
+//! pointer together, then the subscription) and writes nothing: its
+//! correlation id is sealed, not stored.
 //!
 //! Bodies: the request body is buffered (it must be counted against the
 //! limit before anything leaves, and buffering keeps the upstream request
@@ -28,6 +31,7 @@ use qmarket_gateway::{
 };
 use qmarket_http::Request;
 use qmarket_model::Correlation;
+use qmarket_sealing::Sealer;
 use qmarket_store::KeyValue;
 
 /// Spin's header with the URL the consumer called.
@@ -42,7 +46,7 @@ pub struct Admission {
     pub grant: Grant,
     /// Where the call goes.
     pub target: Target,
-    /// The correlation of the call (not yet saved).
+    /// The correlation of the call (its id sealed: nothing to save).
     pub correlation: Correlation,
     /// The upstream `Authorization` value, for a service with Basic security.
     pub authorization: Option<String>,
@@ -75,13 +79,16 @@ impl Call {
 /// Decides whether and where `req` (from the authenticated `caller`) goes:
 /// 404 unknown or unpublished service, 403 not subscribed, 502 unusable
 /// service URL; a managed service's calls go to its execution API. `open`
-/// decrypts a sealed upstream password.
+/// decrypts a sealed upstream password; `correlations` seals the call's
+/// correlation id (the platform's sealer for
+/// [`qmarket_model::SealedCorrelation::PURPOSE`]). Nothing is written.
 pub fn admit(
     req: &Request,
     kv: &dyn KeyValue,
     caller: &Caller,
     now: Timestamp,
     open: impl FnOnce(&str) -> Result<String>,
+    correlations: &Sealer,
 ) -> Result<Call> {
     let path = GatewayPath::parse(&req.path)?;
     let grant = authorize(kv, caller, path.service_id)?;
@@ -99,7 +106,7 @@ pub fn admit(
     })?;
     let target = UpstreamUrl::parse(url)?.target(path.remainder, &req.query);
     let authorization = upstream_authorization(&grant.service.security_configuration, open)?;
-    let correlation = new_correlation(&grant, now)?;
+    let correlation = new_correlation(&grant, now, correlations)?;
     Ok(Call::Forward(Box::new(Admission {
         grant,
         target,

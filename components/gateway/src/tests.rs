@@ -14,6 +14,10 @@ const SVC: &str = "svc_0123456789abcdefghjkmnpqrs";
 const SUB: &str = "sub_0123456789abcdefghjkmnpqrs";
 const APP: &str = "app_0123456789abcdefghjkmnpqrs";
 
+fn correlations() -> Sealer {
+    Sealer::from_key(&[7; 32]).for_purpose(qmarket_model::SealedCorrelation::PURPOSE)
+}
+
 fn caller() -> Caller {
     Caller {
         application_id: APP.into(),
@@ -78,10 +82,17 @@ fn an_admitted_call_targets_the_service_url_with_the_remainder_and_query() {
         SecurityConfiguration::none(),
     );
     let req = Request::new(Method::Post, &format!("/gateway/{SVC}/runs/7?shots=100"));
-    let admission = admit(&req, &kv, &caller(), Timestamp::from_millis(5), never_open)
-        .unwrap()
-        .forwarded()
-        .unwrap();
+    let admission = admit(
+        &req,
+        &kv,
+        &caller(),
+        Timestamp::from_millis(5),
+        never_open,
+        &correlations(),
+    )
+    .unwrap()
+    .forwarded()
+    .unwrap();
     assert_eq!(
         admission.target.url(),
         "http://upstream.test:8080/api/runs/7?shots=100"
@@ -97,17 +108,25 @@ fn an_admitted_call_targets_the_service_url_with_the_remainder_and_query() {
 }
 
 #[test]
-fn admission_does_not_store_the_correlation_yet() {
+fn admission_writes_nothing_and_its_correlation_opens_for_metering() {
     let kv = store_with("http://upstream.test/api", SecurityConfiguration::none());
+    let before = kv.dump();
     let req = Request::new(Method::Get, &format!("/gateway/{SVC}"));
-    let admission = admit(&req, &kv, &caller(), Timestamp::from_millis(0), never_open)
-        .unwrap()
-        .forwarded()
-        .unwrap();
-    assert_eq!(
-        qmarket_model::Correlation::load(&kv, &admission.correlation.id).unwrap(),
-        None
-    );
+    let admission = admit(
+        &req,
+        &kv,
+        &caller(),
+        Timestamp::from_millis(0),
+        never_open,
+        &correlations(),
+    )
+    .unwrap()
+    .forwarded()
+    .unwrap();
+    assert_eq!(kv.dump(), before);
+    let opened =
+        qmarket_model::SealedCorrelation::open(&correlations(), &admission.correlation.id).unwrap();
+    assert_eq!(opened.subscription_id, SUB);
 }
 
 #[test]
@@ -120,10 +139,17 @@ fn a_basic_service_gets_its_opened_password_upstream() {
     let kv = store_with("https://upstream.test", security);
     let req = Request::new(Method::Get, &format!("/gateway/{SVC}/"))
         .with_header("authorization", "Bearer consumer-token");
-    let admission = admit(&req, &kv, &caller(), Timestamp::from_millis(0), |sealed| {
-        assert_eq!(sealed, "sealed-secret");
-        Ok("hunter2".into())
-    })
+    let admission = admit(
+        &req,
+        &kv,
+        &caller(),
+        Timestamp::from_millis(0),
+        |sealed| {
+            assert_eq!(sealed, "sealed-secret");
+            Ok("hunter2".into())
+        },
+        &correlations(),
+    )
     .unwrap()
     .forwarded()
     .unwrap();
@@ -148,10 +174,17 @@ fn upstream_headers_carry_the_correlation_and_where_the_call_came_from() {
         .with_header("x-correlation-id", "forged")
         .with_header("content-type", "application/json")
         .with_header("host", "market.example");
-    let admission = admit(&req, &kv, &caller(), Timestamp::from_millis(0), never_open)
-        .unwrap()
-        .forwarded()
-        .unwrap();
+    let admission = admit(
+        &req,
+        &kv,
+        &caller(),
+        Timestamp::from_millis(0),
+        never_open,
+        &correlations(),
+    )
+    .unwrap()
+    .forwarded()
+    .unwrap();
     let headers = admission.upstream_headers(&req, 2);
     assert_eq!(
         value(&headers, "x-correlation-id"),
@@ -173,7 +206,15 @@ fn upstream_headers_carry_the_correlation_and_where_the_call_came_from() {
 fn a_service_without_a_usable_url_is_a_bad_gateway() {
     let kv = store_with("ftp://upstream.test", SecurityConfiguration::none());
     let req = Request::new(Method::Get, &format!("/gateway/{SVC}"));
-    let error = admit(&req, &kv, &caller(), Timestamp::from_millis(0), never_open).unwrap_err();
+    let error = admit(
+        &req,
+        &kv,
+        &caller(),
+        Timestamp::from_millis(0),
+        never_open,
+        &correlations(),
+    )
+    .unwrap_err();
     assert_eq!(error.status(), 502);
 }
 
@@ -192,7 +233,8 @@ fn refusals_keep_their_status() {
             &kv,
             &stranger,
             Timestamp::from_millis(0),
-            never_open
+            never_open,
+            &correlations()
         )),
         403
     );
@@ -203,7 +245,8 @@ fn refusals_keep_their_status() {
             &kv,
             &caller(),
             Timestamp::from_millis(0),
-            never_open
+            never_open,
+            &correlations()
         )),
         404
     );
@@ -214,7 +257,8 @@ fn refusals_keep_their_status() {
             &kv,
             &caller(),
             Timestamp::from_millis(0),
-            never_open
+            never_open,
+            &correlations()
         )),
         400
     );
@@ -229,9 +273,14 @@ fn a_password_that_cannot_be_opened_is_an_internal_error() {
     };
     let kv = store_with("http://upstream.test", security);
     let req = Request::new(Method::Get, &format!("/gateway/{SVC}"));
-    let error = admit(&req, &kv, &caller(), Timestamp::from_millis(0), |_| {
-        Err(Error::Internal("cannot open".into()))
-    })
+    let error = admit(
+        &req,
+        &kv,
+        &caller(),
+        Timestamp::from_millis(0),
+        |_| Err(Error::Internal("cannot open".into())),
+        &correlations(),
+    )
     .map(|_| ())
     .unwrap_err();
     assert_eq!(error.status(), 500);

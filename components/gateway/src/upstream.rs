@@ -9,12 +9,14 @@ use std::time::Duration;
 
 use qmarket_core::{Error, Timestamp};
 use qmarket_gateway::{
-    failure_response, record_correlation, upstream_response_headers, Caller, GatewayConfig,
-    Scheme as Sch, Target, UpstreamFailure,
+    authorization_keys, failure_response, upstream_response_headers, Caller, GatewayConfig,
+    GatewayPath, Scheme as Sch, Target, UpstreamFailure,
 };
 use qmarket_http::{problem, BodyLimit, Request, Response};
+use qmarket_model::SealedCorrelation;
 use qmarket_sealing::Sealer;
 use qmarket_spin::{fields, send, send_stream, variable, SpinStore, STORE_LABEL};
+use qmarket_store::Prefetched;
 use spin_sdk::http::{
     IncomingRequest, IncomingResponse, Method, OutgoingBody, OutgoingRequest, OutgoingResponse,
     ResponseOutparam, Scheme,
@@ -74,14 +76,22 @@ fn logged(error: &Error) -> Response {
     problem(error)
 }
 
+/// The calling application: its token opened without the store, then the
+/// application read together with the keys authorizing the call will read
+/// (`kv` keeps them), in one round trip.
 fn authenticate(
     req: &Request,
-    kv: &SpinStore,
+    kv: &Prefetched<'_>,
     sealer: &Sealer,
     now: Timestamp,
 ) -> qmarket_core::Result<Caller> {
     let tokens = sealer.for_purpose(qmarket_identity::oauth::TOKEN_PURPOSE);
-    let principal = qmarket_identity::authenticate_application(req, kv, &tokens, now)?;
+    let claims = qmarket_identity::application_claims(req, &tokens, now)?;
+    let service_id = GatewayPath::parse(&req.path)
+        .map(|path| path.service_id)
+        .unwrap_or_default();
+    kv.prefetch(&authorization_keys(&claims.application_id, service_id))?;
+    let principal = qmarket_identity::application_principal(kv, &claims)?;
     Ok(Caller {
         application_id: principal.application_id,
         account_id: principal.account_id,
@@ -91,15 +101,24 @@ fn authenticate(
 /// Everything up to the upstream's response head; a failure is the
 /// response to give the consumer.
 fn forward(req: IncomingRequest, method: &Method, head: &Request) -> Result<Outcome, Response> {
-    let kv = SpinStore::open(STORE_LABEL).map_err(|e| logged(&e.into()))?;
+    let store = SpinStore::open(STORE_LABEL).map_err(|e| logged(&e.into()))?;
+    let kv = Prefetched::new(&store);
     let config = config_from(variable);
     let now = Timestamp::now();
     let sealer =
         Sealer::load(&kv, variable(ENCRYPTION_KEY_VARIABLE).as_deref()).map_err(|e| logged(&e))?;
     let caller = authenticate(head, &kv, &sealer, now).map_err(|e| logged(&e))?;
-    let admission = match admit(head, &kv, &caller, now, |sealed| sealer.open(sealed))
-        .map_err(|e| logged(&e))?
-    {
+    let correlations = sealer.for_purpose(SealedCorrelation::PURPOSE);
+    let call = admit(
+        head,
+        &kv,
+        &caller,
+        now,
+        |sealed| sealer.open(sealed),
+        &correlations,
+    )
+    .map_err(|e| logged(&e))?;
+    let admission = match call {
         Call::Forward(admission) => admission,
         Call::Managed { grant, remainder } => {
             let limit = BodyLimit {
@@ -110,7 +129,8 @@ fn forward(req: IncomingRequest, method: &Method, head: &Request) -> Result<Outc
             request.body = qmarket_spin::read_body(req, limit).map_err(|e| logged(&e))?;
             let answer = crate::executions::serve(&request, &kv, &grant, &remainder, now)
                 .map_err(|e| logged(&e))?;
-            return Ok(Outcome::Managed(answer, kv));
+            drop(kv);
+            return Ok(Outcome::Managed(answer, store));
         }
     };
     let correlation_id = admission.correlation.id.clone();
@@ -126,8 +146,6 @@ fn forward(req: IncomingRequest, method: &Method, head: &Request) -> Result<Outc
         whose: "the gateway's limit",
     };
     let body = qmarket_spin::read_body(req, limit).map_err(fail)?;
-    // Durable before the call leaves: the service may meter while it is open.
-    record_correlation(&kv, &admission.correlation, now).map_err(fail)?;
 
     let headers = admission.upstream_headers(head, body.len());
     let response = send_upstream(method, &admission.target, &headers, &body, config.timeout)

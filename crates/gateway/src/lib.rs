@@ -8,13 +8,13 @@
 //!
 //! ```text
 //! consumer ──► gateway component
-//!                ├─ authenticate the application            (qmarket-identity)
+//!                ├─ open the application's token            (qmarket-identity)
 //!                ├─ GatewayPath::parse                      service id + remainder
+//!                ├─ authorization_keys                      read in one round trip
 //!                ├─ authorize                               404 / 403, the Grant
 //!                ├─ UpstreamUrl::parse + target             where the call goes
-//!                ├─ new_correlation                         fresh UUID v4
+//!                ├─ new_correlation                         sealed: nothing written
 //!                ├─ BodyLimit (qmarket-http)                413 before and while reading
-//!                ├─ Correlation::save                       durable before sending
 //!                ├─ upstream_request_headers                filtering, X-Forwarded-*, Basic
 //!                ├─ send (wasi:http, connect/first-byte/between-bytes timeouts)
 //!                └─ upstream_response_headers               hop-by-hop out, x-correlation-id in
@@ -49,13 +49,13 @@ mod gateway_path;
 mod headers;
 mod upstream_url;
 
-pub use access::{authorize, Caller, Grant};
+pub use access::{authorization_keys, authorize, Caller, Grant};
 pub use basic_auth::{basic_authorization, upstream_authorization};
 pub use config::{
     GatewayConfig, DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT_MS, MAX_BODY_BYTES_LIMIT,
     MAX_BODY_VARIABLE, MAX_TIMEOUT_MS, TIMEOUT_VARIABLE,
 };
-pub use correlation::{new_correlation, record_correlation};
+pub use correlation::new_correlation;
 pub use failure::{failure_response, UpstreamFailure};
 pub use forwarded::{forwarded_for, forwarded_proto_and_host};
 pub use gateway_path::GatewayPath;

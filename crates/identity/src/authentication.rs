@@ -120,37 +120,56 @@ pub fn authenticate_api(
 /// The token comes from `Authorization: Bearer <access_token>` and is
 /// opened with `tokens` (see [`crate::oauth`]: tokens are sealed claims, not
 /// store rows). A missing, forged, damaged or expired token, or one of an
-/// application since deleted, is [`Error::Unauthenticated`] (401).
+/// application since deleted, is [`Error::Unauthenticated`] (401). The two
+/// steps are [`application_claims`] (no store access) and
+/// [`application_principal`] (one read), for a caller that reads the
+/// application together with other keys ([`qmarket_store::Prefetched`]).
 pub fn authenticate_application(
     req: &Request,
     kv: &dyn KeyValue,
     tokens: &Sealer,
     now: Timestamp,
 ) -> Result<ApplicationPrincipal> {
+    let claims = application_claims(req, tokens, now)?;
+    application_principal(kv, &claims)
+}
+
+fn invalid_access_token() -> Error {
+    Error::Unauthenticated(
+        "the access token is unknown or expired; request a new one at /oauth/token".into(),
+    )
+}
+
+/// The claims of the request's OAuth2 access token, opened with `tokens`
+/// and unexpired at `now` (401 otherwise); nothing is read from the store.
+pub fn application_claims(req: &Request, tokens: &Sealer, now: Timestamp) -> Result<AccessClaims> {
     let value = req.bearer_token().ok_or_else(|| {
         Error::Unauthenticated(
             "no access token: send 'Authorization: Bearer <access_token>' from POST /oauth/token"
                 .into(),
         )
     })?;
-    let invalid = || {
-        Error::Unauthenticated(
-            "the access token is unknown or expired; request a new one at /oauth/token".into(),
-        )
-    };
     if value.len() > MAX_CREDENTIAL_LEN {
-        return Err(invalid());
+        return Err(invalid_access_token());
     }
-    let claims = AccessClaims::open(tokens, value).ok_or_else(invalid)?;
+    let claims = AccessClaims::open(tokens, value).ok_or_else(invalid_access_token)?;
     if claims.expires_at() <= now {
-        return Err(invalid());
+        return Err(invalid_access_token());
     }
-    // A deleted application's tokens stop working with it.
+    Ok(claims)
+}
+
+/// The application behind `claims`, which must still exist and belong to
+/// the same account (a deleted application's tokens stop working with it).
+pub fn application_principal(
+    kv: &dyn KeyValue,
+    claims: &AccessClaims,
+) -> Result<ApplicationPrincipal> {
     match Application::load(kv, &claims.application_id)? {
         Some(app) if app.account_id == claims.account_id => Ok(ApplicationPrincipal {
             application_id: app.id,
             account_id: app.account_id,
         }),
-        _ => Err(invalid()),
+        _ => Err(invalid_access_token()),
     }
 }

@@ -41,7 +41,7 @@ pub mod subscription;
 pub mod validate;
 
 pub use authentication::{
-    account_for_token_value, authenticate_account, authenticate_api, authenticate_application,
-    AccountPrincipal, ApplicationPrincipal,
+    account_for_token_value, application_claims, application_principal, authenticate_account,
+    authenticate_api, authenticate_application, AccountPrincipal, ApplicationPrincipal,
 };
 pub use listing::Listed;

@@ -32,7 +32,7 @@
 //! | `sub/{sub}/ended` | claim counter: the subscription has ended (record kept for billing) |
 //! | `service/{svc}/subscriptions/count` | counter: active subscriptions |
 //! | `plan/{plan}/subscriptions/count` | counter: subscriptions ever made to the plan |
-//! | `correlation/{uuid}` | [`Correlation`] |
+//! | `correlation/{execution id}` | [`Correlation`] of a managed execution (a gateway call's is sealed in its id: [`SealedCorrelation`]) |
 //! | `service/{svc}/events/…` | index of the service's metering events (each slot holds the event) |
 //! | `sub/{sub}/usage/{yyyymm}/…` | the subscription's usage log of a month: one slot per event (the source of truth of its bills) |
 //! | `sub/{sub}/usage/{yyyymm}/rollup/{level}/{n}` | a roll-up of a closed block of that log (sums per day and product) |
@@ -52,7 +52,7 @@ mod subscription;
 
 pub use account::{AccessToken, Account, Scope};
 pub use application::Application;
-pub use correlation::Correlation;
+pub use correlation::{resolve_correlation, Correlation, SealedCorrelation, SEALED_ID_LEN};
 pub use metering_event::MeteringEvent;
 pub use pricing_plan::{PlanType, PricingPlan, Product, CURRENCY};
 pub use record::Record;

@@ -67,4 +67,10 @@ impl MeteringEvent {
     pub fn idempotency_key(acc: &str, key_hash: &str) -> String {
         format!("metering-idem/{acc}/{key_hash}")
     }
+
+    /// The claim key of a batch's `Idempotency-Key` (SHA-256 `key_hash`) of
+    /// account `acc`; the batch's kept answer is at `…/value`.
+    pub fn batch_idempotency_key(acc: &str, key_hash: &str) -> String {
+        format!("metering-batch/{acc}/{key_hash}")
+    }
 }
