@@ -13,9 +13,11 @@ use qmarket_http::{
     Route, StatusOf,
 };
 use qmarket_metering::{
-    list_events, record_batch, record_usage, usage, EventFilter, Receipt, UsageReport, Waiting,
-    Window,
+    list_events, record_batch, record_usage, usage, EventFilter, Ingest, Receipt, UsageReport,
+    Waiting, Window,
 };
+use qmarket_model::SealedCorrelation;
+use qmarket_sealing::Sealer;
 use qmarket_store::KeyValue;
 use serde_json::{json, Value};
 
@@ -29,8 +31,12 @@ const EVENTS_ROUTE: Route<'static> = Route::new("/api/services/:svc/metering-eve
 const USAGE_ROUTE: Route<'static> = Route::new("/api/subscriptions/:sub/usage");
 /// The request header that carries an idempotency key (same as `eventId`).
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
-/// Set to `true` on the answer to a report that repeated a recorded event id.
+/// Set to `true` on the answer to a report that repeated a recorded event id,
+/// and to a batch that repeated a recorded `Idempotency-Key`.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+/// Spin variable holding the platform key gateway correlation ids are
+/// sealed with (a key derived from it).
+pub const ENCRYPTION_KEY_VARIABLE: &str = "encryption_key";
 
 /// The endpoints, matched before the caller is authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,21 +77,38 @@ fn endpoint(req: &Request) -> Result<Endpoint> {
 
 /// Routes one request: finds the endpoint, authenticates the caller (a
 /// personal access token with scope `API` in `X-Auth-Token` or
-/// `Authorization: Bearer`), and serves it.
-pub fn route(req: &Request, kv: &dyn KeyValue) -> HandlerResult {
+/// `Authorization: Bearer`), and serves it. `encryption_key` is the
+/// platform key's variable (gateway correlation ids are sealed with a key
+/// derived from it).
+pub fn route(req: &Request, kv: &dyn KeyValue, encryption_key: Option<&str>) -> HandlerResult {
     let now = Timestamp::now();
     endpoint(req)?;
     let principal = qmarket_identity::authenticate_api(req, kv, now)?;
-    route_as(req, kv, &principal.account_id, now)
+    let correlations = match endpoint(req)? {
+        Endpoint::Report | Endpoint::Batch => {
+            Some(Sealer::load(kv, encryption_key)?.for_purpose(SealedCorrelation::PURPOSE))
+        }
+        Endpoint::Events(_) | Endpoint::Usage(_) => None,
+    };
+    let ingest = Ingest {
+        kv,
+        caller: &principal.account_id,
+        correlations: correlations.as_ref(),
+        now,
+        waiting: Waiting::default(),
+    };
+    route_as(req, &ingest)
 }
 
-/// Serves `req` for the authenticated account `caller` at time `now`.
-pub fn route_as(req: &Request, kv: &dyn KeyValue, caller: &str, now: Timestamp) -> HandlerResult {
+/// Serves `req` for the authenticated account `ingest.caller` at
+/// `ingest.now`.
+pub fn route_as(req: &Request, ingest: &Ingest) -> HandlerResult {
+    let (kv, caller, now) = (ingest.kv, ingest.caller, ingest.now);
     match endpoint(req)? {
         Endpoint::Report => {
             let body: Value = json_body(req)?;
             let report = UsageReport::from_json(&body, req.header(IDEMPOTENCY_KEY_HEADER))?;
-            let recorded = record_usage(kv, caller, &report, now, Waiting::default())?;
+            let recorded = record_usage(ingest, &report)?;
             let response = Response::ok(&Receipt::from(&recorded.event));
             Ok(if recorded.replayed {
                 response.with_header(REPLAYED_HEADER, "true")
@@ -94,23 +117,24 @@ pub fn route_as(req: &Request, kv: &dyn KeyValue, caller: &str, now: Timestamp) 
             })
         }
         Endpoint::Batch => {
-            if req.header(IDEMPOTENCY_KEY_HEADER).is_some() {
-                return Err(Error::invalid_field(
-                    "Idempotency-Key",
-                    "is not accepted on a batch; give each report its own eventId",
-                ));
-            }
             let body: Value = json_body(req)?;
-            let results: Vec<Value> = record_batch(kv, caller, &body, now, Waiting::default())?
-                .into_iter()
+            let answered = record_batch(ingest, &body, req.header(IDEMPOTENCY_KEY_HEADER))?;
+            let results: Vec<Value> = answered
+                .items
+                .iter()
                 .map(|result| match result {
                     Ok(recorded) => json!({"status": 200, "event": Receipt::from(&recorded.event)}),
                     Err(error) => {
-                        json!({"status": error.status(), "error": problem(&error).json_value()})
+                        json!({"status": error.status(), "error": problem(error).json_value()})
                     }
                 })
                 .collect();
-            Ok(Response::ok(&json!({ "results": results })))
+            let response = Response::ok(&json!({ "results": results }));
+            Ok(if answered.replayed {
+                response.with_header(REPLAYED_HEADER, "true")
+            } else {
+                response
+            })
         }
         Endpoint::Events(params) => {
             let service_id = params.get("svc")?;
@@ -161,7 +185,8 @@ fn test_mode(req: &Request) -> Result<Option<bool>> {
 // library, since component export names cannot be linked into a native cdylib.
 #[cfg_attr(target_arch = "wasm32", spin_sdk::http_component)]
 pub fn handle(req: spin_sdk::http::IncomingRequest) -> spin_sdk::http::Response {
-    qmarket_spin::serve(req, |req, kv| route(req, kv))
+    let encryption_key = qmarket_spin::variable(ENCRYPTION_KEY_VARIABLE);
+    qmarket_spin::serve(req, |req, kv| route(req, kv, encryption_key.as_deref()))
 }
 
 #[cfg(test)]

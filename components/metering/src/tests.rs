@@ -18,7 +18,7 @@ fn get(path: &str) -> Request {
 }
 
 fn call(w: &World, caller: &str, req: Request) -> Response {
-    route_as(&req, &*w.kv, caller, now()).unwrap_or_else(|e| problem(&e))
+    route_as(&req, &ingest(&*w.kv, caller, quick())).unwrap_or_else(|e| problem(&e))
 }
 
 #[test]
@@ -236,8 +236,31 @@ fn a_batch_answers_each_report_with_its_status_and_event_or_problem() {
         call(&w, PROVIDER, post(BATCH_PATH, &too_many.to_string())).status,
         400
     );
-    let keyed = post(BATCH_PATH, &body.to_string()).with_header("Idempotency-Key", "k");
-    assert_eq!(call(&w, PROVIDER, keyed).status, 400);
+}
+
+#[test]
+fn a_batch_under_an_idempotency_key_is_answered_again_and_marked_replayed() {
+    let w = world();
+    let body = json!({"events": [
+        {"correlationId": CORRELATION, "productId": API, "count": 2},
+    ]});
+    let keyed = || post(BATCH_PATH, &body.to_string()).with_header("Idempotency-Key", "k");
+    let first = call(&w, PROVIDER, keyed());
+    assert_eq!(first.status, 200);
+    assert_eq!(first.header(REPLAYED_HEADER), None);
+    let again = call(&w, PROVIDER, keyed());
+    assert_eq!(again.status, 200);
+    assert_eq!(again.header(REPLAYED_HEADER), Some("true"));
+    assert_eq!(again.json_value(), first.json_value());
+    let other = post(BATCH_PATH, r#"{"events":[]}"#).with_header("Idempotency-Key", "k");
+    assert_eq!(call(&w, PROVIDER, other).status, 400);
+    let reused = post(
+        BATCH_PATH,
+        &json!({"events": [{"correlationId": CORRELATION, "productId": API, "count": 3}]})
+            .to_string(),
+    )
+    .with_header("Idempotency-Key", "k");
+    assert_eq!(call(&w, PROVIDER, reused).status, 422);
 }
 
 #[test]
@@ -391,8 +414,11 @@ mod authentication {
     }
 
     fn serve(w: &World, req: Request) -> Response {
-        route(&req, &*w.kv).unwrap_or_else(|e| problem(&e))
+        route(&req, &*w.kv, Some(KEY)).unwrap_or_else(|e| problem(&e))
     }
+
+    /// The platform key of these tests.
+    const KEY: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 
     #[test]
     fn the_x_auth_token_header_works_in_any_case_and_so_does_bearer() {

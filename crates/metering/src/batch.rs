@@ -1,25 +1,26 @@
-//! `POST /api/metering/batch`: many reports, each judged on its own.
+//! `POST /api/metering/batch`: many reports, each judged on its own, all
+//! recorded with one write ([`crate::record_reports`]).
 
-use qmarket_core::{Error, Result, Timestamp};
-use qmarket_store::KeyValue;
+use qmarket_core::{secret, Error, Result};
 use serde_json::Value;
 
-use crate::ingest::{record_usage, Recorded, Waiting};
+use crate::ingest::{record_reports, Answered, Ingest, RequestKey};
 use crate::report::UsageReport;
 
 /// The most reports one batch may carry.
 pub const MAX_BATCH: usize = 100;
 
 /// Reads the batch body `{"events": [...]}` (1 to [`MAX_BATCH`] objects)
-/// and records each report; the outer error is for a malformed batch, the
-/// inner results are per report, in order.
+/// and records each report; the outer error is for a malformed batch (or a
+/// batch key used before for another body), the inner results are per
+/// report, in order. With `idempotency_key` (the request's
+/// `Idempotency-Key`), the batch is recorded once per key and account: a
+/// repeat of the same body gets the first answer.
 pub fn record_batch(
-    kv: &dyn KeyValue,
-    caller: &str,
+    ingest: &Ingest,
     body: &Value,
-    now: Timestamp,
-    waiting: Waiting,
-) -> Result<Vec<Result<Recorded>>> {
+    idempotency_key: Option<&str>,
+) -> Result<Answered> {
     let object = body
         .as_object()
         .ok_or_else(|| Error::bad_request("the body must be a JSON object {\"events\": [...]}"))?;
@@ -40,11 +41,22 @@ pub fn record_batch(
             format!("must hold 1 to {MAX_BATCH} reports, not {}", events.len()),
         ));
     }
-    Ok(events
+    let request_key = match idempotency_key {
+        Some(key) if key.is_empty() || key.chars().count() > crate::MAX_EVENT_ID_CHARS => {
+            return Err(Error::invalid_field(
+                "Idempotency-Key",
+                format!("must hold 1 to {} characters", crate::MAX_EVENT_ID_CHARS),
+            ))
+        }
+        Some(key) => Some(RequestKey {
+            key: key.to_string(),
+            body_hash: secret::hash(&body.to_string()),
+        }),
+        None => None,
+    };
+    let reports = events
         .iter()
-        .map(|event| {
-            let report = UsageReport::from_json(event, None)?;
-            record_usage(kv, caller, &report, now, waiting)
-        })
-        .collect())
+        .map(|event| UsageReport::from_json(event, None))
+        .collect();
+    record_reports(ingest, reports, request_key.as_ref())
 }

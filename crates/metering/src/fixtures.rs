@@ -3,17 +3,44 @@
 //! and a gateway correlation, as the other components would have written them.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use qmarket_core::Timestamp;
 use qmarket_model::{
-    Correlation, Lifecycle, PlanType, PricingPlan, Product, Record, Service, ServiceType,
-    Subscription,
+    Correlation, Lifecycle, PlanType, PricingPlan, Product, Record, SealedCorrelation, Service,
+    ServiceType, Subscription,
 };
+use qmarket_sealing::Sealer;
 use qmarket_store::{KeyValue, MemoryStore};
 
-use crate::Waiting;
+use crate::{Ingest, Waiting};
+
+/// The sealer gateway correlation ids of the fixtures are sealed with.
+pub static CORRELATIONS: LazyLock<Sealer> =
+    LazyLock::new(|| Sealer::from_key(&[42; 32]).for_purpose(SealedCorrelation::PURPOSE));
+
+/// The context of reports by `caller` at [`now`], opening sealed
+/// correlations with [`CORRELATIONS`].
+pub fn ingest<'a>(kv: &'a dyn KeyValue, caller: &'a str, waiting: Waiting) -> Ingest<'a> {
+    Ingest {
+        kv,
+        caller,
+        correlations: Some(&CORRELATIONS),
+        now: now(),
+        waiting,
+    }
+}
+
+/// A gateway call's correlation id for a call under `sub` at [`now`].
+pub fn sealed_correlation(sub: &str) -> String {
+    SealedCorrelation {
+        subscription_id: sub.into(),
+        created_at: now(),
+    }
+    .seal(&CORRELATIONS)
+    .unwrap()
+}
 
 /// The provider owning [`SERVICE`].
 pub const PROVIDER: &str = "acc_provider";

@@ -10,7 +10,9 @@
 //! [`record_usage`] checks it against the store (404 for a correlation that is
 //! unknown or of someone else's service, 422 for a product outside the
 //! subscription's plan or a timestamp more than 5 minutes ahead or 35 days
-//! back) and records it.
+//! back) and records it. A gateway call's correlation id is sealed
+//! ([`qmarket_model::SealedCorrelation`]): it is opened, not looked up, and
+//! names the subscription to read.
 //!
 //! # What recording writes
 //!
@@ -24,7 +26,9 @@
 //! blocks of slots that any writer computes identically. A report is
 //! therefore counted exactly when its slots were written, which is exactly
 //! when it was acknowledged, whatever crashes or store failures cut a
-//! request short: the only write that matters is one atomic step.
+//! request short: the only write that matters is one atomic step. A batch
+//! is recorded the same way, all its events in one `set_many` after one
+//! reservation per usage log and listing ([`record_reports`]).
 //!
 //! # Exactly once per `eventId`
 //!
@@ -43,7 +47,10 @@
 //! takeover generation was claimed and no value appeared.
 //!
 //! Reports without an `eventId` are not idempotent: a client that retries
-//! one after a timeout may count it twice.
+//! one after a timeout may count it twice. A batch may instead carry one
+//! `Idempotency-Key` for all its reports: its claim and its kept answer
+//! make the whole batch count once, and a repeat of the same body gets the
+//! first answer (a different body under the same key is refused, 422).
 //!
 //! # Usage windows
 //!
@@ -75,7 +82,8 @@ mod window;
 
 pub use batch::{record_batch, MAX_BATCH};
 pub use ingest::{
-    record_usage, Recorded, Waiting, MAX_FUTURE_SECONDS, MAX_PAST_SECONDS, WRITE_DEADLINE_SECONDS,
+    record_reports, record_usage, Answered, Ingest, Recorded, RequestKey, Waiting,
+    MAX_FUTURE_SECONDS, MAX_PAST_SECONDS, WRITE_DEADLINE_SECONDS,
 };
 pub use listing::{list_events, EventFilter, EventPage, MAX_SCANNED_PER_PAGE};
 pub use placement::{LoggedEvent, Placement};

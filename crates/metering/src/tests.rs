@@ -8,7 +8,7 @@ use qmarket_core::decimal::{Price, Quantity};
 use qmarket_core::{secret, Timestamp};
 use qmarket_http::StatusOf;
 use qmarket_model::{Correlation, MeteringEvent, Record};
-use qmarket_store::{value_key, Index, KeyValue, MemoryStore};
+use qmarket_store::{value_key, Index, KeyValue, MemoryStore, Recording};
 use serde_json::{json, Value};
 
 use crate::fixtures::*;
@@ -21,7 +21,7 @@ fn report(body: Value) -> UsageReport {
 
 fn meter(w: &World, caller: &str, body: Value) -> qmarket_core::Result<Recorded> {
     let report = UsageReport::from_json(&body, None)?;
-    record_usage(&*w.kv, caller, &report, now(), quick())
+    record_usage(&ingest(&*w.kv, caller, quick()), &report)
 }
 
 fn api_call(count: impl Into<Value>) -> Value {
@@ -94,57 +94,142 @@ fn a_report_is_recorded_priced_listed_and_billed() {
 
 #[test]
 fn recording_a_report_makes_four_writes_and_no_read_modify_write() {
-    // Setup: a store that counts the calls that write.
-    #[derive(Default)]
-    struct Counting {
-        inner: MemoryStore,
-        writes: std::sync::Mutex<Vec<String>>,
-    }
-    impl KeyValue for Counting {
-        fn get(&self, key: &str) -> qmarket_store::Result<Option<Vec<u8>>> {
-            self.inner.get(key)
-        }
-        fn set(&self, key: &str, value: &[u8]) -> qmarket_store::Result<()> {
-            self.writes.lock().unwrap().push(format!("set {key}"));
-            self.inner.set(key, value)
-        }
-        fn delete(&self, key: &str) -> qmarket_store::Result<()> {
-            self.writes.lock().unwrap().push(format!("delete {key}"));
-            self.inner.delete(key)
-        }
-        fn exists(&self, key: &str) -> qmarket_store::Result<bool> {
-            self.inner.exists(key)
-        }
-        fn increment(&self, key: &str, delta: i64) -> qmarket_store::Result<i64> {
-            self.writes.lock().unwrap().push(format!("increment {key}"));
-            self.inner.increment(key, delta)
-        }
-        fn set_many(&self, entries: &[(String, Vec<u8>)]) -> qmarket_store::Result<()> {
-            self.writes
-                .lock()
-                .unwrap()
-                .push(format!("set_many {}", entries.len()));
-            self.inner.set_many(entries)
-        }
-    }
-    let kv = Counting::default();
+    // Setup: a store that logs its operations.
+    let kv: Recording = Recording::default();
     seed_service(&kv, PROVIDER, SERVICE);
     seed_subscription(&kv, PROVIDER, SERVICE, PLAN, SUBSCRIPTION);
     seed_correlation(&kv, CORRELATION, PROVIDER, SERVICE, PLAN, SUBSCRIPTION);
-    kv.writes.lock().unwrap().clear();
+    kv.clear();
     // Exec
-    record_usage(&kv, PROVIDER, &report(api_event(1, "w-1")), now(), quick()).unwrap();
+    record_usage(
+        &ingest(&kv, PROVIDER, quick()),
+        &report(api_event(1, "w-1")),
+    )
+    .unwrap();
     // Check: claim, two reservations, one atomic write of the three keys.
-    let writes = kv.writes.lock().unwrap().clone();
+    let writes: Vec<String> = kv.writes().iter().map(ToString::to_string).collect();
     assert_eq!(writes.len(), 4, "{writes:?}");
     assert!(
         writes[0].starts_with("increment metering-idem/"),
         "{writes:?}"
     );
-    assert_eq!(writes[3], "set_many 3");
-    kv.writes.lock().unwrap().clear();
-    record_usage(&kv, PROVIDER, &report(api_call(1)), now(), quick()).unwrap();
-    assert_eq!(kv.writes.lock().unwrap().len(), 3);
+    assert_eq!(kv.writes()[3].name, "set_many");
+    assert_eq!(kv.writes()[3].keys.len(), 3);
+    kv.clear();
+    record_usage(&ingest(&kv, PROVIDER, quick()), &report(api_call(1))).unwrap();
+    assert_eq!(kv.writes().len(), 3);
+}
+
+#[test]
+fn a_batch_of_a_hundred_reports_is_three_writes_without_event_ids() {
+    // Setup
+    let kv: Recording = Recording::default();
+    seed_service(&kv, PROVIDER, SERVICE);
+    seed_subscription(&kv, PROVIDER, SERVICE, PLAN, SUBSCRIPTION);
+    let correlation = sealed_correlation(SUBSCRIPTION);
+    let call = json!({"correlationId": correlation, "productId": API, "count": 1});
+    kv.clear();
+    // Exec: 100 reports; the 64th slot ends a block, whose roll-up is
+    // written too.
+    let body = json!({ "events": vec![call; 100] });
+    let answered = record_batch(&ingest(&kv, PROVIDER, quick()), &body, None).unwrap();
+    // Check: two reservations, one write of 200 slots, one roll-up.
+    assert!(answered.items.iter().all(Result::is_ok));
+    let writes = kv.writes();
+    let names: Vec<&str> = writes.iter().map(|w| w.name).collect();
+    assert_eq!(
+        names,
+        ["increment", "increment", "set_many", "set"],
+        "{writes:?}"
+    );
+    assert_eq!(writes[2].keys.len(), 200);
+    assert!(writes[3].keys[0].contains("/rollup/1/0"), "{writes:?}");
+    assert_eq!(api_billed(&kv.inner), "100");
+}
+
+#[test]
+fn a_batch_with_event_ids_claims_each_and_writes_once() {
+    let w = world();
+    let body =
+        json!({ "events": (0..100).map(|i| api_event(1, &format!("e-{i}"))).collect::<Vec<_>>() });
+    let kv = Recording::new(&*w.kv);
+    let answered = record_batch(&ingest(&kv, PROVIDER, quick()), &body, None).unwrap();
+    assert!(answered
+        .items
+        .iter()
+        .all(|r| matches!(r, Ok(r) if !r.replayed)));
+    let writes = kv.writes();
+    assert_eq!(writes.iter().filter(|w| w.name == "increment").count(), 102);
+    assert_eq!(writes.iter().filter(|w| w.name == "set_many").count(), 1);
+    assert_eq!(api_billed(&w.kv), "100");
+    // The same batch again: every report answered with its first event.
+    let again = record_batch(&ingest(&*w.kv, PROVIDER, quick()), &body, None).unwrap();
+    for (first, second) in answered.items.iter().zip(&again.items) {
+        let (first, second) = (first.as_ref().unwrap(), second.as_ref().unwrap());
+        assert!(second.replayed);
+        assert_eq!(first.event.id, second.event.id);
+    }
+    assert_eq!(api_billed(&w.kv), "100");
+}
+
+#[test]
+fn a_batch_under_an_idempotency_key_counts_once_and_repeats_its_answer() {
+    let w = world();
+    let body = json!({"events": [api_call(2), api_call(3), {"correlationId": "nope", "productId": API, "count": 1}]});
+    let first = record_batch(&ingest(&*w.kv, PROVIDER, quick()), &body, Some("batch-1")).unwrap();
+    assert!(!first.replayed);
+    let again = record_batch(&ingest(&*w.kv, PROVIDER, quick()), &body, Some("batch-1")).unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.items, first.items);
+    assert_eq!(api_billed(&w.kv), "5");
+    // Another account's key of the same name is its own.
+    let err = record_batch(&ingest(&*w.kv, STRANGER, quick()), &body, Some("batch-1"))
+        .unwrap()
+        .items;
+    assert!(err.iter().all(|r| r.as_ref().unwrap_err().status() == 404));
+    // The key again with another body is refused, and nothing is counted.
+    let other = json!({"events": [api_call(7)]});
+    let refused =
+        record_batch(&ingest(&*w.kv, PROVIDER, quick()), &other, Some("batch-1")).unwrap_err();
+    assert_eq!(refused.status(), 422);
+    assert_eq!(api_billed(&w.kv), "5");
+}
+
+#[test]
+fn a_repeated_event_id_within_a_batch_is_counted_once() {
+    let w = world();
+    let body = json!({"events": [api_event(1, "twice"), api_call(1), api_event(5, "twice")]});
+    let answered = record_batch(&ingest(&*w.kv, PROVIDER, quick()), &body, None).unwrap();
+    let first = answered.items[0].as_ref().unwrap();
+    let copy = answered.items[2].as_ref().unwrap();
+    assert!(!first.replayed && copy.replayed);
+    assert_eq!(first.event.id, copy.event.id);
+    assert_eq!(copy.event.count.to_string(), "1");
+    assert_eq!(api_billed(&w.kv), "2");
+}
+
+#[test]
+fn a_sealed_correlation_is_metered_under_its_subscription() {
+    let w = world();
+    let correlation = sealed_correlation(SUBSCRIPTION);
+    let recorded = meter(
+        &w,
+        PROVIDER,
+        json!({"correlationId": correlation, "productId": API, "count": 1}),
+    )
+    .unwrap();
+    assert_eq!(recorded.event.subscription_id, SUBSCRIPTION);
+    assert_eq!(recorded.event.application_id, APPLICATION);
+    assert_eq!(recorded.event.correlation_id, correlation);
+    assert_eq!(api_billed(&w.kv), "1");
+    // Another provider sees the same 404 as for an unknown correlation.
+    let err = meter(
+        &w,
+        STRANGER,
+        json!({"correlationId": correlation, "productId": API, "count": 1}),
+    )
+    .unwrap_err();
+    assert_eq!(err.status(), 404);
 }
 
 #[test]
@@ -276,7 +361,7 @@ fn concurrent_copies_of_one_event_count_once_and_all_get_the_first_event() {
                 let kv = w.kv.clone();
                 std::thread::spawn(move || {
                     let r = report(api_event("0.5", &format!("dup-{round}")));
-                    record_usage(&*kv, PROVIDER, &r, now(), Waiting::default()).unwrap()
+                    record_usage(&ingest(&*kv, PROVIDER, Waiting::default()), &r).unwrap()
                 })
             })
             .collect();
@@ -319,7 +404,7 @@ fn two_thousand_events_from_16_threads_with_duplicates_are_all_counted_once() {
                     if i % 16 == t {
                         let r = UsageReport::from_json(body, None).unwrap();
                         let rec =
-                            record_usage(&*kv, PROVIDER, &r, now(), Waiting::default()).unwrap();
+                            record_usage(&ingest(&*kv, PROVIDER, Waiting::default()), &r).unwrap();
                         ids.push((i, rec.event.id));
                     }
                 }
@@ -696,8 +781,9 @@ fn a_batch_judges_each_report_on_its_own() {
         {"correlationId": CORRELATION, "productId": "prod_x", "count": 1},
         api_event(1, "b-1"),
     ]});
-    let results = record_batch(&*w.kv, PROVIDER, &body, now(), quick()).unwrap();
+    let results = record_batch(&ingest(&*w.kv, PROVIDER, quick()), &body, None).unwrap();
     let statuses: Vec<u16> = results
+        .items
         .iter()
         .map(|r| r.as_ref().map_or_else(|e| e.status(), |_| 200))
         .collect();
@@ -717,7 +803,7 @@ fn malformed_batches_are_400s() {
         json!({"events": [one.clone()], "extra": 1}),
         json!([one]),
     ] {
-        let err = record_batch(&*w.kv, PROVIDER, &body, now(), quick()).unwrap_err();
+        let err = record_batch(&ingest(&*w.kv, PROVIDER, quick()), &body, None).unwrap_err();
         assert_eq!(err.status(), 400, "{body}");
     }
     assert_eq!(api_billed(&w.kv), "0");
