@@ -25,7 +25,7 @@ use qmarket_managed::protocol::{
     WORKER_TOKEN_VARIABLE,
 };
 use qmarket_managed::queue;
-use qmarket_metering::{record_usage, UsageReport, Waiting};
+use qmarket_metering::{record_usage, Ingest, UsageReport, Waiting};
 use qmarket_model::{Correlation, PricingPlan, Record};
 use qmarket_store::KeyValue;
 
@@ -210,8 +210,12 @@ pub fn route(
             "finish" => {
                 let report: ExecutionReport = json_body(req)?;
                 let outcome = execution::end_of_attempt(kv, id, attempt, &report, now)?;
-                let end = execution::finish(kv, id, outcome)?;
-                meter(kv, &e, &end, now)?;
+                // Metered before the end is written: whoever sees the
+                // execution ended sees its usage too. A finish sent again
+                // meters nothing twice (each report has an event id of its
+                // own).
+                meter(kv, &e, &outcome, now)?;
+                execution::finish(kv, id, outcome)?;
                 Ok(Response::ok(&execution::view(kv, &e)?))
             }
             _ => Err(no_endpoint(req)),
@@ -271,7 +275,14 @@ fn meter(kv: &dyn KeyValue, e: &Execution, end: &ExecutionEnd, now: Timestamp) -
             event_id: Some(format!("managed:{}:{}", e.id, product.id)),
             timestamp: Some(end.ended_at),
         };
-        record_usage(kv, &e.provider_id, &report, now, Waiting::default())?;
+        let ingest = Ingest {
+            kv,
+            caller: &e.provider_id,
+            correlations: None,
+            now,
+            waiting: Waiting::default(),
+        };
+        record_usage(&ingest, &report)?;
     }
     Ok(())
 }
