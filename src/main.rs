@@ -4,6 +4,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use qmarket_host::outbound::DEFAULT_MAX_CONNECTIONS_PER_HOST;
 use qmarket_host::timeouts::{
     DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_REQUEST_DEADLINE,
 };
@@ -57,6 +58,10 @@ enum Command {
         /// their build watches (by default that stops start-up).
         #[arg(long)]
         allow_stale_components: bool,
+        /// Outbound connections to one host:port at a time (pooled
+        /// connections included).
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS_PER_HOST)]
+        max_connections_per_host: usize,
     },
     /// Build and run managed services for a platform (any number of
     /// workers, on any machine that reaches it).
@@ -83,6 +88,7 @@ fn main() -> anyhow::Result<()> {
             request_deadline,
             max_memory_mib,
             allow_stale_components,
+            max_connections_per_host,
         } => {
             let options = HostOptions {
                 manifest: from,
@@ -95,6 +101,7 @@ fn main() -> anyhow::Result<()> {
                 cache_dir: None,
                 max_memory_bytes: Some(max_memory_mib.saturating_mul(1 << 20)),
                 allow_stale_components,
+                max_outbound_connections_per_host: Some(max_connections_per_host),
             };
             let timeouts = Timeouts {
                 header_read: Duration::from_secs_f64(header_read_timeout),

@@ -6,6 +6,7 @@ mod host_support;
 use host_support::{get, guests_manifest, start, wasm, Scratch, Upstream};
 use qmarket_host::{LogSink, TestApp, TestAppOptions};
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -210,10 +211,18 @@ fn the_platform_manifest_answers_health() {
 }
 
 #[test]
-fn qmarket_up_logs_requests_forwards_guest_output_and_stops_on_sigterm() {
+fn qmarket_up_logs_requests_with_their_costs_forwards_guest_output_and_stops_on_sigterm() {
+    /// Kills the host if the test fails before it stops it.
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
     let scratch = Scratch::new();
     let port = host_support::free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_qmarket"))
+    let child = Command::new(env!("CARGO_BIN_EXE_qmarket"))
         .args(["up", "--listen", &format!("127.0.0.1:{port}"), "-f"])
         .arg(guests_manifest())
         .arg("--state-dir")
@@ -221,7 +230,8 @@ fn qmarket_up_logs_requests_forwards_guest_output_and_stops_on_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("qmarket runs");
-    let stderr = child.stderr.take().expect("stderr");
+    let mut child = Running(child);
+    let stderr = child.0.stderr.take().expect("stderr");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -244,14 +254,20 @@ fn qmarket_up_logs_requests_forwards_guest_output_and_stops_on_sigterm() {
     assert_eq!(wait_for("[echo-exact]"), "[echo-exact] echo /echo/exact");
     let log = wait_for("GET /echo/exact");
     assert!(log.starts_with("GET /echo/exact echo-exact 200 "), "{log}");
-    assert!(log.ends_with("ms") && !log.contains("secret"), "{log}");
+    assert!(!log.contains("secret"), "{log}");
+    // What the request cost: the echo guest touches no store and calls out
+    // to no one.
+    for field in ["done=", "inst=", "store=", "out=", "guest="] {
+        assert!(log.contains(field), "{field} in {log}");
+    }
+    assert!(log.contains(" reads=0 writes=0 outbound=0"), "{log}");
 
     let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .expect("kill runs");
     assert!(killed.success());
-    let status = child.wait().expect("qmarket exits");
+    let status = child.0.wait().expect("qmarket exits");
     assert!(status.success(), "{status}");
 }
 
@@ -295,4 +311,86 @@ fn a_component_older_than_a_source_its_build_watches_stops_start_up() {
         "{stale}"
     );
     assert!(rebuilt.is_ok(), "a rebuilt component starts: {rebuilt:?}");
+}
+
+/// The test guests allowed to call `upstream`, with `options` otherwise.
+fn calling(upstream: SocketAddr, options: TestAppOptions) -> TestApp {
+    start(TestAppOptions {
+        env: vec![(
+            "SPIN_VARIABLE_UPSTREAM_PORT".into(),
+            upstream.port().to_string(),
+        )],
+        ..options
+    })
+}
+
+fn fetch_through(app: &TestApp, upstream: SocketAddr) -> u16 {
+    get(&app.url(&format!("/outbound?url=http://{upstream}/"))).status
+}
+
+#[test]
+fn outbound_connections_are_kept_alive_and_reused() {
+    let upstream = host_support::KeepAliveUpstream::start(Duration::ZERO, None);
+    let app = calling(upstream.addr, TestAppOptions::new(guests_manifest()));
+    for _ in 0..20 {
+        assert_eq!(fetch_through(&app, upstream.addr), 200);
+    }
+    assert_eq!(upstream.answered(), 20);
+    assert_eq!(upstream.accepted(), 1, "one connection for 20 requests");
+}
+
+#[test]
+fn a_connection_the_upstream_closed_while_idle_is_not_reused() {
+    // The upstream drops connections idle for 100 ms, without a word: each
+    // request after a pause finds its pooled connection gone.
+    let upstream =
+        host_support::KeepAliveUpstream::start(Duration::ZERO, Some(Duration::from_millis(100)));
+    let app = calling(upstream.addr, TestAppOptions::new(guests_manifest()));
+    for _ in 0..5 {
+        assert_eq!(fetch_through(&app, upstream.addr), 200);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(upstream.answered(), 5);
+    assert_eq!(upstream.accepted(), 5, "a new connection after each close");
+}
+
+#[test]
+fn connections_to_one_host_stay_within_their_bound() {
+    let upstream = host_support::KeepAliveUpstream::start(Duration::from_millis(200), None);
+    let app = calling(
+        upstream.addr,
+        TestAppOptions {
+            max_outbound_connections_per_host: Some(2),
+            ..TestAppOptions::new(guests_manifest())
+        },
+    );
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..8)
+            .map(|_| scope.spawn(|| fetch_through(&app, upstream.addr)))
+            .collect();
+        calls.into_iter().map(|c| c.join().expect("call")).collect()
+    });
+    assert_eq!(statuses, [200; 8]);
+    assert_eq!(upstream.most_open(), 2, "the bound is used, never passed");
+}
+
+#[test]
+fn without_pooling_every_request_gets_a_connection_of_its_own() {
+    let upstream = host_support::KeepAliveUpstream::start(Duration::ZERO, None);
+    let scratch = Scratch::new();
+    let config = scratch.write(
+        "runtime-config.toml",
+        "[outbound_http]\nconnection_pooling = false\n",
+    );
+    let app = calling(
+        upstream.addr,
+        TestAppOptions {
+            runtime_config: Some(config),
+            ..TestAppOptions::new(guests_manifest())
+        },
+    );
+    for _ in 0..5 {
+        assert_eq!(fetch_through(&app, upstream.addr), 200);
+    }
+    assert_eq!(upstream.accepted(), 5);
 }

@@ -374,3 +374,88 @@ pub fn raw_exchange(addr: SocketAddr, request: &[u8]) -> String {
     let bytes = read_until_closed(&mut stream).expect("the host answers and closes");
     String::from_utf8_lossy(&bytes).into_owned()
 }
+
+/// An HTTP/1.1 server on a free loopback port that keeps its connections
+/// alive (answering `ok` to every request after `delay`), counts the
+/// connections it accepted and the most it had open at once, and closes a
+/// connection that stays idle for `close_idle_after` (as servers with a
+/// keep-alive timeout do), without saying so beforehand.
+pub struct KeepAliveUpstream {
+    /// Its address.
+    pub addr: SocketAddr,
+    counts: std::sync::Arc<ConnectionCounts>,
+}
+
+#[derive(Default)]
+struct ConnectionCounts {
+    accepted: std::sync::atomic::AtomicUsize,
+    open: std::sync::atomic::AtomicUsize,
+    most_open: std::sync::atomic::AtomicUsize,
+    answered: std::sync::atomic::AtomicUsize,
+}
+
+impl KeepAliveUpstream {
+    /// Starts the server (it lives until the test ends).
+    pub fn start(delay: Duration, close_idle_after: Option<Duration>) -> Self {
+        use std::sync::atomic::Ordering::SeqCst;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("binds the upstream");
+        let addr = listener.local_addr().expect("upstream address");
+        let counts = std::sync::Arc::new(ConnectionCounts::default());
+        let shared = counts.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let counts = shared.clone();
+                counts.accepted.fetch_add(1, SeqCst);
+                let open = counts.open.fetch_add(1, SeqCst) + 1;
+                counts.most_open.fetch_max(open, SeqCst);
+                std::thread::spawn(move || {
+                    let _ = stream.set_read_timeout(close_idle_after.or(Some(HANG_GUARD)));
+                    let mut reader = BufReader::new(stream.try_clone().expect("clones the stream"));
+                    'requests: loop {
+                        let mut line = String::new();
+                        loop {
+                            line.clear();
+                            match reader.read_line(&mut line) {
+                                Ok(0) | Err(_) => break 'requests,
+                                Ok(_) if line == "\r\n" => break,
+                                Ok(_) => {}
+                            }
+                        }
+                        std::thread::sleep(delay);
+                        counts.answered.fetch_add(1, SeqCst);
+                        if stream
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                    counts.open.fetch_sub(1, SeqCst);
+                });
+            }
+        });
+        Self { addr, counts }
+    }
+
+    /// How many connections it accepted.
+    pub fn accepted(&self) -> usize {
+        self.counts
+            .accepted
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The most connections it had open at once.
+    pub fn most_open(&self) -> usize {
+        self.counts
+            .most_open
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// How many requests it answered.
+    pub fn answered(&self) -> usize {
+        self.counts
+            .answered
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

@@ -5,7 +5,9 @@ use crate::engine::{self, DEFAULT_MAX_MEMORY_BYTES, MAX_MEMORY_BYTES_LIMIT};
 use crate::freshness;
 use crate::key_value::{KeyValueAccess, KeyValueStores, KvSetupError};
 use crate::manifest::Manifest;
-use crate::outbound::OutboundPolicy;
+use crate::outbound::{
+    OutboundClient, OutboundPolicy, PoolOptions, DEFAULT_MAX_CONNECTIONS_PER_HOST,
+};
 use crate::routes::Router;
 use crate::runtime_config::RuntimeConfig;
 use crate::state::RequestState;
@@ -41,6 +43,9 @@ pub struct HostOptions {
     /// Loads a component whose Wasm file is older than a source its build
     /// watches, instead of refusing it (see [`crate::freshness`]).
     pub allow_stale_components: bool,
+    /// At most this many outbound connections to one `host:port` at a time;
+    /// [`DEFAULT_MAX_CONNECTIONS_PER_HOST`] by default.
+    pub max_outbound_connections_per_host: Option<usize>,
 }
 
 /// One component, ready to be instantiated per request.
@@ -63,6 +68,8 @@ pub struct App {
     routes: Vec<(String, String)>,
     warnings: Vec<String>,
     pub(crate) max_memory_bytes: usize,
+    /// The pooled client every component's outbound requests go through.
+    pub(crate) outbound: Arc<OutboundClient>,
 }
 
 impl std::fmt::Debug for App {
@@ -119,6 +126,19 @@ impl App {
             .collect();
 
         let stores = Arc::new(KeyValueStores::open(&runtime_config, &state_dir)?);
+        let pool = PoolOptions {
+            pooling: runtime_config
+                .outbound_http
+                .is_none_or(|o| o.connection_pooling),
+            max_connections: runtime_config.outbound_http.and_then(|o| o.max_connections),
+            max_connections_per_host: options
+                .max_outbound_connections_per_host
+                .unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_HOST),
+        };
+        let outbound =
+            Arc::new(OutboundClient::new(pool).map_err(|e| {
+                Error::Options(format!("cannot set up TLS for outbound HTTP: {e}"))
+            })?);
         for component in manifest.components.values() {
             if let Some(label) = component
                 .key_value_stores
@@ -204,6 +224,7 @@ impl App {
                 .collect(),
             warnings,
             max_memory_bytes,
+            outbound,
         })
     }
 

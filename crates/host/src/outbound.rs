@@ -1,10 +1,17 @@
-//! Outbound HTTP: `allowed_outbound_hosts` patterns and the `wasi:http` hook
-//! that enforces them.
+//! Outbound HTTP: `allowed_outbound_hosts` patterns, the `wasi:http` hook
+//! that enforces them, and the pooled client that sends what they allow
+//! ([`OutboundClient`]).
 //!
 //! A pattern is `scheme://host[:port]` where the scheme, the host and the port
 //! may be `*`, the host may start with `*.` (any subdomain), and the port may
 //! be a range `a..b` (end excluded). Without a port, the scheme's default port
 //! is implied. `self` allows requests to the application's own address.
+
+mod pool;
+
+pub use pool::{
+    OutboundClient, PoolOptions, DEFAULT_MAX_CONNECTIONS_PER_HOST, IDLE_TIMEOUT, MAX_IDLE_PER_HOST,
+};
 
 use std::time::Duration;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
@@ -192,10 +199,12 @@ fn parse_pattern(entry: &str) -> Result<Pattern, PatternError> {
 }
 
 /// The `wasi:http` hooks of one request: applies the component's outbound
-/// policy and fills in default timeouts.
+/// policy, fills in default timeouts, and sends through the application's
+/// pooled client.
 pub(crate) struct OutboundHooks {
     pub(crate) policy: std::sync::Arc<OutboundPolicy>,
     pub(crate) self_authority: Option<std::sync::Arc<str>>,
+    pub(crate) client: std::sync::Arc<OutboundClient>,
     /// Where the time to each response head is counted.
     pub(crate) stats: std::sync::Arc<crate::request_stats::RequestStats>,
 }
@@ -246,14 +255,15 @@ impl WasiHttpHooks for OutboundHooks {
                 .or(Some(DEFAULT_BETWEEN_BYTES_TIMEOUT)),
         };
         let stats = self.stats.clone();
+        let client = self.client.clone();
         Box::new(async move {
-            use http_body_util::BodyExt;
             let started = std::time::Instant::now();
-            let sent = wasmtime_wasi_http::default_send_request(request, Some(options)).await;
+            let sent = client.send(request, options).await;
             stats.outbound(started.elapsed());
-            let (response, io) = sent?;
+            // The pool drives the connection: nothing is left to await.
+            let io = async { Ok(()) };
             Ok((
-                response.map(BodyExt::boxed_unsync),
+                sent?,
                 Box::new(io) as Box<dyn std::future::Future<Output = _> + Send>,
             ))
         })

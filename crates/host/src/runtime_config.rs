@@ -1,6 +1,6 @@
 //! The Spin-format runtime configuration file (`--runtime-config-file`).
 //!
-//! Only key-value stores are configurable:
+//! Key-value stores and outbound HTTP are configurable, with Spin's keys:
 //!
 //! ```toml
 //! [key_value_store.default]
@@ -10,6 +10,10 @@
 //! [key_value_store.cache]
 //! type = "spin"          # SQLite; `path` is optional
 //! path = "cache.db"      # relative to this file's directory
+//!
+//! [outbound_http]
+//! connection_pooling = true   # keep connections alive (the default)
+//! max_connections = 256       # all outbound connections (default: unbounded)
 //! ```
 
 use serde::Deserialize;
@@ -57,6 +61,21 @@ pub enum KeyValueStoreConfig {
 pub struct RuntimeConfig {
     /// Key-value stores by label.
     pub key_value_stores: BTreeMap<String, KeyValueStoreConfig>,
+    /// The `[outbound_http]` table, when given.
+    pub outbound_http: Option<OutboundHttpConfig>,
+}
+
+/// Spin's `[outbound_http]` table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboundHttpConfig {
+    /// Keep connections alive between requests (Spin: `false` when the
+    /// table is given without it).
+    #[serde(default)]
+    pub connection_pooling: bool,
+    /// At most this many outbound connections at a time.
+    #[serde(default)]
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -64,6 +83,8 @@ pub struct RuntimeConfig {
 struct RawRuntimeConfig {
     #[serde(default)]
     key_value_store: BTreeMap<String, RawStore>,
+    #[serde(default)]
+    outbound_http: Option<OutboundHttpConfig>,
 }
 
 #[derive(Deserialize)]
@@ -112,7 +133,10 @@ impl RuntimeConfig {
                 Ok((label, config))
             })
             .collect::<Result<_, String>>()?;
-        Ok(Self { key_value_stores })
+        Ok(Self {
+            key_value_stores,
+            outbound_http: raw.outbound_http,
+        })
     }
 }
 
@@ -152,6 +176,25 @@ type = "spin"
             cfg.key_value_stores["plain"],
             KeyValueStoreConfig::Sqlite { path: None }
         );
+    }
+
+    #[test]
+    fn the_outbound_http_table_is_read_with_spins_keys() {
+        let cfg = RuntimeConfig::parse(
+            "[outbound_http]\nconnection_pooling = true\nmax_connections = 8\n",
+            Path::new("."),
+        )
+        .expect("parses");
+        assert_eq!(
+            cfg.outbound_http,
+            Some(OutboundHttpConfig {
+                connection_pooling: true,
+                max_connections: Some(8)
+            })
+        );
+        let off = RuntimeConfig::parse("[outbound_http]\n", Path::new(".")).expect("parses");
+        assert_eq!(off.outbound_http.map(|o| o.connection_pooling), Some(false));
+        assert!(RuntimeConfig::parse("[outbound_http]\nretries = 3\n", Path::new(".")).is_err());
     }
 
     #[test]

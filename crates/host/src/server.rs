@@ -422,6 +422,7 @@ async fn invoke_guest(
         outbound: OutboundHooks {
             policy: component.outbound.clone(),
             self_authority: Some(shared.self_authority.clone()),
+            client: shared.app.outbound.clone(),
             stats: stats.clone(),
         },
         key_value: component.key_value.clone(),

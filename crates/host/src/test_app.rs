@@ -28,6 +28,9 @@ pub struct TestAppOptions {
     /// The memory limit of one component instance, in bytes (see
     /// [`HostOptions::max_memory_bytes`]).
     pub max_memory_bytes: Option<usize>,
+    /// The bound on outbound connections per host (see
+    /// [`HostOptions::max_outbound_connections_per_host`]).
+    pub max_outbound_connections_per_host: Option<usize>,
 }
 
 impl TestAppOptions {
@@ -148,6 +151,7 @@ impl TestApp {
             max_memory_bytes: self.options.max_memory_bytes,
             // Tests must never run components older than their sources.
             allow_stale_components: false,
+            max_outbound_connections_per_host: self.options.max_outbound_connections_per_host,
         };
         let log_sink = self.options.log_sink.clone().unwrap_or_default();
         let timeouts = self.options.timeouts;
