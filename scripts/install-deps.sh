@@ -2,10 +2,14 @@
 # Installs the system packages the platform's tests and benchmarks use, when
 # they are missing: redis-server (the Redis key-value backend), wrk, jq
 # and curl for the benchmarks, bubblewrap (the sandbox of the Python
-# runtime's executions) and python3-venv (its environments).
+# runtime's executions) and python3-venv (its environments); with
+# --profiling also valgrind (bench/profile.sh).
 set -euo pipefail
 
 missing=()
+if [ "${1:-}" = "--profiling" ]; then
+    command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
+fi
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v jq >/dev/null 2>&1 || missing+=(jq)

@@ -16,6 +16,20 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 /// Instances (and their memories) that may be live at once across the process.
 const POOL_INSTANCES: u32 = 1000;
+/// Overrides [`POOL_INSTANCES`]: a smaller pool reserves less address space
+/// (what a profiler such as valgrind needs), a larger one admits more
+/// requests at once.
+pub const MAX_INSTANCES_ENV: &str = "QMARKET_MAX_INSTANCES";
+
+/// The instance pool's size: [`MAX_INSTANCES_ENV`] when it holds a number
+/// from 1 to 100,000, else [`POOL_INSTANCES`].
+fn pool_instances() -> u32 {
+    std::env::var(MAX_INSTANCES_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|n| (1..=100_000).contains(n))
+        .unwrap_or(POOL_INSTANCES)
+}
 
 /// The linear memory one instance may grow to unless the host's options say
 /// otherwise: 64 MiB. A request gets a fresh instance, so this bounds what
@@ -42,12 +56,13 @@ static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
 pub(crate) fn engine() -> Result<&'static Engine, Error> {
     ENGINE
         .get_or_init(|| {
+            let instances = pool_instances();
             let mut pool = PoolingAllocationConfig::default();
-            pool.total_component_instances(POOL_INSTANCES)
-                .total_core_instances(POOL_INSTANCES * 4)
-                .total_memories(POOL_INSTANCES * 2)
-                .total_tables(POOL_INSTANCES * 4)
-                .total_stacks(POOL_INSTANCES)
+            pool.total_component_instances(instances)
+                .total_core_instances(instances * 4)
+                .total_memories(instances * 2)
+                .total_tables(instances * 4)
+                .total_stacks(instances)
                 .max_memory_size(MAX_MEMORY_BYTES_LIMIT)
                 // Pages a request touched stay mapped for the next instance
                 // in the slot (reset with memset instead of madvise), which

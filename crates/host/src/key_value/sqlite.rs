@@ -15,6 +15,11 @@
 //! the transaction, and `BEGIN IMMEDIATE` also holds off other processes
 //! that share the file. Reads use a connection of their own and see every
 //! committed write (WAL readers never wait for the writer).
+//!
+//! **As Spin sets it up.** `QMARKET_SQLITE_JOURNAL=delete` ([`JOURNAL_ENV`])
+//! gives the store Spin's default set-up instead: a rollback journal and
+//! every write committed and synced alone. It is there to measure what
+//! `spin up` users get, not for use.
 
 use super::{KvError, Store};
 use async_trait::async_trait;
@@ -34,11 +39,33 @@ const MAX_GROUP: usize = 1024;
 /// the last answered writes). Anything else, or unset, is `FULL`.
 pub const SYNCHRONOUS_ENV: &str = "QMARKET_SQLITE_SYNCHRONOUS";
 
-/// The `synchronous` pragma value `QMARKET_SQLITE_SYNCHRONOUS` asks for.
-fn synchronous_setting() -> &'static str {
-    match std::env::var(SYNCHRONOUS_ENV) {
-        Ok(value) if value.eq_ignore_ascii_case("normal") => "NORMAL",
-        _ => "FULL",
+/// `delete` sets the store up as Spin's default one is (a rollback
+/// journal, and every write a transaction of its own, committed and synced
+/// alone): what `spin up` users get, for comparison. Anything else, or
+/// unset, is WAL with group commit.
+pub const JOURNAL_ENV: &str = "QMARKET_SQLITE_JOURNAL";
+
+/// How a database is set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SqliteSetup {
+    /// `synchronous=FULL` (durable) rather than `NORMAL`.
+    pub durable: bool,
+    /// A rollback journal and one write per transaction (Spin's default
+    /// store) rather than WAL with group commit.
+    pub rollback_journal: bool,
+}
+
+impl SqliteSetup {
+    /// The set-up `QMARKET_SQLITE_SYNCHRONOUS` and `QMARKET_SQLITE_JOURNAL`
+    /// ask for: durable WAL with group commit unless they say otherwise.
+    pub fn from_env() -> Self {
+        let is = |name: &str, value: &str| {
+            std::env::var(name).is_ok_and(|v| v.eq_ignore_ascii_case(value))
+        };
+        SqliteSetup {
+            durable: !is(SYNCHRONOUS_ENV, "normal"),
+            rollback_journal: is(JOURNAL_ENV, "delete"),
+        }
     }
 }
 
@@ -107,6 +134,11 @@ enum Done {
 impl SqliteDatabase {
     /// Opens (creating when needed) the database at `path`, with its writer.
     pub fn open(path: &Path) -> Result<Self, rusqlite::Error> {
+        Self::open_with(path, SqliteSetup::from_env())
+    }
+
+    /// Opens the database at `path` set up as `setup` says.
+    pub fn open_with(path: &Path, setup: SqliteSetup) -> Result<Self, rusqlite::Error> {
         if let Some(dir) = path.parent() {
             // A failure here surfaces as the open error below.
             let _ = std::fs::create_dir_all(dir);
@@ -114,8 +146,14 @@ impl SqliteDatabase {
         let connect = || -> Result<Connection, rusqlite::Error> {
             let conn = Connection::open(path)?;
             conn.busy_timeout(BUSY_TIMEOUT)?;
-            conn.pragma_update(None, "journal_mode", "WAL")?;
-            conn.pragma_update(None, "synchronous", synchronous_setting())?;
+            let journal = if setup.rollback_journal {
+                "DELETE"
+            } else {
+                "WAL"
+            };
+            conn.pragma_update(None, "journal_mode", journal)?;
+            let synchronous = if setup.durable { "FULL" } else { "NORMAL" };
+            conn.pragma_update(None, "synchronous", synchronous)?;
             Ok(conn)
         };
         let writer = connect()?;
@@ -131,11 +169,12 @@ impl SqliteDatabase {
         let reader = connect()?;
         let counts = Arc::new(WriteCounts::default());
         let (queue, writes) = mpsc::channel();
+        let group = if setup.rollback_journal { 1 } else { MAX_GROUP };
         {
             let counts = counts.clone();
             std::thread::Builder::new()
                 .name("sqlite-writer".into())
-                .spawn(move || write_until_closed(writer, &writes, &counts))
+                .spawn(move || write_until_closed(writer, &writes, &counts, group))
                 .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
         }
         Ok(Self {
@@ -165,11 +204,17 @@ impl SqliteDatabase {
     }
 }
 
-/// The writer thread: commits groups of writes until every sender is gone.
-fn write_until_closed(mut conn: Connection, writes: &mpsc::Receiver<Write>, counts: &WriteCounts) {
+/// The writer thread: commits groups of at most `most` writes until every
+/// sender is gone.
+fn write_until_closed(
+    mut conn: Connection,
+    writes: &mpsc::Receiver<Write>,
+    counts: &WriteCounts,
+    most: usize,
+) {
     while let Ok(first) = writes.recv() {
         let mut group = vec![first];
-        while group.len() < MAX_GROUP {
+        while group.len() < most {
             match writes.try_recv() {
                 Ok(write) => group.push(write),
                 Err(_) => break,
@@ -477,6 +522,40 @@ mod tests {
         let s = store(&dir, "default");
         s.set("k", b"abc").await.expect("set");
         assert!(matches!(s.increment("k", 1).await, Err(KvError::Other(_))));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    // The gate is held across awaits on purpose: it keeps the writer waiting.
+    #[allow(clippy::await_holding_lock)]
+    async fn set_up_as_spins_default_store_every_write_commits_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let setup = SqliteSetup {
+            durable: true,
+            rollback_journal: true,
+        };
+        let db = SqliteDatabase::open_with(&dir.path().join("kv.db"), setup).expect("opens");
+        let journal: String = {
+            let reader = db.reader.lock().unwrap();
+            reader
+                .pragma_query_value(None, "journal_mode", |r| r.get(0))
+                .expect("journal mode")
+        };
+        assert_eq!(journal, "delete");
+        let store = Arc::new(db.store("default"));
+        let gate = db.counts().gate.lock().unwrap();
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.increment("n", 1).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        drop(gate);
+        for task in tasks {
+            task.await.expect("joins").expect("increments");
+        }
+        assert_eq!(db.counts().commits(), 10);
+        assert_eq!(store.get("n").await.unwrap(), Some(10i64.to_le_bytes().to_vec()));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
