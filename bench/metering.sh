@@ -1,21 +1,30 @@
 #!/usr/bin/env bash
-# Metering ingestion on `qmarket up` (release, default SQLite store): the
-# sustained rate of single PlanQK-shaped reports at 16 concurrent clients with
-# p50/p99 latency, and the rate of 100-report batches; every report carries a
-# distinct eventId (so the exactly-once path is measured). After each run the
-# bill and the event listing are checked against what was sent: nothing lost,
-# nothing doubled.
+# Metering ingestion on `qmarket up` (release): the sustained rate of
+# PlanQK-shaped reports at 16 concurrent clients, with p50/p99 latency, in
+# three shapes:
+#   single     one report per request, each with its own eventId (the
+#              exactly-once path of PlanQK's clients);
+#   batch      100 reports per request under one Idempotency-Key per batch
+#              (the whole batch counts once);
+#   batch-ids  100 reports per request, each with its own eventId.
+# After each run the bill and the event listing are checked against what was
+# sent: nothing lost, nothing doubled. Each shape's requests are broken down
+# from the host's log (store writes by kind), and the targets printed:
+# ≥ 4,000 events/s single, ≥ 10,000 events/s in batches, ≤ 5 store writes
+# per report, ≤ 10 per batch of 100.
 #
 # Figures are reported, not asserted. Usage:
 #   bench/metering.sh                 # 10 s per measurement
 #   DURATION=30s bench/metering.sh
-# Environment: DURATION (wrk -d), CONNECTIONS (default 16), PLATFORM_ADDR, and
-# those of bench/lib.sh.
+#   STORE=spin bench/metering.sh      # see bench/lib.sh for the stores
+# Environment: DURATION (wrk -d), CONNECTIONS (default 16), SHAPES (default
+# "single batch batch-ids"), PLATFORM_ADDR, and those of bench/lib.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-16}
+SHAPES=${SHAPES:-single batch batch-ids}
 PLATFORM_ADDR=${PLATFORM_ADDR:-127.0.0.1:18090}
 
 # shellcheck source=bench/lib.sh
@@ -25,15 +34,17 @@ start_platform
 
 metered_service
 
-# Each wrk thread numbers its reports; the run id keeps eventIds distinct
-# across runs. `done` prints how many requests were generated.
-lua() { # file path events_per_request
+# Each wrk thread numbers its requests; the run id keeps eventIds and
+# batch keys distinct across runs. `done` prints how many requests were
+# generated.
+lua() { # file path shape
     cat >"$1" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["X-Auth-Token"] = "$provider"
 local threads = {}
 local next_id = 0
+local run = "$(basename "$1" .lua)-$RANDOM$RANDOM"
 function setup(thread)
     next_id = next_id + 1
     thread:set("tid", next_id)
@@ -43,19 +54,25 @@ function init(args)
     n = 0
     sent = 0
 end
-local function report()
+local function report(with_id)
     n = n + 1
-    return string.format('{"correlationId":"$correlation","productId":"$product","count":1,"eventId":"$(basename "$1")-%d-%d"}', tid, n)
+    local id = ""
+    if with_id then id = string.format(',"eventId":"%s-%d-%d"', run, tid, n) end
+    return string.format('{"correlationId":"$correlation","productId":"$product","count":1%s}', id)
 end
 function request()
     sent = sent + 1
-    local per = $3
-    if per == 1 then
-        return wrk.format(nil, "$2", nil, report())
+    local shape = "$3"
+    if shape == "single" then
+        return wrk.format(nil, "$2", nil, report(true))
     end
     local events = {}
-    for i = 1, per do events[i] = report() end
-    return wrk.format(nil, "$2", nil, '{"events":[' .. table.concat(events, ",") .. ']}')
+    for i = 1, 100 do events[i] = report(shape == "batch-ids") end
+    local headers = nil
+    if shape == "batch" then
+        headers = { ["Idempotency-Key"] = string.format("%s-%d-%d", run, tid, sent) }
+    end
+    return wrk.format(nil, "$2", headers, '{"events":[' .. table.concat(events, ",") .. ']}')
 end
 function done(summary, latency, requests)
     local total = 0
@@ -76,11 +93,15 @@ listed() { # events in the listing (walks every page)
     echo "$total"
 }
 
-run() { # name path events_per_request
-    lua "$work/$1.lua" "$2" "$3"
-    local before out
+declare -A rate
+run() { # shape
+    local shape=$1 path=/api/metering per=1
+    if [ "$shape" != single ]; then path=/api/metering/batch per=100; fi
+    lua "$work/$shape.lua" "$path" "$shape"
+    local before out mark
     before=$(billed_quantity)
-    out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --timeout 30s --latency -s "$work/$1.lua" "$base$2")
+    mark=$(log_mark)
+    out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --timeout 30s --latency -s "$work/$shape.lua" "$base$path")
     local p50 p99 rps completed generated after
     read -r p50 p99 rps <<<"$(wrk_figures "$out")"
     completed=$(awk '$2 == "requests" && $3 == "in" {print $1}' <<<"$out")
@@ -89,24 +110,29 @@ run() { # name path events_per_request
     after=$(billed_quantity)
     local new=$(( after - before ))
     local events_per_s
-    events_per_s=$(awk -v r="$rps" -v k="$3" 'BEGIN {printf "%.0f", r * k}')
-    printf '%-8s %8s events/s  (%s req/s)  p50 %s us  p99 %s us\n' "$1" "$events_per_s" "$rps" "$p50" "$p99"
-    summary_row metering "$1 reports ($3 per request), $CONNECTIONS conn" "$p50" "$p99" "$events_per_s events/s" "$rps req/s"
+    events_per_s=$(awk -v r="$rps" -v k="$per" 'BEGIN {printf "%.0f", r * k}')
+    rate[$shape]=$events_per_s
+    printf '%-9s %8s events/s  (%s req/s)  p50 %s us  p99 %s us\n' "$shape" "$events_per_s" "$rps" "$p50" "$p99"
+    summary_row metering "$shape ($per per request), $CONNECTIONS conn ($STORE)" "$p50" "$p99" "$events_per_s events/s" "$rps req/s"
+    report_breakdown "metering $shape" "$mark" POST "$path"
+    writes[$shape]=$(writes_per_request "$mark" POST "$path")
     # Every answered report counted once; reports still in flight when wrk
     # stopped may have been counted too, but never more than were generated.
-    local low=$(( completed * $3 )) high=$(( generated * $3 ))
+    local low=$(( completed * per )) high=$(( generated * per ))
     if [ "$new" -ge "$low" ] && [ "$new" -le "$high" ]; then
-        printf '         counted %d new events (answered %d, generated %d): no loss, no double count\n' "$new" "$low" "$high"
+        printf '          counted %d new events (answered %d, generated %d): no loss, no double count\n' "$new" "$low" "$high"
     else
-        printf '         MISMATCH: counted %d new events, answered %d, generated %d\n' "$new" "$low" "$high"
+        printf '          MISMATCH: counted %d new events, answered %d, generated %d\n' "$new" "$low" "$high"
         status=1
     fi
 }
 
 status=0
-echo "metering on $PLATFORM_ADDR, $CONNECTIONS connections, $DURATION per run, SQLite store"
-run single /api/metering 1
-run batch /api/metering/batch 100
+declare -A writes
+echo "metering on $PLATFORM_ADDR, $CONNECTIONS connections, $DURATION per run, $STORE store"
+for shape in $SHAPES; do
+    run "$shape"
+done
 # When wrk stops it closes its connections, and the host cancels the
 # handlers still running: like a crash, that can leave the report that was in
 # flight on each connection listed but not yet counted (see the crash window
@@ -114,7 +140,7 @@ run batch /api/metering/batch 100
 # eventId completes it; wrk does not retry.
 total=$(billed_quantity)
 events=$(listed)
-cut=$(( 2 * CONNECTIONS ))
+cut=$(( 100 * CONNECTIONS ))
 if [ "$total" = "$events" ]; then
     echo "listing holds $events events = bill quantity $total"
 elif [ "$events" -gt "$total" ] && [ $(( events - total )) -le "$cut" ]; then
@@ -123,4 +149,9 @@ else
     echo "MISMATCH: listing holds $events events, bill quantity $total"
     status=1
 fi
+[ -z "${rate[single]:-}" ] || target_row "metering, single reports, $CONNECTIONS conn" "${rate[single]}" ">=" 4000 events/s
+[ -z "${rate[batch]:-}" ] || target_row "metering, 100-report batches, $CONNECTIONS conn" "${rate[batch]}" ">=" 10000 events/s
+[ -z "${writes[single]:-}" ] || target_row "store writes per report" "${writes[single]}" "<=" 5 ""
+[ -z "${writes[batch]:-}" ] || target_row "store writes per batch of 100" "${writes[batch]}" "<=" 10 ""
+[ -z "${writes[batch-ids]:-}" ] || printf 'store writes per batch of 100 with an eventId each: %s (one claim per eventId)\n' "${writes[batch-ids]}"
 exit $status

@@ -21,6 +21,10 @@ const POOL_INSTANCES: u32 = 1000;
 /// requests at once.
 pub const MAX_INSTANCES_ENV: &str = "QMARKET_MAX_INSTANCES";
 
+/// `perfmap` makes the engine write `/tmp/perf-<pid>.map`, so that `perf`
+/// names the guests' compiled functions (for profiling).
+pub const PROFILER_ENV: &str = "QMARKET_PROFILER";
+
 /// The instance pool's size: [`MAX_INSTANCES_ENV`] when it holds a number
 /// from 1 to 100,000, else [`POOL_INSTANCES`].
 fn pool_instances() -> u32 {
@@ -66,7 +70,11 @@ pub(crate) fn engine() -> Result<&'static Engine, Error> {
                 .max_memory_size(MAX_MEMORY_BYTES_LIMIT)
                 // Pages a request touched stay mapped for the next instance
                 // in the slot (reset with memset instead of madvise), which
-                // spares each request a round of page faults.
+                // spares each request a round of page faults. Where the
+                // kernel has PAGEMAP_SCAN (Linux 6.7 and later), only the
+                // pages the request dirtied are reset; elsewhere the lowest
+                // addresses are (BENCHMARKS.md has the figures of both).
+                .pagemap_scan(wasmtime::Enabled::Auto)
                 .linear_memory_keep_resident(1 << 20)
                 .table_keep_resident(64 << 10);
             let mut config = Config::new();
@@ -76,6 +84,9 @@ pub(crate) fn engine() -> Result<&'static Engine, Error> {
                 .memory_reservation(MAX_MEMORY_BYTES_LIMIT as u64)
                 .epoch_interruption(true)
                 .wasm_component_model(true);
+            if std::env::var(PROFILER_ENV).is_ok_and(|p| p.eq_ignore_ascii_case("perfmap")) {
+                config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+            }
             let engine = Engine::new(&config).map_err(|e| format!("{e:#}"))?;
             let ticking = engine.weak();
             std::thread::Builder::new()
