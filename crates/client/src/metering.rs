@@ -25,6 +25,9 @@ pub struct MeteringEvent {
     /// EUR per unit.
     #[serde(default)]
     pub unit_price: String,
+    /// `EUR`.
+    #[serde(default)]
+    pub currency: String,
     /// How many units.
     pub count: String,
     /// count × unit price, exact.

@@ -30,8 +30,9 @@ mod project_file;
 mod template;
 
 pub use error::ProjectError;
-pub use local::{run_locally, LocalRun, LocalRunEvents, LocalRunOutcome};
+pub use local::{default_cache_dir, run_locally, LocalRun, LocalRunEvents, LocalRunOutcome};
 pub use pack::{pack, Packed};
 pub use project_file::{Project, ProjectFile, ProjectResources, PROJECT_FILE};
 pub use qmarket_archive::Runtime;
+pub use qmarket_runtime::{LogLine, Outcome, Severity};
 pub use template::init;

@@ -17,6 +17,12 @@ use serde_json::Value;
 use crate::project_file::ProjectResources;
 use crate::{pack, Project, ProjectError, Runtime};
 
+/// Where local runs keep their environments by default: the user's cache
+/// directory (`~/.cache/qmarket` on Linux).
+pub fn default_cache_dir() -> Option<PathBuf> {
+    dirs::cache_dir().map(|dir| dir.join("qmarket"))
+}
+
 /// What to run.
 #[derive(Debug, Clone, Copy)]
 pub struct LocalRun<'a> {
