@@ -79,7 +79,11 @@ impl Context {
 
     /// The profile, as stored (empty when there is none).
     pub fn stored_profile(&self) -> anyhow::Result<Profile> {
-        Ok(self.store()?.get(&self.profile).cloned().unwrap_or_default())
+        Ok(self
+            .store()?
+            .get(&self.profile)
+            .cloned()
+            .unwrap_or_default())
     }
 
     /// A client of the platform: URL and token from the environment

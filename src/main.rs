@@ -58,22 +58,34 @@ enum Command {
     Logout(LogoutCommand),
     Whoami(WhoamiCommand),
     /// Personal access tokens: for the platform API and for metering.
-    #[command(subcommand, after_help = "Example:\n  qmarket access-tokens create --name metering")]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  qmarket access-tokens create --name metering"
+    )]
     AccessTokens(AccessTokensCommand),
     /// Your services (provider): create, change, publish.
     #[command(subcommand, after_help = "Example:\n  qmarket services list")]
     Services(ServicesCommand),
     /// Pricing plans of your services (provider).
-    #[command(subcommand, after_help = "Example:\n  qmarket plans list --service svc_…")]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  qmarket plans list --service svc_…"
+    )]
     Plans(PlansCommand),
     /// Usage your services reported (provider).
-    #[command(subcommand, after_help = "Example:\n  qmarket metering events --service svc_… --test-mode")]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  qmarket metering events --service svc_… --test-mode"
+    )]
     Metering(MeteringCommand),
     /// Published services of every provider, with their plans.
     #[command(subcommand, after_help = "Example:\n  qmarket marketplace search walk")]
     Marketplace(MarketplaceCommand),
     /// Your applications (consumer): OAuth2 clients that call services.
-    #[command(subcommand, after_help = "Example:\n  qmarket applications create --name notebook")]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  qmarket applications create --name notebook"
+    )]
     Applications(ApplicationsCommand),
     Subscribe(SubscribeCommand),
     Unsubscribe(UnsubscribeCommand),
@@ -187,14 +199,17 @@ mod tests {
     #[test]
     fn every_command_has_a_description_and_an_example_in_its_help() {
         for (path, command) in every_command().into_iter().skip(1) {
-            let about = command.get_about().map(|a| a.to_string()).unwrap_or_default();
+            let about = command
+                .get_about()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
             assert!(!about.is_empty(), "`{path}` has no description");
             let after = command
                 .get_after_help()
                 .map(|a| a.to_string())
                 .unwrap_or_default();
             assert!(
-                after.starts_with("Example") && after.contains(&format!("  {path}")),
+                after.starts_with("Example") && after.contains(&path),
                 "`{path}` has no example of itself in its help: {after:?}"
             );
         }

@@ -49,7 +49,10 @@ impl AccessTokensCommand {
                 if context.json {
                     return output::json(&token);
                 }
-                println!("Created {} ({}). Its value, shown only now:", token.id, token.name);
+                println!(
+                    "Created {} ({}). Its value, shown only now:",
+                    token.id, token.name
+                );
                 println!("{}", token.value.expose());
             }
             AccessTokensCommand::List(list) => {

@@ -67,7 +67,10 @@ impl ApplicationsCommand {
                     ("id", created.id.clone()),
                     ("name", created.name.clone()),
                     ("consumer key", created.consumer_key.clone()),
-                    ("consumer secret", created.consumer_secret.expose().to_string()),
+                    (
+                        "consumer secret",
+                        created.consumer_secret.expose().to_string(),
+                    ),
                 ]);
                 println!(
                     "The consumer secret is shown only now; it is kept in profile `{}` ({}).",
@@ -87,7 +90,12 @@ impl ApplicationsCommand {
                         app.id.clone(),
                         app.name.clone(),
                         app.consumer_key.clone(),
-                        if stored.contains_key(&app.id) { "kept" } else { "-" }.into(),
+                        if stored.contains_key(&app.id) {
+                            "kept"
+                        } else {
+                            "-"
+                        }
+                        .into(),
                     ]);
                 }
                 rows.print("No applications.");
@@ -97,7 +105,9 @@ impl ApplicationsCommand {
                 let app = client.application(&id)?;
                 let subscriptions = collect(None, |page| client.subscriptions(&id, page))?.items;
                 if context.json {
-                    return output::json(&json!({"application": app, "subscriptions": subscriptions}));
+                    return output::json(
+                        &json!({"application": app, "subscriptions": subscriptions}),
+                    );
                 }
                 output::fields(&[
                     ("id", app.id.clone()),
@@ -111,7 +121,12 @@ impl ApplicationsCommand {
                         subscription.id.clone(),
                         subscription.service_id.clone(),
                         subscription.pricing_plan_id.clone(),
-                        if subscription.test_mode { "test" } else { "live" }.into(),
+                        if subscription.test_mode {
+                            "test"
+                        } else {
+                            "live"
+                        }
+                        .into(),
                     ]);
                 }
                 rows.print("No subscriptions.");

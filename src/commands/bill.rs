@@ -46,7 +46,9 @@ impl BillCommand {
             for subscription in subscriptions.items {
                 let usage = client.usage(&subscription.id, &window)?;
                 let amount = Amount::parse(&usage.total, AMOUNT_INTEGER_DIGITS, Sign::NonNegative)
-                    .with_context(|| format!("the total of {} is not an amount", subscription.id))?;
+                    .with_context(|| {
+                        format!("the total of {} is not an amount", subscription.id)
+                    })?;
                 total = total
                     .checked_add(amount)
                     .context("the bill's total is too large")?;

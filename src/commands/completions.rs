@@ -5,8 +5,10 @@ use clap_complete::Shell;
 
 /// Print a completion script for a shell.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  qmarket completions bash > /etc/bash_completion.d/qmarket\n  \
-                        qmarket completions zsh > \"${fpath[1]}/_qmarket\"")]
+#[command(
+    after_help = "Example:\n  qmarket completions bash > /etc/bash_completion.d/qmarket\n  \
+                        qmarket completions zsh > \"${fpath[1]}/_qmarket\""
+)]
 pub struct CompletionsCommand {
     /// The shell.
     shell: Shell,

@@ -78,8 +78,11 @@ impl DeployCommand {
                 id.clone()
             }
             None => {
-                let mut new =
-                    NewService::managed(&project.file.name, &runtime, &project.file.quantum_backend);
+                let mut new = NewService::managed(
+                    &project.file.name,
+                    &runtime,
+                    &project.file.quantum_backend,
+                );
                 new.description = project.file.description.clone();
                 let wanted = resources(&project.file.resources);
                 new.resources = (!wanted.is_empty()).then_some(wanted);

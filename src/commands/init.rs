@@ -35,8 +35,14 @@ impl InitCommand {
             println!("  {}", file.display());
         }
         println!();
-        println!("Try it here with `qmarket run --local --project {}`,", dir.display());
-        println!("then put it on the platform with `qmarket deploy --project {}`.", dir.display());
+        println!(
+            "Try it here with `qmarket run --local --project {}`,",
+            dir.display()
+        );
+        println!(
+            "then put it on the platform with `qmarket deploy --project {}`.",
+            dir.display()
+        );
         Ok(())
     }
 }

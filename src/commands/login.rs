@@ -16,8 +16,10 @@ use crate::output;
 ///
 /// The token is checked with the platform first, and never printed.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  qmarket login --url https://qmarket.example --token \"$PAT\"\n  \
-                        echo \"$PAT\" | qmarket login --url http://127.0.0.1:3000 --profile local")]
+#[command(
+    after_help = "Example:\n  qmarket login --url https://qmarket.example --token \"$PAT\"\n  \
+                        echo \"$PAT\" | qmarket login --url http://127.0.0.1:3000 --profile local"
+)]
 pub struct LoginCommand {
     /// The platform's base URL.
     #[arg(long)]
@@ -44,7 +46,9 @@ impl LoginCommand {
         };
         let token = token.trim();
         if token.is_empty() {
-            return Err(usage("no token: pass --token PAT, or the token on standard input"));
+            return Err(usage(
+                "no token: pass --token PAT, or the token on standard input",
+            ));
         }
         let client = Client::new(&self.url, Some(Secret::new(token)))?;
         let account = client

@@ -40,13 +40,21 @@ pub struct FilterArgs {
     list: ListArgs,
 }
 
-fn print_entries(context: &Context, entries: &[MarketplaceService], more: bool) -> anyhow::Result<()> {
+fn print_entries(
+    context: &Context,
+    entries: &[MarketplaceService],
+    more: bool,
+) -> anyhow::Result<()> {
     if context.json {
         return output::json(&entries);
     }
     let mut rows = Rows::new(&["ID", "NAME", "TYPE", "BACKEND", "PLANS"]);
     for entry in entries {
-        let plans: Vec<&str> = entry.pricing_plans.iter().map(|p| p.name.as_str()).collect();
+        let plans: Vec<&str> = entry
+            .pricing_plans
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
         rows.row(vec![
             entry.id.clone(),
             entry.name.clone(),
@@ -78,8 +86,7 @@ impl MarketplaceCommand {
                     text: Some(text),
                     quantum_backend: filter.backend,
                 };
-                let listing =
-                    collect(filter.list.max(), |page| client.marketplace(&wanted, page))?;
+                let listing = collect(filter.list.max(), |page| client.marketplace(&wanted, page))?;
                 print_entries(context, &listing.items, listing.more)
             }
             MarketplaceCommand::Show { id } => {

@@ -10,7 +10,9 @@ use crate::output::{self, Rows};
 #[derive(Debug, Subcommand)]
 pub enum MeteringCommand {
     /// List a service's metering events, newest first.
-    #[command(after_help = "Example:\n  qmarket metering events --service svc_… --test-mode --from 2026-11-01")]
+    #[command(
+        after_help = "Example:\n  qmarket metering events --service svc_… --test-mode --from 2026-11-01"
+    )]
     Events(EventsArgs),
 }
 
@@ -73,7 +75,13 @@ impl MeteringCommand {
             return output::json(&listing.items);
         }
         let mut rows = Rows::new(&[
-            "TIME", "PRODUCT", "COUNT", "UNIT", "AMOUNT", "MODE", "CORRELATION ID",
+            "TIME",
+            "PRODUCT",
+            "COUNT",
+            "UNIT",
+            "AMOUNT",
+            "MODE",
+            "CORRELATION ID",
         ]);
         for event in &listing.items {
             rows.row(vec![

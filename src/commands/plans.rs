@@ -15,8 +15,10 @@ use crate::output::{self, Rows};
 #[derive(Debug, Subcommand)]
 pub enum PlansCommand {
     /// Create a plan from flags or from a JSON file (the API's body).
-    #[command(after_help = "Example:\n  qmarket plans create --service svc_… --name \"Pay per use\" \
-                            --product 'API=0.00001/call'\n  qmarket plans create --service svc_… --file plan.json")]
+    #[command(
+        after_help = "Example:\n  qmarket plans create --service svc_… --name \"Pay per use\" \
+                            --product 'API=0.00001/call'\n  qmarket plans create --service svc_… --file plan.json"
+    )]
     Create(CreateArgs),
     /// List a service's plans.
     #[command(after_help = "Example:\n  qmarket plans list --service svc_…")]
@@ -199,7 +201,10 @@ mod tests {
                 unit: "call".into()
             }
         );
-        assert_eq!(product("CPU time=0.003/cpu-second").unwrap().unit, "cpu-second");
+        assert_eq!(
+            product("CPU time=0.003/cpu-second").unwrap().unit,
+            "cpu-second"
+        );
         for bad in ["API", "API=0.1", "=0.1/call", "API=/call", "API=0.1/"] {
             assert!(product(bad).is_err(), "{bad}");
         }

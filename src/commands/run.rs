@@ -23,8 +23,10 @@ const CACHE_DIR_ENV: &str = "QMARKET_CACHE_DIR";
 /// --data/--params, the project's input/data.json and input/params.json
 /// are used.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  qmarket run --project sampler --data '{\"theta\": 0.5}' --params '{\"shots\": 10}'\n  \
-                        qmarket run --local --project sampler")]
+#[command(
+    after_help = "Example:\n  qmarket run --project sampler --data '{\"theta\": 0.5}' --params '{\"shots\": 10}'\n  \
+                        qmarket run --local --project sampler"
+)]
 pub struct RunCommand {
     /// The project's folder.
     #[arg(long, default_value = ".", value_name = "DIR")]
@@ -99,7 +101,10 @@ struct LocalPrinter;
 
 impl LocalRunEvents for LocalPrinter {
     fn build_log(&mut self, line: &LogLine) {
-        eprintln!("{}", output::log_line(&severity_name(line), &format!("build: {}", line.message)));
+        eprintln!(
+            "{}",
+            output::log_line(&severity_name(line), &format!("build: {}", line.message))
+        );
     }
 
     fn run_log(&mut self, line: &LogLine) {
@@ -139,7 +144,12 @@ impl RunCommand {
         }
     }
 
-    fn run_on_platform(&self, context: &Context, service: &str, request: &Value) -> anyhow::Result<()> {
+    fn run_on_platform(
+        &self,
+        context: &Context,
+        service: &str,
+        request: &Value,
+    ) -> anyhow::Result<()> {
         let client = context.client()?;
         let credentials = self.credentials(context, &client, service)?;
         let token = client.issue_token(&credentials)?;
@@ -160,14 +170,24 @@ impl RunCommand {
             output::json(&readable(&result))?;
             let files: Vec<&String> = result["_links"]
                 .as_object()
-                .map(|links| links.keys().filter(|k| *k != "self" && *k != "status").collect())
+                .map(|links| {
+                    links
+                        .keys()
+                        .filter(|k| *k != "self" && *k != "status")
+                        .collect()
+                })
                 .unwrap_or_default();
             for file in files {
-                eprintln!("result file: {file} (GET /gateway/{service}/{}/result/{file})", ended.id);
+                eprintln!(
+                    "result file: {file} (GET /gateway/{service}/{}/result/{file})",
+                    ended.id
+                );
             }
         }
         if ended.status != "SUCCEEDED" {
-            return Err(Failure::Unsuccessful(format!("{} ended {}", ended.id, ended.status)).into());
+            return Err(
+                Failure::Unsuccessful(format!("{} ended {}", ended.id, ended.status)).into(),
+            );
         }
         Ok(())
     }
@@ -209,11 +229,20 @@ impl RunCommand {
         }
     }
 
-    fn run_here(&self, context: &Context, project: &Project, request: &Value) -> anyhow::Result<()> {
+    fn run_here(
+        &self,
+        context: &Context,
+        project: &Project,
+        request: &Value,
+    ) -> anyhow::Result<()> {
         let cache_dir = std::env::var_os(CACHE_DIR_ENV)
             .map(PathBuf::from)
             .or_else(qmarket_project::default_cache_dir)
-            .ok_or_else(|| usage(format!("this system has no cache directory: set {CACHE_DIR_ENV}")))?;
+            .ok_or_else(|| {
+                usage(format!(
+                    "this system has no cache directory: set {CACHE_DIR_ENV}"
+                ))
+            })?;
         let output_dir = self
             .output_dir
             .clone()

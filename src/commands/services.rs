@@ -20,7 +20,10 @@ use crate::output::{self, Rows};
 pub enum ServicesCommand {
     /// Create a service: external (runs on your servers) or managed (code
     /// the platform runs).
-    #[command(subcommand, after_help = "Example:\n  qmarket services create external --name walk --url https://walk.example.org")]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  qmarket services create external --name walk --url https://walk.example.org"
+    )]
     Create(CreateCommand),
     /// List your services.
     #[command(after_help = "Example:\n  qmarket services list --all")]
@@ -32,7 +35,9 @@ pub enum ServicesCommand {
         id: String,
     },
     /// Change a service: only the flags given change.
-    #[command(after_help = "Example:\n  qmarket services update svc_… --url https://walk2.example.org")]
+    #[command(
+        after_help = "Example:\n  qmarket services update svc_… --url https://walk2.example.org"
+    )]
     Update(UpdateArgs),
     /// Delete a service (refused while it has subscriptions).
     #[command(after_help = "Example:\n  qmarket services delete svc_…")]
@@ -60,7 +65,10 @@ pub enum ServicesCommand {
         id: String,
     },
     /// A service's OpenAPI document.
-    #[command(subcommand, after_help = "Example:\n  qmarket services api-spec get svc_…")]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  qmarket services api-spec get svc_…"
+    )]
     ApiSpec(ApiSpecCommand),
 }
 
@@ -68,13 +76,17 @@ pub enum ServicesCommand {
 #[derive(Debug, Subcommand)]
 pub enum CreateCommand {
     /// An external service: the gateway forwards calls to its URL.
-    #[command(after_help = "Example:\n  qmarket services create external --name walk \
-                            --url https://walk.example.org --backend SIMULATOR --api-spec api-spec.yaml")]
+    #[command(
+        after_help = "Example:\n  qmarket services create external --name walk \
+                            --url https://walk.example.org --backend SIMULATOR --api-spec api-spec.yaml"
+    )]
     External(ExternalArgs),
     /// A managed service: upload its code with `qmarket deploy` (which
     /// also creates it from a project).
-    #[command(after_help = "Example:\n  qmarket services create managed --name sampler \
-                            --runtime PYTHON_TEMPLATE --memory-mb 1024")]
+    #[command(
+        after_help = "Example:\n  qmarket services create managed --name sampler \
+                            --runtime PYTHON_TEMPLATE --memory-mb 1024"
+    )]
     Managed(ManagedArgs),
 }
 
@@ -129,7 +141,10 @@ impl BasicAuthArgs {
         if password.is_empty() {
             return Err(usage("--basic-auth needs the password on standard input"));
         }
-        Ok(Some(SecurityConfiguration::basic(user, Secret::new(password))))
+        Ok(Some(SecurityConfiguration::basic(
+            user,
+            Secret::new(password),
+        )))
     }
 }
 
@@ -233,8 +248,8 @@ fn is_yaml(path: &Path) -> bool {
 /// The OpenAPI document in `path`: a JSON object, or YAML text as the
 /// platform takes it.
 fn api_specification(path: &Path) -> anyhow::Result<Value> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     if is_yaml(path) {
         return Ok(Value::String(text));
     }
@@ -282,7 +297,8 @@ impl ServicesCommand {
         let client = context.client()?;
         let service = match self {
             ServicesCommand::Create(CreateCommand::External(args)) => {
-                let mut new = NewService::external(&args.common.name, &args.url, &args.common.backend);
+                let mut new =
+                    NewService::external(&args.common.name, &args.url, &args.common.backend);
                 new.description = args.common.description.clone();
                 new.security_configuration = args.auth.configuration()?;
                 if let Some(path) = &args.common.api_spec {
@@ -336,7 +352,11 @@ impl ServicesCommand {
                     quantum_backend: args.backend,
                     url: args.url,
                     security_configuration,
-                    api_specification: args.api_spec.as_deref().map(api_specification).transpose()?,
+                    api_specification: args
+                        .api_spec
+                        .as_deref()
+                        .map(api_specification)
+                        .transpose()?,
                     runtime: args.runtime,
                     resources: args.resources.resources(),
                 };

@@ -12,7 +12,9 @@ use crate::output;
 ///
 /// To your own internally published service, in test mode.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  qmarket subscribe --application app_… --service svc_… --plan plan_…")]
+#[command(
+    after_help = "Example:\n  qmarket subscribe --application app_… --service svc_… --plan plan_…"
+)]
 pub struct SubscribeCommand {
     /// The application (`app_…`).
     #[arg(long)]
@@ -36,7 +38,12 @@ fn print_subscription(context: &Context, subscription: &Subscription) -> anyhow:
         ("plan", subscription.pricing_plan_id.clone()),
         (
             "mode",
-            if subscription.test_mode { "test" } else { "live" }.into(),
+            if subscription.test_mode {
+                "test"
+            } else {
+                "live"
+            }
+            .into(),
         ),
     ]);
     Ok(())

@@ -81,7 +81,8 @@ impl Answer {
         if (200..300).contains(&self.status) {
             Ok(self)
         } else {
-            Err(Error::Refused(Problem::from_answer(self.status, &self.body)))
+            let problem = Problem::from_answer(self.status, &self.body);
+            Err(Error::Refused(Box::new(problem)))
         }
     }
 
@@ -266,7 +267,12 @@ mod tests {
 
     #[test]
     fn a_platform_url_must_be_http_or_https() {
-        for bad in ["127.0.0.1:3000", "ftp://example.org", "http://", "http://a b"] {
+        for bad in [
+            "127.0.0.1:3000",
+            "ftp://example.org",
+            "http://",
+            "http://a b",
+        ] {
             assert!(
                 matches!(Client::new(bad, None), Err(Error::InvalidRequest(_))),
                 "{bad}"

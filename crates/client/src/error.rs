@@ -10,7 +10,7 @@ use crate::Other;
 pub enum Error {
     /// The platform answered and refused: a 4xx or 5xx with its problem.
     #[error("{0}")]
-    Refused(Problem),
+    Refused(Box<Problem>),
     /// The platform could not be reached, or the exchange broke off.
     #[error("cannot reach {url}: {reason}")]
     Transport {
@@ -40,7 +40,7 @@ impl Error {
     /// The platform's problem, when it refused.
     pub fn problem(&self) -> Option<&Problem> {
         match self {
-            Error::Refused(problem) => Some(problem),
+            Error::Refused(problem) => Some(problem.as_ref()),
             _ => None,
         }
     }
@@ -165,7 +165,8 @@ mod tests {
 
     #[test]
     fn an_oauth_error_becomes_a_problem_with_its_description() {
-        let body = br#"{"error":"invalid_client","error_description":"unknown client or wrong secret"}"#;
+        let body =
+            br#"{"error":"invalid_client","error_description":"unknown client or wrong secret"}"#;
         let problem = Problem::from_answer(401, body);
         assert_eq!(problem.title, "invalid_client");
         assert_eq!(problem.detail, "unknown client or wrong secret");

@@ -154,7 +154,8 @@ impl Gateway {
     /// execution, `PENDING`.
     pub fn start_execution(&self, service: &str, input: &Value) -> Result<Execution, Error> {
         let url = self.service_url(service, "/");
-        self.exchange("POST", &url, Some(Body::json(input)?))?.json()
+        self.exchange("POST", &url, Some(Body::json(input)?))?
+            .json()
     }
 
     /// `GET /gateway/{service}/`: the application's executions, newest first.
@@ -184,10 +185,7 @@ impl Gateway {
 
     /// `GET /gateway/{service}/{id}/result/{file}`: one result file.
     pub fn result_file(&self, service: &str, id: &str, file: &str) -> Result<Vec<u8>, Error> {
-        let url = self.service_url(
-            service,
-            &format!("/{}/result/{}", escape(id), escape(file)),
-        );
+        let url = self.service_url(service, &format!("/{}/result/{}", escape(id), escape(file)));
         Ok(self.exchange("GET", &url, None)?.success()?.body)
     }
 

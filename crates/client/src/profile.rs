@@ -246,9 +246,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join(FILE_NAME), "profiles = [").unwrap();
         let error = ProfileStore::open(dir.path()).unwrap_err();
-        assert!(
-            error.to_string().contains(FILE_NAME),
-            "{error}"
-        );
+        assert!(error.to_string().contains(FILE_NAME), "{error}");
     }
 }

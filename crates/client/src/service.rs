@@ -283,8 +283,13 @@ impl Client {
             },
             bytes: document,
         };
-        self.platform("PUT", &format!("{}/api-spec", service_path(id)), &[], Some(body))?
-            .json()
+        self.platform(
+            "PUT",
+            &format!("{}/api-spec", service_path(id)),
+            &[],
+            Some(body),
+        )?
+        .json()
     }
 
     /// `GET /api/marketplace/services`: a page of published services.

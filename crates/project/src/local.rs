@@ -93,7 +93,8 @@ fn runtime_for(
     kind: Runtime,
     cache_dir: &Path,
 ) -> Result<Box<dyn qmarket_runtime::Runtime>, ProjectError> {
-    let unavailable = |runtime, reason: String| ProjectError::RuntimeUnavailable { runtime, reason };
+    let unavailable =
+        |runtime, reason: String| ProjectError::RuntimeUnavailable { runtime, reason };
     match kind {
         Runtime::PythonTemplate => {
             let mut builder = PythonRuntime::builder(cache_dir.join("python"));
@@ -107,7 +108,9 @@ fn runtime_for(
         }
         Runtime::Wasm => {
             let runtime = WasmRuntime::new().map_err(|e| unavailable("WASM", e.to_string()))?;
-            Ok(Box::new(runtime.with_cache_dir(cache_dir.join("wasm-cache"))))
+            Ok(Box::new(
+                runtime.with_cache_dir(cache_dir.join("wasm-cache")),
+            ))
         }
         Runtime::Docker => {
             let engine = Engine::find().map_err(|e| unavailable("DOCKER", e))?;

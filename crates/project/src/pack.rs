@@ -67,7 +67,11 @@ pub fn pack(dir: &Path) -> Result<Packed, ProjectError> {
 
 /// Adds the files under `folder` (sorted by name) to `files` as
 /// (archive path, file path).
-fn gather(root: &Path, folder: &Path, files: &mut Vec<(String, PathBuf)>) -> Result<(), ProjectError> {
+fn gather(
+    root: &Path,
+    folder: &Path,
+    files: &mut Vec<(String, PathBuf)>,
+) -> Result<(), ProjectError> {
     let read_error = |source| ProjectError::Read {
         path: folder.to_path_buf(),
         source,
@@ -95,8 +99,7 @@ fn gather(root: &Path, folder: &Path, files: &mut Vec<(String, PathBuf)>) -> Res
         if kind.is_symlink() {
             return Err(ProjectError::Unpackable {
                 path,
-                reason: "it is a symbolic link, and the platform refuses links in archives"
-                    .into(),
+                reason: "it is a symbolic link, and the platform refuses links in archives".into(),
             });
         }
         if kind.is_dir() {
@@ -124,7 +127,11 @@ mod tests {
         let project = dir.path().join("sampler");
         init(&project, "sampler").unwrap();
         fs::create_dir_all(project.join("src/__pycache__")).unwrap();
-        fs::write(project.join("src/__pycache__/program.cpython-311.pyc"), b"\0").unwrap();
+        fs::write(
+            project.join("src/__pycache__/program.cpython-311.pyc"),
+            b"\0",
+        )
+        .unwrap();
         fs::create_dir_all(project.join(".git")).unwrap();
         fs::write(project.join(".git/HEAD"), b"ref").unwrap();
         let packed = pack(&project).unwrap();
@@ -139,7 +146,11 @@ mod tests {
         );
         let validation =
             qmarket_archive::validate(Cursor::new(packed.zip), Runtime::PythonTemplate).unwrap();
-        assert_eq!(validation.state, qmarket_archive::State::Success, "{validation:?}");
+        assert_eq!(
+            validation.state,
+            qmarket_archive::State::Success,
+            "{validation:?}"
+        );
     }
 
     #[test]

@@ -12,17 +12,35 @@ const DEFAULT_QUANTUM_BACKEND: &str = "NONE";
 /// The template's files, by path; `{{name}}` is the project's name.
 const FILES: &[(&str, &str)] = &[
     ("README.md", include_str!("../template/README.md")),
-    ("environment.yml", include_str!("../template/environment.yml")),
-    ("requirements.txt", include_str!("../template/requirements.txt")),
-    ("src/__init__.py", include_str!("../template/src/__init__.py")),
+    (
+        "environment.yml",
+        include_str!("../template/environment.yml"),
+    ),
+    (
+        "requirements.txt",
+        include_str!("../template/requirements.txt"),
+    ),
+    (
+        "src/__init__.py",
+        include_str!("../template/src/__init__.py"),
+    ),
     ("src/program.py", include_str!("../template/src/program.py")),
-    ("src/libs/__init__.py", include_str!("../template/src/libs/__init__.py")),
+    (
+        "src/libs/__init__.py",
+        include_str!("../template/src/libs/__init__.py"),
+    ),
     (
         "src/libs/return_objects.py",
         include_str!("../template/src/libs/return_objects.py"),
     ),
-    ("input/data.json", include_str!("../template/input/data.json")),
-    ("input/params.json", include_str!("../template/input/params.json")),
+    (
+        "input/data.json",
+        include_str!("../template/input/data.json"),
+    ),
+    (
+        "input/params.json",
+        include_str!("../template/input/params.json"),
+    ),
 ];
 
 /// Writes a new `PYTHON_TEMPLATE` project named `name` into `dir` (created;
@@ -114,6 +132,9 @@ mod tests {
             init(dir.path(), "sampler"),
             Err(ProjectError::NotEmpty(_))
         ));
-        assert_eq!(fs::read_to_string(dir.path().join("notes.txt")).unwrap(), "mine");
+        assert_eq!(
+            fs::read_to_string(dir.path().join("notes.txt")).unwrap(),
+            "mine"
+        );
     }
 }
