@@ -20,15 +20,46 @@ fn print_new(progress: &Progress, log: &[LogEntry], shown: usize) -> usize {
     shown.max(log.len())
 }
 
+/// What one look at the work showed.
+struct Seen<T> {
+    record: T,
+    status: String,
+    finished: bool,
+    log: Vec<LogEntry>,
+}
+
+/// Looks at the work every [`POLL_EVERY`] until it has ended, printing
+/// its new log lines each time; answers the ended record.
+fn until_finished<T>(
+    label: &str,
+    mut look: impl FnMut() -> anyhow::Result<Seen<T>>,
+) -> anyhow::Result<T> {
+    let progress = Progress::start(label);
+    let mut shown = 0;
+    loop {
+        let seen = match look() {
+            Ok(seen) => seen,
+            Err(e) => {
+                progress.finish();
+                return Err(e);
+            }
+        };
+        shown = print_new(&progress, &seen.log, shown);
+        if seen.finished {
+            progress.finish();
+            return Ok(seen.record);
+        }
+        progress.message(format!("{label}: {}", seen.status));
+        std::thread::sleep(POLL_EVERY);
+    }
+}
+
 /// Follows build `build_id` of `service` until it ends, printing its log;
 /// answers the ended build.
 pub fn build(client: &Client, service: &str, build_id: &str) -> anyhow::Result<Build> {
-    let progress = Progress::start(format!("building {build_id}"));
-    let mut shown = 0;
-    let ended = loop {
+    until_finished(&format!("building {build_id}"), || {
         let build = client.build(service)?;
         if build.id != build_id {
-            progress.finish();
             return Err(Failure::Unsuccessful(format!(
                 "a newer upload ({}) replaced build {build_id}",
                 build.id
@@ -37,31 +68,25 @@ pub fn build(client: &Client, service: &str, build_id: &str) -> anyhow::Result<B
         }
         // The log is read after the status: once the build has ended, it
         // holds every line.
-        shown = print_new(&progress, &client.build_log(service)?, shown);
-        if build.is_finished() {
-            break build;
-        }
-        progress.message(format!("building {build_id}: {}", build.status));
-        std::thread::sleep(POLL_EVERY);
-    };
-    progress.finish();
-    Ok(ended)
+        Ok(Seen {
+            log: client.build_log(service)?,
+            status: build.status.clone(),
+            finished: build.is_finished(),
+            record: build,
+        })
+    })
 }
 
 /// Follows execution `id` of `service` until it ends, printing its log;
 /// answers the ended execution.
 pub fn execution(gateway: &Gateway, service: &str, id: &str) -> anyhow::Result<Execution> {
-    let progress = Progress::start(format!("running {id}"));
-    let mut shown = 0;
-    let ended = loop {
+    until_finished(&format!("running {id}"), || {
         let execution = gateway.execution(service, id)?;
-        shown = print_new(&progress, &gateway.execution_log(service, id)?, shown);
-        if execution.is_finished() {
-            break execution;
-        }
-        progress.message(format!("running {id}: {}", execution.status));
-        std::thread::sleep(POLL_EVERY);
-    };
-    progress.finish();
-    Ok(ended)
+        Ok(Seen {
+            log: gateway.execution_log(service, id)?,
+            status: execution.status.clone(),
+            finished: execution.is_finished(),
+            record: execution,
+        })
+    })
 }

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use qmarket_client::{Build, NewService, Resources, ServicePatch};
-use qmarket_project::{pack, Project, ProjectResources};
+use qmarket_client::{Build, NewService, ServicePatch};
+use qmarket_project::{pack, Project};
 use serde_json::json;
 
 use crate::context::Context;
@@ -25,15 +25,6 @@ pub struct DeployCommand {
     /// Only upload: do not wait for the build.
     #[arg(long)]
     detach: bool,
-}
-
-/// The API's resources of a project's.
-pub fn resources(resources: &ProjectResources) -> Resources {
-    Resources {
-        milli_cpus: resources.milli_cpus,
-        memory_in_megabytes: resources.memory_in_megabytes,
-        timeout_seconds: resources.timeout_seconds,
-    }
 }
 
 /// The API's name of a runtime (`PYTHON_TEMPLATE`).
@@ -71,7 +62,7 @@ impl DeployCommand {
             Some(id) => {
                 let patch = ServicePatch {
                     runtime: Some(runtime),
-                    resources: Some(resources(&project.file.resources)),
+                    resources: Some(project.file.resources.clone()),
                     ..ServicePatch::default()
                 };
                 client.update_service(id, &patch)?;
@@ -84,7 +75,7 @@ impl DeployCommand {
                     &project.file.quantum_backend,
                 );
                 new.description = project.file.description.clone();
-                let wanted = resources(&project.file.resources);
+                let wanted = project.file.resources.clone();
                 new.resources = (!wanted.is_empty()).then_some(wanted);
                 let service = client.create_service(&new)?;
                 project.file.service_id = Some(service.id.clone());

@@ -3,7 +3,8 @@
 use clap::{Args, Subcommand};
 use qmarket_client::{collect, MarketplaceFilter, MarketplaceService};
 
-use crate::commands::plans::products_cell;
+use crate::commands::plans::print_plans;
+use crate::commands::services::service_fields;
 use crate::context::{Context, ListArgs};
 use crate::exit::usage;
 use crate::output::{self, Rows};
@@ -55,11 +56,12 @@ fn print_entries(
             .iter()
             .map(|p| p.name.as_str())
             .collect();
+        let service = &entry.service;
         rows.row(vec![
-            entry.id.clone(),
-            entry.name.clone(),
-            entry.kind.clone(),
-            entry.quantum_backend.clone(),
+            service.id.clone(),
+            service.name.clone(),
+            service.kind.clone(),
+            service.quantum_backend.clone(),
             output::or_dash(Some(&plans.join(", "))),
         ]);
     }
@@ -97,29 +99,14 @@ impl MarketplaceCommand {
                 let entry = everything
                     .items
                     .into_iter()
-                    .find(|e| e.id == id)
+                    .find(|e| e.service.id == id)
                     .ok_or_else(|| usage(format!("{id} is not in the marketplace")))?;
                 if context.json {
                     return output::json(&entry);
                 }
-                output::fields(&[
-                    ("id", entry.id.clone()),
-                    ("name", entry.name.clone()),
-                    ("type", entry.kind.clone()),
-                    ("quantum backend", entry.quantum_backend.clone()),
-                    ("description", output::or_dash(Some(&entry.description))),
-                ]);
+                output::fields(&service_fields(&entry.service));
                 println!();
-                let mut rows = Rows::new(&["PLAN", "NAME", "TYPE", "PRODUCTS"]);
-                for plan in &entry.pricing_plans {
-                    rows.row(vec![
-                        plan.id.clone(),
-                        plan.name.clone(),
-                        plan.kind.clone(),
-                        products_cell(plan),
-                    ]);
-                }
-                rows.print("No pricing plans.");
+                print_plans(&entry.pricing_plans);
                 Ok(())
             }
         }

@@ -114,8 +114,22 @@ fn print_plan(context: &Context, plan: &PricingPlan) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints `plans`, a row each, with their products.
+pub fn print_plans(plans: &[PricingPlan]) {
+    let mut rows = Rows::new(&["ID", "NAME", "TYPE", "PRODUCTS"]);
+    for plan in plans {
+        rows.row(vec![
+            plan.id.clone(),
+            plan.name.clone(),
+            plan.kind.clone(),
+            products_cell(plan),
+        ]);
+    }
+    rows.print("No pricing plans.");
+}
+
 /// The products of `plan` in one cell: `API 0.00001 EUR/call`.
-pub fn products_cell(plan: &PricingPlan) -> String {
+fn products_cell(plan: &PricingPlan) -> String {
     let products: Vec<String> = plan
         .products
         .iter()
@@ -159,16 +173,7 @@ impl PlansCommand {
                 if context.json {
                     return output::json(&listing.items);
                 }
-                let mut rows = Rows::new(&["ID", "NAME", "TYPE", "PRODUCTS"]);
-                for plan in &listing.items {
-                    rows.row(vec![
-                        plan.id.clone(),
-                        plan.name.clone(),
-                        plan.kind.clone(),
-                        products_cell(plan),
-                    ]);
-                }
-                rows.print("No pricing plans.");
+                print_plans(&listing.items);
                 output::more_hint(listing.more);
                 Ok(())
             }

@@ -257,10 +257,16 @@ fn api_specification(path: &Path) -> anyhow::Result<Value> {
 }
 
 /// Prints `service` (one record).
-pub fn print_service(context: &Context, service: &Service) -> anyhow::Result<()> {
+fn print_service(context: &Context, service: &Service) -> anyhow::Result<()> {
     if context.json {
         return output::json(service);
     }
+    output::fields(&service_fields(service));
+    Ok(())
+}
+
+/// The fields of `service` as people read them.
+pub fn service_fields(service: &Service) -> Vec<(&'static str, String)> {
     let mut fields = vec![
         ("id", service.id.clone()),
         ("name", service.name.clone()),
@@ -287,8 +293,7 @@ pub fn print_service(context: &Context, service: &Service) -> anyhow::Result<()>
             ),
         ));
     }
-    output::fields(&fields);
-    Ok(())
+    fields
 }
 
 impl ServicesCommand {

@@ -84,8 +84,8 @@ pub struct Service {
     /// The quantum backend it uses.
     #[serde(default)]
     pub quantum_backend: String,
-    /// Where an external service runs.
-    #[serde(default)]
+    /// Where an external service runs (none in the marketplace).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// `CREATED`, `ACCESSIBLE` or `PUBLISHED`.
     pub lifecycle: String,
@@ -188,29 +188,17 @@ pub struct ServicePatch {
     pub resources: Option<Resources>,
 }
 
-/// A published service as every account sees it in the marketplace.
+/// A published service as every account sees it in the marketplace: no
+/// URL, no security configuration, with its pricing plans.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MarketplaceService {
-    /// `svc_…`
-    pub id: String,
-    /// Its name.
-    pub name: String,
-    /// `EXTERNAL` or `MANAGED`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// What it does.
-    #[serde(default)]
-    pub description: String,
-    /// The quantum backend it uses.
-    #[serde(default)]
-    pub quantum_backend: String,
+    /// The service.
+    #[serde(flatten)]
+    pub service: Service,
     /// Its pricing plans.
     #[serde(default)]
     pub pricing_plans: Vec<PricingPlan>,
-    /// Everything else it carries.
-    #[serde(flatten)]
-    pub other: Other,
 }
 
 /// Which marketplace entries to list.

@@ -14,8 +14,14 @@ use qmarket_runtime::wasm::WasmRuntime;
 use qmarket_runtime::{Events, Invocation, Limits, LogLine, Outcome, Severity};
 use serde_json::Value;
 
-use crate::project_file::ProjectResources;
-use crate::{pack, Project, ProjectError, Runtime};
+use crate::{pack, Project, ProjectError, Resources, Runtime};
+
+/// The platform's default CPU share of an execution (thousandths of a core).
+pub(crate) const DEFAULT_MILLI_CPUS: u32 = 1000;
+/// The platform's default memory of an execution, MiB.
+pub(crate) const DEFAULT_MEMORY_IN_MEGABYTES: u32 = 2048;
+/// The platform's default timeout of an execution, seconds.
+pub(crate) const DEFAULT_TIMEOUT_SECONDS: u32 = 3600;
 
 /// Where local runs keep their environments by default: the user's cache
 /// directory (`~/.cache/qmarket` on Linux).
@@ -119,21 +125,15 @@ fn runtime_for(
     }
 }
 
-fn limits(resources: &ProjectResources) -> Limits {
+fn limits(resources: &Resources) -> Limits {
+    let memory = resources
+        .memory_in_megabytes
+        .unwrap_or(DEFAULT_MEMORY_IN_MEGABYTES);
+    let timeout = resources.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
     Limits {
-        milli_cpus: resources
-            .milli_cpus
-            .unwrap_or(ProjectResources::DEFAULT_MILLI_CPUS),
-        memory_bytes: u64::from(
-            resources
-                .memory_in_megabytes
-                .unwrap_or(ProjectResources::DEFAULT_MEMORY_IN_MEGABYTES),
-        ) << 20,
-        timeout: Duration::from_secs(u64::from(
-            resources
-                .timeout_seconds
-                .unwrap_or(ProjectResources::DEFAULT_TIMEOUT_SECONDS),
-        )),
+        milli_cpus: resources.milli_cpus.unwrap_or(DEFAULT_MILLI_CPUS),
+        memory_bytes: u64::from(memory) << 20,
+        timeout: Duration::from_secs(u64::from(timeout)),
     }
 }
 

@@ -7,34 +7,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use qmarket_client::Resources;
+
 use crate::{ProjectError, Runtime};
 
 /// The project file's name.
 pub const PROJECT_FILE: &str = "qmarket.json";
-
-/// What one execution may use; the platform's defaults where absent.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ProjectResources {
-    /// Thousandths of a CPU core (default 1000).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub milli_cpus: Option<u32>,
-    /// Memory in MiB (default 2048).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory_in_megabytes: Option<u32>,
-    /// The longest one execution may run, in seconds (default 3600).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_seconds: Option<u32>,
-}
-
-impl ProjectResources {
-    /// The platform's defaults for a managed service.
-    pub const DEFAULT_MILLI_CPUS: u32 = 1000;
-    /// The platform's default memory.
-    pub const DEFAULT_MEMORY_IN_MEGABYTES: u32 = 2048;
-    /// The platform's default timeout.
-    pub const DEFAULT_TIMEOUT_SECONDS: u32 = 3600;
-}
 
 /// The project file's contents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,9 +27,9 @@ pub struct ProjectFile {
     pub runtime: Runtime,
     /// The quantum backend it uses (`GET /api/quantum-backends`).
     pub quantum_backend: String,
-    /// What one execution may use.
+    /// What one execution may use (the platform's defaults where absent).
     #[serde(default)]
-    pub resources: ProjectResources,
+    pub resources: Resources,
     /// The service on the platform, once deployed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_id: Option<String>,
@@ -137,11 +115,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(
             dir.path().join(PROJECT_FILE),
-            r#"{"name": "s", "runtime": "WASM", "quantumBackend": "NONE", "resources": {"memory": 1}}"#,
+            r#"{"name": "s", "runtime": "WASM", "quantumBackend": "NONE", "sevriceId": "svc_1"}"#,
         )
         .unwrap();
         let error = Project::load(dir.path()).unwrap_err();
-        assert!(error.to_string().contains("memory"), "{error}");
+        assert!(error.to_string().contains("sevriceId"), "{error}");
     }
 
     #[test]

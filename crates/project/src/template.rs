@@ -3,8 +3,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::project_file::{ProjectFile, ProjectResources};
-use crate::{ProjectError, Runtime};
+use crate::local::{DEFAULT_MEMORY_IN_MEGABYTES, DEFAULT_MILLI_CPUS, DEFAULT_TIMEOUT_SECONDS};
+use crate::project_file::ProjectFile;
+use crate::{ProjectError, Resources, Runtime};
 
 /// The quantum backend a new project names (the example needs none).
 const DEFAULT_QUANTUM_BACKEND: &str = "NONE";
@@ -63,10 +64,10 @@ pub fn init(dir: &Path, name: &str) -> Result<Vec<PathBuf>, ProjectError> {
         description: Some(format!("{name}: samples a rotated qubit")),
         runtime: Runtime::PythonTemplate,
         quantum_backend: DEFAULT_QUANTUM_BACKEND.to_string(),
-        resources: ProjectResources {
-            milli_cpus: Some(ProjectResources::DEFAULT_MILLI_CPUS),
-            memory_in_megabytes: Some(ProjectResources::DEFAULT_MEMORY_IN_MEGABYTES),
-            timeout_seconds: Some(ProjectResources::DEFAULT_TIMEOUT_SECONDS),
+        resources: Resources {
+            milli_cpus: Some(DEFAULT_MILLI_CPUS),
+            memory_in_megabytes: Some(DEFAULT_MEMORY_IN_MEGABYTES),
+            timeout_seconds: Some(DEFAULT_TIMEOUT_SECONDS),
         },
         service_id: None,
     };
