@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use qmarket_client::{Build, NewService, ServicePatch};
+use qmarket_client::{Build, NewService, ServiceFields, ServicePatch};
 use qmarket_project::{pack, Project};
 use serde_json::json;
 
@@ -61,9 +61,12 @@ impl DeployCommand {
         let service_id = match &project.file.service_id {
             Some(id) => {
                 let patch = ServicePatch {
-                    runtime: Some(runtime),
-                    resources: Some(project.file.resources.clone()),
-                    ..ServicePatch::default()
+                    name: None,
+                    fields: ServiceFields {
+                        runtime: Some(runtime),
+                        resources: Some(project.file.resources.clone()),
+                        ..ServiceFields::default()
+                    },
                 };
                 client.update_service(id, &patch)?;
                 id.clone()
@@ -74,9 +77,9 @@ impl DeployCommand {
                     &runtime,
                     &project.file.quantum_backend,
                 );
-                new.description = project.file.description.clone();
+                new.fields.description = project.file.description.clone();
                 let wanted = project.file.resources.clone();
-                new.resources = (!wanted.is_empty()).then_some(wanted);
+                new.fields.resources = (!wanted.is_empty()).then_some(wanted);
                 let service = client.create_service(&new)?;
                 project.file.service_id = Some(service.id.clone());
                 project.save()?;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use qmarket_client::{
-    collect, NewService, Resources, SecurityConfiguration, Service, ServicePatch,
+    collect, NewService, Resources, SecurityConfiguration, Service, ServiceFields, ServicePatch,
 };
 use qmarket_core::secret::Secret;
 use serde_json::Value;
@@ -105,6 +105,13 @@ pub struct CommonArgs {
     /// Its OpenAPI document, a JSON or YAML file.
     #[arg(long, value_name = "FILE")]
     api_spec: Option<PathBuf>,
+}
+
+impl CommonArgs {
+    /// The OpenAPI document of `--api-spec`, if given.
+    fn api_specification(&self) -> anyhow::Result<Option<Value>> {
+        self.api_spec.as_deref().map(api_specification).transpose()
+    }
 }
 
 /// An external service.
@@ -304,21 +311,17 @@ impl ServicesCommand {
             ServicesCommand::Create(CreateCommand::External(args)) => {
                 let mut new =
                     NewService::external(&args.common.name, &args.url, &args.common.backend);
-                new.description = args.common.description.clone();
-                new.security_configuration = args.auth.configuration()?;
-                if let Some(path) = &args.common.api_spec {
-                    new.api_specification = Some(api_specification(path)?);
-                }
+                new.fields.description = args.common.description.clone();
+                new.fields.security_configuration = args.auth.configuration()?;
+                new.fields.api_specification = args.common.api_specification()?;
                 client.create_service(&new)?
             }
             ServicesCommand::Create(CreateCommand::Managed(args)) => {
                 let mut new =
                     NewService::managed(&args.common.name, &args.runtime, &args.common.backend);
-                new.description = args.common.description.clone();
-                new.resources = args.resources.resources();
-                if let Some(path) = &args.common.api_spec {
-                    new.api_specification = Some(api_specification(path)?);
-                }
+                new.fields.description = args.common.description.clone();
+                new.fields.resources = args.resources.resources();
+                new.fields.api_specification = args.common.api_specification()?;
                 client.create_service(&new)?
             }
             ServicesCommand::List(list) => {
@@ -353,17 +356,19 @@ impl ServicesCommand {
                 };
                 let patch = ServicePatch {
                     name: args.name,
-                    description: args.description,
-                    quantum_backend: args.backend,
-                    url: args.url,
-                    security_configuration,
-                    api_specification: args
-                        .api_spec
-                        .as_deref()
-                        .map(api_specification)
-                        .transpose()?,
-                    runtime: args.runtime,
-                    resources: args.resources.resources(),
+                    fields: ServiceFields {
+                        description: args.description,
+                        quantum_backend: args.backend,
+                        url: args.url,
+                        security_configuration,
+                        api_specification: args
+                            .api_spec
+                            .as_deref()
+                            .map(api_specification)
+                            .transpose()?,
+                        runtime: args.runtime,
+                        resources: args.resources.resources(),
+                    },
                 };
                 client.update_service(&args.id, &patch)?
             }

@@ -57,7 +57,7 @@ pub use page::{collect, Listing, Page, PageRequest, MAX_PAGE};
 pub use pricing_plan::{NewPricingPlan, NewProduct, PricingPlan, Product};
 pub use service::{
     MarketplaceFilter, MarketplaceService, NewService, Resources, SecurityConfiguration, Service,
-    ServicePatch, ServiceType,
+    ServiceFields, ServicePatch, ServiceType,
 };
 
 /// Fields of a record this crate does not name, kept as the platform sent them.

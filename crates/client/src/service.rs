@@ -100,20 +100,18 @@ pub struct Service {
     pub other: Other,
 }
 
-/// A service to create.
-#[derive(Debug, Clone, Serialize)]
+/// What a service is created with or changed to, besides its name and
+/// type: only the fields set are sent.
+#[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct NewService {
-    /// Its name.
-    pub name: String,
-    /// External or managed.
-    #[serde(rename = "type")]
-    pub kind: ServiceType,
+pub struct ServiceFields {
     /// What it does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// A quantum backend id (`GET /api/quantum-backends`).
-    pub quantum_backend: String,
+    /// A quantum backend id (`GET /api/quantum-backends`); a new service
+    /// needs one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantum_backend: Option<String>,
     /// Where an external service runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
@@ -126,9 +124,22 @@ pub struct NewService {
     /// A managed service's runtime (`PYTHON_TEMPLATE`, `WASM`, `DOCKER`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
-    /// A managed service's resources.
+    /// A managed service's resources (the fields set).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resources: Option<Resources>,
+}
+
+/// A service to create.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewService {
+    /// Its name.
+    pub name: String,
+    /// External or managed.
+    #[serde(rename = "type")]
+    pub kind: ServiceType,
+    /// Everything else it is created with.
+    #[serde(flatten)]
+    pub fields: ServiceFields,
 }
 
 impl NewService {
@@ -137,55 +148,37 @@ impl NewService {
         NewService {
             name: name.to_string(),
             kind: ServiceType::External,
-            description: None,
-            quantum_backend: quantum_backend.to_string(),
-            url: Some(url.to_string()),
-            security_configuration: None,
-            api_specification: None,
-            runtime: None,
-            resources: None,
+            fields: ServiceFields {
+                quantum_backend: Some(quantum_backend.to_string()),
+                url: Some(url.to_string()),
+                ..ServiceFields::default()
+            },
         }
     }
 
     /// A managed service `name` of `runtime` on `quantum_backend`.
     pub fn managed(name: &str, runtime: &str, quantum_backend: &str) -> NewService {
         NewService {
+            name: name.to_string(),
             kind: ServiceType::Managed,
-            url: None,
-            runtime: Some(runtime.to_string()),
-            ..NewService::external(name, "", quantum_backend)
+            fields: ServiceFields {
+                quantum_backend: Some(quantum_backend.to_string()),
+                runtime: Some(runtime.to_string()),
+                ..ServiceFields::default()
+            },
         }
     }
 }
 
 /// A change of a service: only the fields set are changed.
 #[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct ServicePatch {
     /// A new name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// A new description.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// A new quantum backend.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub quantum_backend: Option<String>,
-    /// A new URL.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// A new security configuration.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub security_configuration: Option<SecurityConfiguration>,
-    /// A new OpenAPI document.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub api_specification: Option<Value>,
-    /// A new runtime.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub runtime: Option<String>,
-    /// New resources (the fields set).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resources: Option<Resources>,
+    /// The other fields to change.
+    #[serde(flatten)]
+    pub fields: ServiceFields,
 }
 
 /// A published service as every account sees it in the marketplace: no
