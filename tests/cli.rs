@@ -224,6 +224,8 @@ fn a_consumer_finds_a_published_service_and_leaves_it_again() {
         &service_id,
     ]);
     let listed = consumer.json(&["applications", "show", &application_id]);
+    // The service is down: the gateway's 502 is printed, and exits 3.
+    let down = consumer.run(&["call", &service_id, "/search"]).expect(3);
     let unsubscribed = consumer
         .run(&["unsubscribe", &text(&subscription, "/id")])
         .expect(0);
@@ -244,6 +246,8 @@ fn a_consumer_finds_a_published_service_and_leaves_it_again() {
     );
     assert_eq!(subscription["testMode"], false);
     assert_eq!(listed["subscriptions"][0]["serviceId"], service_id.as_str());
+    assert!(down.stdout.contains("status: 502"), "{}", down.stdout);
+    assert!(down.stdout.contains("correlation id: "), "{}", down.stdout);
     assert!(
         unsubscribed.stdout.contains("Ended"),
         "{}",
@@ -474,6 +478,22 @@ fn each_exit_code_names_a_kind_of_failure() {
     assert_eq!(refused_login.code, 3, "{}", refused_login.stderr);
     cli.login(app.base_url(), &provider.token);
     let refused = cli.run(&["services", "show", absent]).expect(3);
+    // 1: anything else, such as a file that is not there.
+    let missing = cli
+        .run(&[
+            "plans",
+            "create",
+            "--service",
+            absent,
+            "--file",
+            "no-plan.json",
+        ])
+        .expect(1);
+    assert!(
+        missing.stderr.contains("no-plan.json"),
+        "{}",
+        missing.stderr
+    );
     let detail = problem["detail"].as_str().expect("a detail");
     assert!(
         refused.stderr.contains(detail),
@@ -552,16 +572,26 @@ fn environment_variables_and_profiles_choose_the_platform_and_the_token() {
         .with_env("QMARKET_URL", app.base_url())
         .with_env("QMARKET_TOKEN", &grace.token);
     assert_eq!(me(&by_variable, &[]), grace.id);
-    let over_profile = Cli::new().with_env("QMARKET_PROFILE", "grace");
-    over_profile.run(&["whoami"]).expect(2);
-    let token_over_profile = cli
-        .command(Cli::program())
-        .args(["whoami", "--json"])
-        .env("QMARKET_TOKEN", &grace.token)
-        .output()
-        .unwrap();
-    let shown: Value = serde_json::from_slice(&token_over_profile.stdout).unwrap();
-    assert_eq!(shown["id"], grace.id.as_str());
+    // The account `whoami` shows when `name` is `value` in the environment
+    // of `cli`'s runs.
+    let me_with = |name: &str, value: &str| {
+        let output = cli
+            .command(Cli::program())
+            .args(["whoami", "--json"])
+            .env(name, value)
+            .output()
+            .expect("qmarket runs");
+        let shown: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        text(&shown, "/id")
+    };
+    assert_eq!(me_with("QMARKET_PROFILE", "grace"), grace.id);
+    assert_eq!(me_with("QMARKET_TOKEN", &grace.token), grace.id);
+    let unknown_profile = cli.run(&["whoami", "--profile", "nobody"]).expect(2);
+    assert!(
+        unknown_profile.stderr.contains("`nobody`"),
+        "{}",
+        unknown_profile.stderr
+    );
     let logged_out = cli.run(&["logout", "--profile", "grace"]).expect(0);
     assert!(
         logged_out.stdout.contains("removed"),
