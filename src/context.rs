@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 use qmarket_client::profile::{Profile, ProfileStore, DEFAULT_PROFILE};
-use qmarket_client::{Client, ClientCredentials};
+use qmarket_client::{collect, Client, ClientCredentials};
 use qmarket_core::secret::Secret;
 
 use crate::exit::usage;
@@ -147,6 +147,46 @@ impl Context {
                     stored.keys().cloned().collect::<Vec<_>>().join(", ")
                 ))),
             },
+        }
+    }
+}
+
+impl Context {
+    /// The credentials to call `service` with: those of `application`, or
+    /// of the only application the profile keeps, or of the only one it
+    /// keeps that is subscribed to `service`.
+    pub fn credentials_for_service(
+        &self,
+        client: &Client,
+        service: &str,
+        application: Option<&str>,
+    ) -> anyhow::Result<ClientCredentials> {
+        if application.is_some() {
+            return Ok(self.credentials(application)?.1);
+        }
+        let kept = self.stored_profile()?.applications;
+        match self.credentials(None) {
+            Ok((_, credentials)) => return Ok(credentials),
+            Err(e) if kept.len() <= 1 => return Err(e),
+            Err(_) => {}
+        }
+        let mut subscribed = Vec::new();
+        for id in kept.keys() {
+            let subscriptions = collect(None, |page| client.subscriptions(id, page))?;
+            if subscriptions.items.iter().any(|s| s.service_id == service) {
+                subscribed.push(id.clone());
+            }
+        }
+        match subscribed.as_slice() {
+            [only] => Ok(self.credentials(Some(only))?.1),
+            [] => Err(usage(format!(
+                "none of the applications this profile keeps is subscribed to {service}: \
+                 `qmarket subscribe --application app_… --service {service}`"
+            ))),
+            several => Err(usage(format!(
+                "several applications are subscribed to {service} ({}): choose one with --application",
+                several.join(", ")
+            ))),
         }
     }
 }

@@ -21,6 +21,7 @@ use commands::bill::BillCommand;
 use commands::call::CallCommand;
 use commands::completions::CompletionsCommand;
 use commands::deploy::DeployCommand;
+use commands::executions::ExecutionsCommand;
 use commands::init::InitCommand;
 use commands::login::{LoginCommand, LogoutCommand, WhoamiCommand};
 use commands::marketplace::MarketplaceCommand;
@@ -96,6 +97,12 @@ enum Command {
     Init(InitCommand),
     Deploy(DeployCommand),
     Run(RunCommand),
+    /// Executions of a managed service (consumer): list, show, follow, cancel.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  qmarket executions follow --service svc_… exe_…"
+    )]
+    Executions(ExecutionsCommand),
     Completions(CompletionsCommand),
 }
 
@@ -122,6 +129,7 @@ impl Command {
             Command::Init(command) => command.run(context),
             Command::Deploy(command) => command.run(context),
             Command::Run(command) => command.run(context),
+            Command::Executions(command) => command.run(context),
             Command::Completions(command) => command.run(),
         }
     }

@@ -313,6 +313,22 @@ fn a_managed_project_goes_from_init_to_deploy_to_run_on_a_worker() {
         r#"{"shots": 20, "seed": 1}"#,
     ]);
     let detached = cli.json(&["run", "--project", "sampler", "--detach"]);
+    let detached_id = text(&detached, "/id");
+    let followed = cli.json(&[
+        "executions",
+        "follow",
+        "--service",
+        &service_id,
+        &detached_id,
+    ]);
+    let listed = cli.json(&["executions", "list", "--service", &service_id]);
+    let cancelled_after_the_end = cli.json(&[
+        "executions",
+        "cancel",
+        "--service",
+        &service_id,
+        &detached_id,
+    ]);
     let failed = cli
         .run(&[
             "run",
@@ -353,7 +369,17 @@ fn a_managed_project_goes_from_init_to_deploy_to_run_on_a_worker() {
         json!({"0": 0, "1": 20})
     );
     assert_eq!(detached["status"], "PENDING", "{detached}");
-    assert!(text(&detached, "/id").starts_with("exe_"));
+    assert!(detached_id.starts_with("exe_"));
+    assert_eq!(followed["execution"]["status"], "SUCCEEDED", "{followed}");
+    assert_eq!(followed["result"]["metadata"]["shots"], 1000);
+    let listed_ids: Vec<&str> = listed
+        .as_array()
+        .expect("a JSON array of executions")
+        .iter()
+        .filter_map(|e| e["id"].as_str())
+        .collect();
+    assert!(listed_ids.contains(&detached_id.as_str()), "{listed}");
+    assert_eq!(cancelled_after_the_end["status"], "SUCCEEDED");
     assert!(
         failed.stdout.contains("data.theta must be a number"),
         "{}",

@@ -9,6 +9,7 @@ pub mod bill;
 pub mod call;
 pub mod completions;
 pub mod deploy;
+pub mod executions;
 pub mod init;
 pub mod login;
 pub mod marketplace;

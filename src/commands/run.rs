@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::Args;
-use qmarket_client::{collect, Client, ClientCredentials, Execution};
 use qmarket_project::{run_locally, LocalRun, LocalRunEvents, LogLine, Outcome, Project};
 use serde_json::{json, Value};
 
+use crate::commands::executions::{follow_to_result, print_execution};
 use crate::context::Context;
 use crate::exit::{usage, Failure};
-use crate::{follow, output};
+use crate::output;
 
 /// Where local runs keep environments, over the user's cache directory.
 const CACHE_DIR_ENV: &str = "QMARKET_CACHE_DIR";
@@ -82,16 +82,6 @@ fn input(
     serde_json::from_str(&text).map_err(|e| usage(format!("{origin} is not JSON: {e}")))
 }
 
-/// The result as people read it: without the links and the embedded status.
-fn readable(result: &Value) -> Value {
-    let mut shown = result.clone();
-    if let Some(object) = shown.as_object_mut() {
-        object.remove("_links");
-        object.remove("_embedded");
-    }
-    shown
-}
-
 fn severity_name(line: &LogLine) -> String {
     format!("{:?}", line.severity).to_ascii_uppercase()
 }
@@ -151,7 +141,8 @@ impl RunCommand {
         request: &Value,
     ) -> anyhow::Result<()> {
         let client = context.client()?;
-        let credentials = self.credentials(context, &client, service)?;
+        let credentials =
+            context.credentials_for_service(&client, service, self.application.as_deref())?;
         let token = client.issue_token(&credentials)?;
         let gateway = client.gateway(token.access_token);
         let started = gateway.start_execution(service, request)?;
@@ -162,71 +153,7 @@ impl RunCommand {
             "Started {} of {service} (Ctrl-C stops following it, not the execution).",
             started.id
         );
-        let ended = follow::execution(&gateway, service, &started.id)?;
-        let result = gateway.execution_result(service, &ended.id)?;
-        if context.json {
-            output::json(&json!({"execution": ended, "result": result}))?;
-        } else {
-            output::json(&readable(&result))?;
-            let files: Vec<&String> = result["_links"]
-                .as_object()
-                .map(|links| {
-                    links
-                        .keys()
-                        .filter(|k| *k != "self" && *k != "status")
-                        .collect()
-                })
-                .unwrap_or_default();
-            for file in files {
-                eprintln!(
-                    "result file: {file} (GET /gateway/{service}/{}/result/{file})",
-                    ended.id
-                );
-            }
-        }
-        if ended.status != "SUCCEEDED" {
-            return Err(
-                Failure::Unsuccessful(format!("{} ended {}", ended.id, ended.status)).into(),
-            );
-        }
-        Ok(())
-    }
-
-    /// The credentials to run `service` with: those named, or those of the
-    /// only kept application, or of the only kept one subscribed to it.
-    fn credentials(
-        &self,
-        context: &Context,
-        client: &Client,
-        service: &str,
-    ) -> anyhow::Result<ClientCredentials> {
-        if self.application.is_some() {
-            return Ok(context.credentials(self.application.as_deref())?.1);
-        }
-        match context.credentials(None) {
-            Ok((_, credentials)) => return Ok(credentials),
-            Err(e) if context.stored_profile()?.applications.len() <= 1 => return Err(e),
-            Err(_) => {}
-        }
-        let kept = context.stored_profile()?.applications;
-        let mut subscribed = Vec::new();
-        for id in kept.keys() {
-            let subscriptions = collect(None, |page| client.subscriptions(id, page))?;
-            if subscriptions.items.iter().any(|s| s.service_id == service) {
-                subscribed.push(id.clone());
-            }
-        }
-        match subscribed.as_slice() {
-            [only] => Ok(context.credentials(Some(only))?.1),
-            [] => Err(usage(format!(
-                "none of the applications this profile keeps is subscribed to {service}: \
-                 `qmarket subscribe --application app_… --service {service}`"
-            ))),
-            several => Err(usage(format!(
-                "several applications are subscribed to {service} ({}): choose one with --application",
-                several.join(", ")
-            ))),
-        }
+        follow_to_result(context, &gateway, service, &started.id)
     }
 
     fn run_here(
@@ -280,16 +207,4 @@ impl RunCommand {
         }
         Ok(())
     }
-}
-
-fn print_execution(context: &Context, execution: &Execution) -> anyhow::Result<()> {
-    if context.json {
-        return output::json(execution);
-    }
-    output::fields(&[
-        ("execution", execution.id.clone()),
-        ("status", execution.status.clone()),
-        ("service", execution.service_id.clone()),
-    ]);
-    Ok(())
 }
