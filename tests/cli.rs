@@ -60,7 +60,7 @@ fn the_seed_tutorial_done_with_the_cli_meters_each_call_and_bills_it() {
 
     // Exec: the tutorial, step by step, with the command line only.
     let login = cli.login(app.base_url(), &provider.token);
-    assert!(login.stdout.contains("Logged in"), "{}", login.stdout);
+    login.assert_stdout_contains("Logged in");
     let service = cli.json(&[
         "services",
         "create",
@@ -150,8 +150,8 @@ fn the_seed_tutorial_done_with_the_cli_meters_each_call_and_bills_it() {
     let table = cli
         .run(&["metering", "events", "--service", &service_id])
         .expect(0);
-    assert!(table.stdout.contains(&printed[0]), "{}", table.stdout);
-    assert!(table.stdout.contains("test"), "{}", table.stdout);
+    table.assert_stdout_contains(&printed[0]);
+    table.assert_stdout_contains("test");
     let usage = cli.json(&["usage", &subscription_id]);
     assert_eq!(usage["testMode"], true);
     assert_eq!(usage["lines"][0]["quantity"], "2");
@@ -163,11 +163,7 @@ fn the_seed_tutorial_done_with_the_cli_meters_each_call_and_bills_it() {
         subscription_id.as_str()
     );
     let readable = cli.run(&["usage", &subscription_id]).expect(0);
-    assert!(
-        readable.stdout.contains("Total: 0.00002 EUR"),
-        "{}",
-        readable.stdout
-    );
+    readable.assert_stdout_contains("Total: 0.00002 EUR");
 }
 
 #[test]
@@ -246,13 +242,9 @@ fn a_consumer_finds_a_published_service_and_leaves_it_again() {
     );
     assert_eq!(subscription["testMode"], false);
     assert_eq!(listed["subscriptions"][0]["serviceId"], service_id.as_str());
-    assert!(down.stdout.contains("status: 502"), "{}", down.stdout);
-    assert!(down.stdout.contains("correlation id: "), "{}", down.stdout);
-    assert!(
-        unsubscribed.stdout.contains("Ended"),
-        "{}",
-        unsubscribed.stdout
-    );
+    down.assert_stdout_contains("status: 502");
+    down.assert_stdout_contains("correlation id: ");
+    unsubscribed.assert_stdout_contains("Ended");
     assert_eq!(after["subscriptions"], json!([]));
     assert_eq!(left, json!([]));
 }
@@ -341,14 +333,10 @@ fn a_managed_project_goes_from_init_to_deploy_to_run_on_a_worker() {
 
     // Check: the template, the build followed to its end with its log, the
     // service's id kept in the project, the results.
-    assert!(init.stdout.contains("src/program.py"), "{}", init.stdout);
+    init.assert_stdout_contains("src/program.py");
     assert_eq!(deployed["build"]["status"], "SUCCESS", "{deployed}");
     assert_eq!(deployed["build"]["validationResult"]["state"], "SUCCESS");
-    assert!(
-        deploy.stderr.contains("build succeeded"),
-        "{}",
-        deploy.stderr
-    );
+    deploy.assert_stderr_contains("build succeeded");
     assert_eq!(project_file["serviceId"], service_id.as_str());
     assert_eq!(ran["execution"]["status"], "SUCCEEDED", "{ran}");
     assert_eq!(ran["result"]["result"]["probabilityOne"], 0.25, "{ran}");
@@ -359,11 +347,8 @@ fn a_managed_project_goes_from_init_to_deploy_to_run_on_a_worker() {
         "the example's 1000 shots: {counts}"
     );
     assert!(ran["result"]["_links"]["counts.json"].is_object(), "{ran}");
-    assert!(
-        run.stderr.contains("sampled 1000 shots"),
-        "the program's log, followed: {}",
-        run.stderr
-    );
+    // The program's log, followed as it came.
+    run.assert_stderr_contains("sampled 1000 shots");
     assert_eq!(
         custom["result"]["result"]["counts"],
         json!({"0": 0, "1": 20})
@@ -380,12 +365,8 @@ fn a_managed_project_goes_from_init_to_deploy_to_run_on_a_worker() {
         .collect();
     assert!(listed_ids.contains(&detached_id.as_str()), "{listed}");
     assert_eq!(cancelled_after_the_end["status"], "SUCCEEDED");
-    assert!(
-        failed.stdout.contains("data.theta must be a number"),
-        "{}",
-        failed.stdout
-    );
-    assert!(failed.stderr.contains("FAILED"), "{}", failed.stderr);
+    failed.assert_stdout_contains("data.theta must be a number");
+    failed.assert_stderr_contains("FAILED");
 }
 
 #[test]
@@ -411,18 +392,8 @@ fn a_project_runs_once_on_this_machine_with_the_workers_runtime() {
     )
     .unwrap();
     assert_eq!(counts, ran["result"]["result"]["counts"]);
-    assert!(
-        local
-            .stderr
-            .contains("build: checking the program's modules"),
-        "{}",
-        local.stderr
-    );
-    assert!(
-        local.stderr.contains("sampled 1000 shots"),
-        "{}",
-        local.stderr
-    );
+    local.assert_stderr_contains("build: checking the program's modules");
+    local.assert_stderr_contains("sampled 1000 shots");
 }
 
 #[test]
@@ -439,13 +410,9 @@ fn a_deploy_whose_archive_breaks_the_rules_shows_the_validation_messages_and_exi
     let deploy = cli.run(&["deploy", "--project", "broken"]).expect(5);
 
     // Check
-    assert!(deploy.stdout.contains("FAILURE"), "{}", deploy.stdout);
-    assert!(deploy.stdout.contains("ERROR"), "{}", deploy.stdout);
-    assert!(
-        deploy.stdout.contains("src/program.py"),
-        "{}",
-        deploy.stdout
-    );
+    deploy.assert_stdout_contains("FAILURE");
+    deploy.assert_stdout_contains("ERROR");
+    deploy.assert_stdout_contains("src/program.py");
 }
 
 #[test]
@@ -468,17 +435,9 @@ fn each_exit_code_names_a_kind_of_failure() {
 
     // Exec and check: 2 a wrong command line or nothing configured.
     let unknown_flag = cli.run(&["services", "list", "--no-such-flag"]).expect(2);
-    assert!(
-        unknown_flag.stderr.contains("--no-such-flag"),
-        "{}",
-        unknown_flag.stderr
-    );
+    unknown_flag.assert_stderr_contains("--no-such-flag");
     let not_logged_in = cli.run(&["services", "list"]).expect(2);
-    assert!(
-        not_logged_in.stderr.contains("qmarket login"),
-        "{}",
-        not_logged_in.stderr
-    );
+    not_logged_in.assert_stderr_contains("qmarket login");
     cli.run(&[
         "plans",
         "create",
@@ -494,11 +453,7 @@ fn each_exit_code_names_a_kind_of_failure() {
     let unreachable = cli
         .run(&["login", "--url", &closed, "--token", "whatever"])
         .expect(4);
-    assert!(
-        unreachable.stderr.contains("cannot reach"),
-        "{}",
-        unreachable.stderr
-    );
+    unreachable.assert_stderr_contains("cannot reach");
     // 3: the platform refuses, and its problem's detail is printed.
     let refused_login = cli.run(&["login", "--url", app.base_url(), "--token", "not-a-token"]);
     assert_eq!(refused_login.code, 3, "{}", refused_login.stderr);
@@ -515,17 +470,9 @@ fn each_exit_code_names_a_kind_of_failure() {
             "no-plan.json",
         ])
         .expect(1);
-    assert!(
-        missing.stderr.contains("no-plan.json"),
-        "{}",
-        missing.stderr
-    );
+    missing.assert_stderr_contains("no-plan.json");
     let detail = problem["detail"].as_str().expect("a detail");
-    assert!(
-        refused.stderr.contains(detail),
-        "{} lacks {detail}",
-        refused.stderr
-    );
+    refused.assert_stderr_contains(detail);
     // 0
     cli.run(&["services", "list"]).expect(0);
     // --help of every level is no failure.
@@ -564,7 +511,7 @@ fn a_profile_file_is_readable_only_by_its_owner_and_never_shows_the_token() {
     for ran in [&login, &whoami] {
         assert!(!ran.stdout.contains(&provider.token) && !ran.stderr.contains(&provider.token));
     }
-    assert!(whoami.stdout.contains(&provider.id), "{}", whoami.stdout);
+    whoami.assert_stdout_contains(&provider.id);
 }
 
 #[test]
@@ -613,17 +560,9 @@ fn environment_variables_and_profiles_choose_the_platform_and_the_token() {
     assert_eq!(me_with("QMARKET_PROFILE", "grace"), grace.id);
     assert_eq!(me_with("QMARKET_TOKEN", &grace.token), grace.id);
     let unknown_profile = cli.run(&["whoami", "--profile", "nobody"]).expect(2);
-    assert!(
-        unknown_profile.stderr.contains("`nobody`"),
-        "{}",
-        unknown_profile.stderr
-    );
+    unknown_profile.assert_stderr_contains("`nobody`");
     let logged_out = cli.run(&["logout", "--profile", "grace"]).expect(0);
-    assert!(
-        logged_out.stdout.contains("removed"),
-        "{}",
-        logged_out.stdout
-    );
+    logged_out.assert_stdout_contains("removed");
     cli.run(&["whoami", "--profile", "grace"]).expect(2);
 }
 

@@ -41,6 +41,28 @@ impl Ran {
         self
     }
 
+    /// Panics with the output unless stdout contains `text`.
+    #[track_caller]
+    pub fn assert_stdout_contains(&self, text: &str) {
+        assert!(
+            self.stdout.contains(text),
+            "`{}` printed no {text:?}:\n{}",
+            self.line,
+            self.stdout
+        );
+    }
+
+    /// Panics with the output unless stderr contains `text`.
+    #[track_caller]
+    pub fn assert_stderr_contains(&self, text: &str) {
+        assert!(
+            self.stderr.contains(text),
+            "`{}` said no {text:?} on stderr:\n{}",
+            self.line,
+            self.stderr
+        );
+    }
+
     /// Stdout parsed as JSON (panics when it is not).
     #[track_caller]
     pub fn json(&self) -> Value {
