@@ -1,137 +1,160 @@
 //! `qmarket`: the platform's command line. `qmarket up` runs a `spin.toml`
-//! on the embedded Spin-compatible host; `qmarket worker` builds and runs
-//! managed services for a platform.
+//! on the embedded Spin-compatible host and `qmarket worker` builds and runs
+//! managed services for a platform; every other command drives a platform
+//! over its HTTP API, for providers (services, plans, metering, managed
+//! projects) and consumers (marketplace, applications, subscriptions, the
+//! gateway, usage and bills).
 
-use anyhow::Context;
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
-use qmarket_host::outbound::DEFAULT_MAX_CONNECTIONS_PER_HOST;
-use qmarket_host::timeouts::{
-    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_REQUEST_DEADLINE,
-};
-use qmarket_host::{App, HostOptions, Server, Timeouts, VariableSource, DEFAULT_MAX_MEMORY_BYTES};
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::time::Duration;
 
-mod worker;
+mod commands;
+mod context;
+mod exit;
+mod follow;
+mod output;
 
+use commands::access_tokens::AccessTokensCommand;
+use commands::applications::ApplicationsCommand;
+use commands::bill::BillCommand;
+use commands::call::CallCommand;
+use commands::completions::CompletionsCommand;
+use commands::deploy::DeployCommand;
+use commands::executions::ExecutionsCommand;
+use commands::init::InitCommand;
+use commands::login::{LoginCommand, LogoutCommand, WhoamiCommand};
+use commands::marketplace::MarketplaceCommand;
+use commands::metering::MeteringCommand;
+use commands::plans::PlansCommand;
+use commands::run::RunCommand;
+use commands::services::ServicesCommand;
+use commands::subscribe::{SubscribeCommand, UnsubscribeCommand};
+use commands::token::TokenCommand;
+use commands::up::UpCommand;
+use commands::usage::UsageCommand;
+use commands::worker::WorkerCommand;
+use context::{Context, GlobalArgs};
+
+/// The qmarket platform and its command line.
 #[derive(Parser)]
-#[command(name = "qmarket", version, about = "The qmarket platform")]
-struct Cli {
+#[command(
+    name = "qmarket",
+    version,
+    about = "The qmarket platform: run it, and use it from a terminal as a provider or a consumer",
+    after_help = exit::EXIT_CODES_HELP
+)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve a Spin application (spin.toml) on the embedded host.
-    Up {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:3000")]
-        listen: SocketAddr,
-        /// The application manifest.
-        #[arg(short = 'f', long = "from", default_value = "spin.toml")]
-        from: PathBuf,
-        /// A Spin-format runtime configuration file (key-value stores).
-        #[arg(long)]
-        runtime_config_file: Option<PathBuf>,
-        /// Where durable state lives (default: .spin next to the manifest).
-        #[arg(long)]
-        state_dir: Option<PathBuf>,
-        /// Seconds a client may take to send a request head.
-        #[arg(long, value_name = "SECONDS", value_parser = seconds,
-              default_value_t = DEFAULT_HEADER_READ_TIMEOUT.as_secs_f64())]
-        header_read_timeout: f64,
-        /// Seconds a connection may stay idle between requests.
-        #[arg(long, value_name = "SECONDS", value_parser = seconds,
-              default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs_f64())]
-        idle_timeout: f64,
-        /// Seconds one request may take, from its head to its answer's last
-        /// byte; a component that has not answered by then gets a 504.
-        #[arg(long, value_name = "SECONDS", value_parser = seconds,
-              default_value_t = DEFAULT_REQUEST_DEADLINE.as_secs_f64())]
-        request_deadline: f64,
-        /// MiB of linear memory one component instance (one request) may use.
-        #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_MEMORY_BYTES >> 20)]
-        max_memory_mib: usize,
-        /// Serve components even when their .wasm is older than a source
-        /// their build watches (by default that stops start-up).
-        #[arg(long)]
-        allow_stale_components: bool,
-        /// Outbound connections to one host:port at a time (pooled
-        /// connections included).
-        #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS_PER_HOST)]
-        max_connections_per_host: usize,
-    },
-    /// Build and run managed services for a platform (any number of
-    /// workers, on any machine that reaches it).
-    Worker(worker::WorkerArgs),
+    Up(UpCommand),
+    Worker(WorkerCommand),
+    Login(LoginCommand),
+    Logout(LogoutCommand),
+    Whoami(WhoamiCommand),
+    /// Personal access tokens: for the platform API and for metering.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  qmarket access-tokens create --name metering"
+    )]
+    AccessTokens(AccessTokensCommand),
+    /// Your services (provider): create, change, publish.
+    #[command(subcommand, after_help = "Example:\n  qmarket services list")]
+    Services(ServicesCommand),
+    /// Pricing plans of your services (provider).
+    #[command(
+        subcommand,
+        after_help = "Example:\n  qmarket plans list --service svc_…"
+    )]
+    Plans(PlansCommand),
+    /// Usage your services reported (provider).
+    #[command(
+        subcommand,
+        after_help = "Example:\n  qmarket metering events --service svc_… --test-mode"
+    )]
+    Metering(MeteringCommand),
+    /// Published services of every provider, with their plans.
+    #[command(subcommand, after_help = "Example:\n  qmarket marketplace search walk")]
+    Marketplace(MarketplaceCommand),
+    /// Your applications (consumer): OAuth2 clients that call services.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  qmarket applications create --name notebook"
+    )]
+    Applications(ApplicationsCommand),
+    Subscribe(SubscribeCommand),
+    Unsubscribe(UnsubscribeCommand),
+    Token(TokenCommand),
+    Call(CallCommand),
+    Usage(UsageCommand),
+    Bill(BillCommand),
+    Init(InitCommand),
+    Deploy(DeployCommand),
+    Run(RunCommand),
+    /// Executions of a managed service (consumer): list, show, follow, cancel.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  qmarket executions follow --service svc_… exe_…"
+    )]
+    Executions(ExecutionsCommand),
+    Completions(CompletionsCommand),
 }
 
-fn seconds(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(s),
-        _ => Err(format!("`{text}` is not a positive number of seconds")),
-    }
-}
-
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Up {
-            listen,
-            from,
-            runtime_config_file,
-            state_dir,
-            header_read_timeout,
-            idle_timeout,
-            request_deadline,
-            max_memory_mib,
-            allow_stale_components,
-            max_connections_per_host,
-        } => {
-            let options = HostOptions {
-                manifest: from,
-                runtime_config: runtime_config_file,
-                state_dir,
-                variables: VariableSource {
-                    env: Vec::new(),
-                    inherit_process_env: true,
-                },
-                cache_dir: None,
-                max_memory_bytes: Some(max_memory_mib.saturating_mul(1 << 20)),
-                allow_stale_components,
-                max_outbound_connections_per_host: Some(max_connections_per_host),
-            };
-            let timeouts = Timeouts {
-                header_read: Duration::from_secs_f64(header_read_timeout),
-                idle: Duration::from_secs_f64(idle_timeout),
-                request_deadline: Duration::from_secs_f64(request_deadline),
-                ..Timeouts::default()
-            };
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .context("cannot start the async runtime")?;
-            runtime.block_on(up(options, timeouts, listen))
+impl Command {
+    fn run(self, context: &Context) -> anyhow::Result<()> {
+        match self {
+            Command::Up(command) => command.run(),
+            Command::Worker(command) => command.run(),
+            Command::Login(command) => command.run(context),
+            Command::Logout(command) => command.run(context),
+            Command::Whoami(command) => command.run(context),
+            Command::AccessTokens(command) => command.run(context),
+            Command::Services(command) => command.run(context),
+            Command::Plans(command) => command.run(context),
+            Command::Metering(command) => command.run(context),
+            Command::Marketplace(command) => command.run(context),
+            Command::Applications(command) => command.run(context),
+            Command::Subscribe(command) => command.run(context),
+            Command::Unsubscribe(command) => command.run(context),
+            Command::Token(command) => command.run(context),
+            Command::Call(command) => command.run(context),
+            Command::Usage(command) => command.run(context),
+            Command::Bill(command) => command.run(context),
+            Command::Init(command) => command.run(context),
+            Command::Deploy(command) => command.run(context),
+            Command::Run(command) => command.run(context),
+            Command::Executions(command) => command.run(context),
+            Command::Completions(command) => command.run(),
         }
-        Command::Worker(args) => args.run(),
     }
 }
 
-async fn up(options: HostOptions, timeouts: Timeouts, listen: SocketAddr) -> anyhow::Result<()> {
-    let manifest = options.manifest.display().to_string();
-    let app = App::load(&options).with_context(|| format!("cannot start {manifest}"))?;
-    let server = Server::bind(app, listen).await?.with_timeouts(timeouts);
-    let base = format!("http://{}", server.local_addr());
-    eprintln!("Serving {base}");
-    eprintln!("Available Routes:");
-    for (route, component) in server.app().routes() {
-        eprintln!("  {component}: {base}{route}");
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(exit::USAGE)
+            } else {
+                ExitCode::from(exit::SUCCESS)
+            };
+        }
+    };
+    let context = Context::new(&cli.global);
+    match cli.command.run(&context) {
+        Ok(()) => ExitCode::from(exit::SUCCESS),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            exit::code_of(&error)
+        }
     }
-    server.run(shutdown_signal()).await?;
-    eprintln!("Stopped");
-    Ok(())
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
@@ -155,5 +178,48 @@ pub(crate) async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every command and subcommand, with its path (`qmarket services create`).
+    fn every_command() -> Vec<(String, clap::Command)> {
+        fn walk(path: String, command: &clap::Command, out: &mut Vec<(String, clap::Command)>) {
+            out.push((path.clone(), command.clone()));
+            for sub in command.get_subcommands() {
+                walk(format!("{path} {}", sub.get_name()), sub, out);
+            }
+        }
+        let mut out = Vec::new();
+        walk("qmarket".into(), &Cli::command(), &mut out);
+        out
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_a_description_and_an_example_in_its_help() {
+        for (path, command) in every_command().into_iter().skip(1) {
+            let about = command
+                .get_about()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            assert!(!about.is_empty(), "`{path}` has no description");
+            let after = command
+                .get_after_help()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            assert!(
+                after.starts_with("Example") && after.contains(&path),
+                "`{path}` has no example of itself in its help: {after:?}"
+            );
+        }
     }
 }

@@ -9,6 +9,7 @@
 //! platform started here fails the call that saw it.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod managed;
 pub mod secrets;
 

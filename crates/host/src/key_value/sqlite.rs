@@ -555,7 +555,10 @@ mod tests {
             task.await.expect("joins").expect("increments");
         }
         assert_eq!(db.counts().commits(), 10);
-        assert_eq!(store.get("n").await.unwrap(), Some(10i64.to_le_bytes().to_vec()));
+        assert_eq!(
+            store.get("n").await.unwrap(),
+            Some(10i64.to_le_bytes().to_vec())
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

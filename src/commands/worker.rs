@@ -12,11 +12,14 @@ use qmarket_core::secret::Secret;
 /// The environment variable the worker credential may come from.
 const TOKEN_ENV: &str = "QMARKET_WORKER_TOKEN";
 
-/// Runs builds and executions of managed services for a platform.
+/// Build and run managed services for a platform.
 ///
-/// Example: `QMARKET_WORKER_TOKEN=… qmarket worker --platform http://127.0.0.1:3000`
+/// Any number of workers, on any machine that reaches it.
 #[derive(Debug, Args)]
-pub struct WorkerArgs {
+#[command(
+    after_help = "Example:\n  QMARKET_WORKER_TOKEN=… qmarket worker --platform http://127.0.0.1:3000"
+)]
+pub struct WorkerCommand {
     /// The platform's base URL.
     #[arg(long, default_value = "http://127.0.0.1:3000")]
     platform: String,
@@ -39,7 +42,7 @@ pub struct WorkerArgs {
     container_engine: Option<PathBuf>,
 }
 
-impl WorkerArgs {
+impl WorkerCommand {
     /// Works until SIGINT or SIGTERM.
     pub fn run(self) -> anyhow::Result<()> {
         let token = self
