@@ -1,0 +1,396 @@
+// Building blocks every page uses: loading and empty states, problems,
+// labelled fields, copy buttons, confirmations.
+import type { ComponentChildren } from 'preact';
+import { useCallback, useEffect, useId, useRef, useState } from 'preact/hooks';
+import { ApiError } from './api';
+
+/** The state of a call a page waits for. */
+export interface Loaded<T> {
+  data: T | undefined;
+  error: unknown;
+  loading: boolean;
+  reload: () => void;
+}
+
+/** Runs `load` now and whenever `deps` change; `reload` runs it again. */
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
+  const [state, setState] = useState<{ data?: T; error?: unknown; loading: boolean }>({ loading: true });
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    let current = true;
+    setState((s) => ({ ...s, loading: true }));
+    load().then(
+      (data) => current && setState({ data, loading: false }),
+      (error) => current && setState({ error, loading: false }),
+    );
+    return () => {
+      current = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [...deps, tick]);
+  const reload = useCallback(() => setTick((n) => n + 1), []);
+  return { data: state.data, error: state.error, loading: state.loading, reload };
+}
+
+/** Runs `tick` every `ms` while `active`. */
+export function useInterval(tick: () => void, ms: number, active: boolean): void {
+  const saved = useRef(tick);
+  saved.current = tick;
+  useEffect(() => {
+    if (!active) return;
+    const timer = window.setInterval(() => saved.current(), ms);
+    return () => window.clearInterval(timer);
+  }, [ms, active]);
+}
+
+/** The text of a failure: a problem's detail, else its message. */
+export function detailOf(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+/** The message a failure has for `field`, when its problem names it. */
+export function fieldError(error: unknown, field: string): string | undefined {
+  return error instanceof ApiError ? error.fieldMessage(field) : undefined;
+}
+
+/** A failure, as an alert with the problem's detail. */
+export function ProblemMessage({ error }: { error: unknown }) {
+  if (!error) return null;
+  const errors = error instanceof ApiError ? (error.problem.errors ?? []) : [];
+  return (
+    <div class="problem" role="alert">
+      <p>{detailOf(error)}</p>
+      {errors.length > 0 && (
+        <ul>
+          {errors.map((e, i) => (
+            <li key={i}>{e.field ? `${e.field}: ${e.message}` : e.message}</li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/** A loading state. */
+export function Loading({ what = 'Loading' }: { what?: string }) {
+  return (
+    <p class="loading" role="status">
+      <span class="spinner" aria-hidden="true" /> {what}…
+    </p>
+  );
+}
+
+/** An empty state that says what to do next. */
+export function Empty({ children }: { children: ComponentChildren }) {
+  return <div class="empty">{children}</div>;
+}
+
+/** What a page shows while `loaded` has no data: a loading state or its problem. */
+export function Pending({ loaded, what }: { loaded: Loaded<unknown>; what?: string }) {
+  if (loaded.error) return <ProblemMessage error={loaded.error} />;
+  return <Loading what={what} />;
+}
+
+/** The input attributes the console's fields use. */
+interface InputProps {
+  type?: string;
+  required?: boolean;
+  autoComplete?: string;
+  placeholder?: string;
+  min?: string;
+  inputMode?: 'decimal' | 'numeric' | 'text';
+  class?: string;
+}
+
+/** A labelled input with its hint and its error (from the problem's `errors[].field`). */
+export function TextField(
+  props: InputProps & {
+    label: string;
+    value: string;
+    onValue: (value: string) => void;
+    error?: string;
+    hint?: ComponentChildren;
+    multiline?: boolean;
+    rows?: number;
+  },
+) {
+  const { label, value, onValue, error, hint, multiline, rows, ...rest } = props;
+  const id = useId();
+  const described = [hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
+  const common = {
+    id,
+    value,
+    'aria-invalid': error ? true : undefined,
+    'aria-describedby': described,
+  };
+  return (
+    <div class={`field${error ? ' invalid' : ''}`}>
+      <label for={id}>{label}</label>
+      {multiline ? (
+        <textarea
+          {...common}
+          rows={rows ?? 4}
+          onInput={(e) => onValue((e.target as HTMLTextAreaElement).value)}
+          required={rest.required}
+          placeholder={rest.placeholder}
+          class={rest.class}
+        />
+      ) : (
+        // Preact types each input `type` apart; the attributes here suit every one.
+        <input {...common} onInput={(e) => onValue((e.target as HTMLInputElement).value)} {...(rest as Record<string, unknown>)} />
+      )}
+      {hint && (
+        <p class="hint" id={`${id}-hint`}>
+          {hint}
+        </p>
+      )}
+      {error && (
+        <p class="field-error" id={`${id}-error`}>
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** A labelled select. */
+export function SelectField(props: {
+  label: string;
+  value: string;
+  onValue: (value: string) => void;
+  options: { value: string; label: string }[];
+  error?: string;
+  hint?: ComponentChildren;
+  required?: boolean;
+}) {
+  const id = useId();
+  const described = [props.hint ? `${id}-hint` : '', props.error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
+  return (
+    <div class={`field${props.error ? ' invalid' : ''}`}>
+      <label for={id}>{props.label}</label>
+      <select
+        id={id}
+        value={props.value}
+        required={props.required}
+        aria-invalid={props.error ? true : undefined}
+        aria-describedby={described}
+        onChange={(e) => props.onValue((e.target as HTMLSelectElement).value)}
+      >
+        {props.options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+      {props.hint && (
+        <p class="hint" id={`${id}-hint`}>
+          {props.hint}
+        </p>
+      )}
+      {props.error && (
+        <p class="field-error" id={`${id}-error`}>
+          {props.error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** A labelled file input; `onFile` gets the chosen file (or null). */
+export function FileField(props: {
+  label: string;
+  accept: string;
+  onFile: (file: File | null) => void;
+  error?: string;
+  hint?: ComponentChildren;
+}) {
+  const id = useId();
+  const described = [props.hint ? `${id}-hint` : '', props.error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
+  return (
+    <div class={`field${props.error ? ' invalid' : ''}`}>
+      <label for={id}>{props.label}</label>
+      <input
+        id={id}
+        type="file"
+        accept={props.accept}
+        aria-invalid={props.error ? true : undefined}
+        aria-describedby={described}
+        onChange={(e) => props.onFile((e.target as HTMLInputElement).files?.[0] ?? null)}
+      />
+      {props.hint && (
+        <p class="hint" id={`${id}-hint`}>
+          {props.hint}
+        </p>
+      )}
+      {props.error && (
+        <p class="field-error" id={`${id}-error`}>
+          {props.error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** Copies `text` to the clipboard (with a fallback where the Clipboard API is refused). */
+async function copyText(text: string): Promise<void> {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    const area = document.createElement('textarea');
+    area.value = text;
+    area.setAttribute('readonly', '');
+    area.className = 'offscreen';
+    document.body.appendChild(area);
+    area.select();
+    document.execCommand('copy');
+    area.remove();
+  }
+}
+
+/** A button that copies `text`, named by `label` (e.g. "Copy product id of API"). */
+export function CopyButton({ text, label }: { text: string; label: string }) {
+  const [copied, setCopied] = useState(false);
+  useEffect(() => {
+    if (!copied) return;
+    const timer = window.setTimeout(() => setCopied(false), 2000);
+    return () => window.clearTimeout(timer);
+  }, [copied]);
+  return (
+    <span class="copy">
+      <button
+        type="button"
+        class="secondary small"
+        aria-label={label}
+        title={label}
+        onClick={async () => {
+          await copyText(text);
+          setCopied(true);
+        }}
+      >
+        <span aria-hidden="true">⧉</span> Copy
+      </button>
+      <span class="copied" role="status">
+        {copied ? 'Copied' : ''}
+      </span>
+    </span>
+  );
+}
+
+/** A secret shown once: its value, selectable, with a copy button. */
+export function SecretValue({ label, value }: { label: string; value: string }) {
+  const id = useId();
+  return (
+    <div class="secret">
+      <label for={id}>{label}</label>
+      <div class="secret-row">
+        <input id={id} readOnly value={value} class="mono" onFocus={(e) => (e.target as HTMLInputElement).select()} />
+        <CopyButton text={value} label={`Copy ${label.toLowerCase()}`} />
+      </div>
+    </div>
+  );
+}
+
+/** A button that asks before it acts, in a modal dialog. */
+export function ConfirmButton(props: {
+  label: string;
+  question: string;
+  confirmLabel: string;
+  onConfirm: () => Promise<void> | void;
+  danger?: boolean;
+  small?: boolean;
+  accessibleLabel?: string;
+}) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const titleId = useId();
+  const close = () => {
+    setError(null);
+    dialog.current?.close();
+  };
+  return (
+    <>
+      <button
+        type="button"
+        class={`${props.danger ? 'danger' : 'secondary'}${props.small ? ' small' : ''}`}
+        aria-label={props.accessibleLabel}
+        onClick={() => dialog.current?.showModal()}
+      >
+        {props.label}
+      </button>
+      <dialog ref={dialog} aria-labelledby={titleId} onClose={() => setError(null)}>
+        <h2 id={titleId}>{props.question}</h2>
+        <ProblemMessage error={error} />
+        <div class="actions">
+          <button
+            type="button"
+            class={props.danger ? 'danger' : ''}
+            disabled={busy}
+            onClick={async () => {
+              setBusy(true);
+              setError(null);
+              try {
+                await props.onConfirm();
+                dialog.current?.close();
+              } catch (e) {
+                setError(e);
+              } finally {
+                setBusy(false);
+              }
+            }}
+          >
+            {busy ? 'Working…' : props.confirmLabel}
+          </button>
+          <button type="button" class="secondary" onClick={close}>
+            Cancel
+          </button>
+        </div>
+      </dialog>
+    </>
+  );
+}
+
+/** A timestamp as the reader's local date and time. */
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+}
+
+/** A `<time>` element for `iso`. */
+export function Time({ iso }: { iso: string | null | undefined }) {
+  if (!iso) return <span>—</span>;
+  return <time dateTime={iso}>{formatTime(iso)}</time>;
+}
+
+/** Sets the document title for a page. */
+export function usePageTitle(title: string): void {
+  useEffect(() => {
+    document.title = `${title} · qmarket console`;
+  }, [title]);
+}
+
+/** A page's heading, focused when the page opens so keyboard and screen-reader users start there. */
+export function PageHeading({ children, actions }: { children: ComponentChildren; actions?: ComponentChildren }) {
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    heading.current?.focus();
+  }, []);
+  return (
+    <div class="page-heading">
+      <h1 tabIndex={-1} ref={heading}>
+        {children}
+      </h1>
+      {actions && <div class="actions">{actions}</div>}
+    </div>
+  );
+}
+
+/** A label for a lifecycle state. */
+export const LIFECYCLE_LABEL: Record<string, string> = {
+  CREATED: 'Created (private)',
+  ACCESSIBLE: 'Published internally (test mode)',
+  PUBLISHED: 'Published on the marketplace',
+};
