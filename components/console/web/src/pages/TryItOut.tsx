@@ -160,23 +160,20 @@ function RequestComposer({ serviceId, token }: { serviceId: string; token: () =>
           <h2 id="response-heading">Response</h2>
           <dl class="facts">
             <div>
-              <dt>Status</dt>
+              <dt id="response-status">Status</dt>
               <dd>
-                <strong class={reply.status < 400 ? 'ok' : 'bad'}>
+                <output aria-labelledby="response-status" class={reply.status < 400 ? 'ok' : 'bad'}>
                   {reply.status} {reply.statusText}
-                </strong>
+                </output>
               </dd>
             </div>
             <div>
-              <dt>Correlation id</dt>
+              <dt id="response-correlation">Correlation id</dt>
               <dd>
-                {reply.correlationId ? (
-                  <>
-                    <code class="id">{reply.correlationId}</code> <CopyButton text={reply.correlationId} label="Copy correlation id" />
-                  </>
-                ) : (
-                  'none'
-                )}
+                <output aria-labelledby="response-correlation" class="id">
+                  {reply.correlationId ?? 'none'}
+                </output>{' '}
+                {reply.correlationId && <CopyButton text={reply.correlationId} label="Copy correlation id" />}
               </dd>
             </div>
           </dl>
@@ -255,9 +252,10 @@ function ExecutionPanel({ serviceId, token }: { serviceId: string; token: () => 
       return;
     }
     setBusy(true);
+    setResult(null);
+    setLog([]);
+    setExecution(null);
     try {
-      setResult(null);
-      setLog([]);
       setExecution(await executions.start(await token(), serviceId, parsed));
     } catch (e) {
       setError(e);

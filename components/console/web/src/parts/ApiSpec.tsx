@@ -32,9 +32,9 @@ function Operation({ method, path, op }: { method: string; path: string; op: Loo
   const responses = asObject(op.responses);
   return (
     <article class="operation">
-      <h4>
+      <h3>
         <span class={`method ${method}`}>{method.toUpperCase()}</span> <code>{path}</code>
-      </h4>
+      </h3>
       {typeof op.summary === 'string' && <p>{op.summary}</p>}
       {typeof op.description === 'string' && op.description !== op.summary && <p class="hint">{op.description}</p>}
       {parameters.length > 0 && (
@@ -68,7 +68,7 @@ function Operation({ method, path, op }: { method: string; path: string; op: Loo
       )}
       {Object.keys(body).length > 0 && (
         <div>
-          <h5>Request body</h5>
+          <h4>Request body</h4>
           {Object.entries(body).map(([media, content]) => (
             <div key={media}>
               <p>
@@ -81,7 +81,7 @@ function Operation({ method, path, op }: { method: string; path: string; op: Loo
       )}
       {Object.keys(responses).length > 0 && (
         <div>
-          <h5>Responses</h5>
+          <h4>Responses</h4>
           <ul class="responses">
             {Object.entries(responses).map(([status, response]) => {
               const r = asObject(response);
@@ -130,7 +130,7 @@ export function ApiSpec({ doc }: { doc: OpenApiDocument }) {
           <summary>Schemas ({schemas.length})</summary>
           {schemas.map(([name, schema]) => (
             <div key={name}>
-              <h5>{name}</h5>
+              <h4>{name}</h4>
               <pre class="code small">{JSON.stringify(schema, null, 2)}</pre>
             </div>
           ))}
