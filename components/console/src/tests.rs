@@ -152,5 +152,8 @@ fn the_embedded_page_names_only_hashed_files_that_are_embedded() {
     for path in referenced {
         assert!(site.file(path).is_some(), "{path} is not embedded");
     }
-    assert!(!page.contains("http://") && !page.contains("https://"), "nothing from elsewhere");
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "nothing from elsewhere"
+    );
 }

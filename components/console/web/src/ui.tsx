@@ -58,7 +58,10 @@ export function fieldError(error: unknown, field: string): string | undefined {
 /** A failure, as an alert with the problem's detail. */
 export function ProblemMessage({ error }: { error: unknown }) {
   if (!error) return null;
-  const errors = error instanceof ApiError ? (error.problem.errors ?? []) : [];
+  // A field error the detail already says in full is not listed again.
+  const errors = (error instanceof ApiError ? (error.problem.errors ?? []) : []).filter(
+    (e) => `${e.field}: ${e.message}` !== detailOf(error) && e.message !== detailOf(error),
+  );
   return (
     <div class="problem" role="alert">
       <p>{detailOf(error)}</p>
@@ -269,7 +272,11 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
           setCopied(true);
         }}
       >
-        <span aria-hidden="true">⧉</span> Copy
+        <svg class="icon" viewBox="0 0 16 16" aria-hidden="true" focusable="false">
+          <rect x="5" y="5" width="9" height="9" rx="1.5" fill="none" stroke="currentColor" stroke-width="1.6" />
+          <path d="M3 11V3a1 1 0 0 1 1-1h7" fill="none" stroke="currentColor" stroke-width="1.6" />
+        </svg>{' '}
+        Copy
       </button>
       <span class="copied" role="status">
         {copied ? 'Copied' : ''}
