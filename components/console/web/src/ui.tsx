@@ -43,6 +43,33 @@ export function useInterval(tick: () => void, ms: number, active: boolean): void
   }, [ms, active]);
 }
 
+/** A user's action on the platform: whether it runs, and how it failed. */
+export interface Action {
+  busy: boolean;
+  error: unknown;
+  setError: (error: unknown) => void;
+  /** Runs `action`, keeping its failure in `error`. */
+  run: (action: () => Promise<void>) => Promise<void>;
+}
+
+/** State for one action a page offers (a form's submit, a button). */
+export function useAction(): Action {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const run = async (action: () => Promise<void>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, setError, run };
+}
+
 /** The text of a failure: a problem's detail, else its message. */
 export function detailOf(error: unknown): string {
   if (error instanceof ApiError) return error.message;
@@ -107,43 +134,28 @@ interface InputProps {
   class?: string;
 }
 
-/** A labelled input with its hint and its error (from the problem's `errors[].field`). */
-export function TextField(
-  props: InputProps & {
-    label: string;
-    value: string;
-    onValue: (value: string) => void;
-    error?: string;
-    hint?: ComponentChildren;
-    multiline?: boolean;
-    rows?: number;
-  },
-) {
-  const { label, value, onValue, error, hint, multiline, rows, ...rest } = props;
+/** What every field has besides its control: a label, a hint, an error. */
+interface FieldProps {
+  label: string;
+  error?: string;
+  hint?: ComponentChildren;
+}
+
+/** The attributes that tie a control to its hint and error. */
+interface ControlProps {
+  id: string;
+  'aria-invalid'?: boolean;
+  'aria-describedby'?: string;
+}
+
+/** A labelled control with its hint and its error (from the problem's `errors[].field`). */
+function Field({ label, error, hint, control }: FieldProps & { control: (props: ControlProps) => ComponentChildren }) {
   const id = useId();
   const described = [hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
-  const common = {
-    id,
-    value,
-    'aria-invalid': error ? true : undefined,
-    'aria-describedby': described,
-  };
   return (
     <div class={`field${error ? ' invalid' : ''}`}>
       <label for={id}>{label}</label>
-      {multiline ? (
-        <textarea
-          {...common}
-          rows={rows ?? 4}
-          onInput={(e) => onValue((e.target as HTMLTextAreaElement).value)}
-          required={rest.required}
-          placeholder={rest.placeholder}
-          class={rest.class}
-        />
-      ) : (
-        // Preact types each input `type` apart; the attributes here suit every one.
-        <input {...common} onInput={(e) => onValue((e.target as HTMLInputElement).value)} {...(rest as Record<string, unknown>)} />
-      )}
+      {control({ id, 'aria-invalid': error ? true : undefined, 'aria-describedby': described })}
       {hint && (
         <p class="hint" id={`${id}-hint`}>
           {hint}
@@ -158,81 +170,76 @@ export function TextField(
   );
 }
 
-/** A labelled select. */
-export function SelectField(props: {
-  label: string;
-  value: string;
-  onValue: (value: string) => void;
-  options: { value: string; label: string }[];
-  error?: string;
-  hint?: ComponentChildren;
-  required?: boolean;
-}) {
-  const id = useId();
-  const described = [props.hint ? `${id}-hint` : '', props.error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
+/** A labelled text input (or textarea). */
+export function TextField(
+  props: InputProps &
+    FieldProps & {
+      value: string;
+      onValue: (value: string) => void;
+      multiline?: boolean;
+      rows?: number;
+    },
+) {
+  const { label, value, onValue, error, hint, multiline, rows, ...rest } = props;
   return (
-    <div class={`field${props.error ? ' invalid' : ''}`}>
-      <label for={id}>{props.label}</label>
-      <select
-        id={id}
-        value={props.value}
-        required={props.required}
-        aria-invalid={props.error ? true : undefined}
-        aria-describedby={described}
-        onChange={(e) => props.onValue((e.target as HTMLSelectElement).value)}
-      >
-        {props.options.map((o) => (
-          <option key={o.value} value={o.value}>
-            {o.label}
-          </option>
-        ))}
-      </select>
-      {props.hint && (
-        <p class="hint" id={`${id}-hint`}>
-          {props.hint}
-        </p>
+    <Field
+      label={label}
+      error={error}
+      hint={hint}
+      control={(control) =>
+        multiline ? (
+          <textarea
+            {...control}
+            value={value}
+            rows={rows ?? 4}
+            required={rest.required}
+            placeholder={rest.placeholder}
+            class={rest.class}
+            onInput={(e) => onValue((e.target as HTMLTextAreaElement).value)}
+          />
+        ) : (
+          // Preact types each input `type` apart; the attributes here suit every one.
+          <input {...control} value={value} onInput={(e) => onValue((e.target as HTMLInputElement).value)} {...(rest as Record<string, unknown>)} />
+        )
+      }
+    />
+  );
+}
+
+/** A labelled select. */
+export function SelectField(
+  props: FieldProps & { value: string; onValue: (value: string) => void; options: { value: string; label: string }[] },
+) {
+  return (
+    <Field
+      {...props}
+      control={(control) => (
+        <select {...control} value={props.value} onChange={(e) => props.onValue((e.target as HTMLSelectElement).value)}>
+          {props.options.map((o) => (
+            <option key={o.value} value={o.value}>
+              {o.label}
+            </option>
+          ))}
+        </select>
       )}
-      {props.error && (
-        <p class="field-error" id={`${id}-error`}>
-          {props.error}
-        </p>
-      )}
-    </div>
+    />
   );
 }
 
 /** A labelled file input; `onFile` gets the chosen file (or null). */
-export function FileField(props: {
-  label: string;
-  accept: string;
-  onFile: (file: File | null) => void;
-  error?: string;
-  hint?: ComponentChildren;
-}) {
-  const id = useId();
-  const described = [props.hint ? `${id}-hint` : '', props.error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
+export function FileField(props: FieldProps & { accept: string; onFile: (file: File | null) => void }) {
   return (
-    <div class={`field${props.error ? ' invalid' : ''}`}>
-      <label for={id}>{props.label}</label>
-      <input
-        id={id}
-        type="file"
-        accept={props.accept}
-        aria-invalid={props.error ? true : undefined}
-        aria-describedby={described}
-        onChange={(e) => props.onFile((e.target as HTMLInputElement).files?.[0] ?? null)}
-      />
-      {props.hint && (
-        <p class="hint" id={`${id}-hint`}>
-          {props.hint}
-        </p>
+    <Field
+      {...props}
+      control={(control) => (
+        <input
+          {...control}
+          type="file"
+          accept={props.accept}
+          onChange={(e) => props.onFile((e.target as HTMLInputElement).files?.[0] ?? null)}
+        />
       )}
-      {props.error && (
-        <p class="field-error" id={`${id}-error`}>
-          {props.error}
-        </p>
-      )}
-    </div>
+    />
   );
 }
 
@@ -310,11 +317,10 @@ export function ConfirmButton(props: {
   accessibleLabel?: string;
 }) {
   const dialog = useRef<HTMLDialogElement>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const action = useAction();
   const titleId = useId();
   const close = () => {
-    setError(null);
+    action.setError(null);
     dialog.current?.close();
   };
   return (
@@ -327,28 +333,22 @@ export function ConfirmButton(props: {
       >
         {props.label}
       </button>
-      <dialog ref={dialog} aria-labelledby={titleId} onClose={() => setError(null)}>
+      <dialog ref={dialog} aria-labelledby={titleId} onClose={() => action.setError(null)}>
         <h2 id={titleId}>{props.question}</h2>
-        <ProblemMessage error={error} />
+        <ProblemMessage error={action.error} />
         <div class="actions">
           <button
             type="button"
             class={props.danger ? 'danger' : ''}
-            disabled={busy}
-            onClick={async () => {
-              setBusy(true);
-              setError(null);
-              try {
+            disabled={action.busy}
+            onClick={() =>
+              action.run(async () => {
                 await props.onConfirm();
                 dialog.current?.close();
-              } catch (e) {
-                setError(e);
-              } finally {
-                setBusy(false);
-              }
-            }}
+              })
+            }
           >
-            {busy ? 'Working…' : props.confirmLabel}
+            {action.busy ? 'Working…' : props.confirmLabel}
           </button>
           <button type="button" class="secondary" onClick={close}>
             Cancel
@@ -356,6 +356,27 @@ export function ConfirmButton(props: {
         </div>
       </dialog>
     </>
+  );
+}
+
+/** A table in a keyboard-scrollable frame: its caption (visible or not), column headings and rows. */
+export function DataTable(props: { caption: ComponentChildren; showCaption?: boolean; columns: string[]; class?: string; children: ComponentChildren }) {
+  return (
+    <div class="table-wrap" tabIndex={0}>
+      <table class={props.class}>
+        <caption class={props.showCaption ? undefined : 'visually-hidden'}>{props.caption}</caption>
+        <thead>
+          <tr>
+            {props.columns.map((c) => (
+              <th scope="col" key={c}>
+                {c}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        {props.children}
+      </table>
+    </div>
   );
 }
 

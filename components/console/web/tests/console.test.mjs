@@ -74,6 +74,24 @@ async function go(name) {
   assert.equal(await nav.getByRole('link', { name }).getAttribute('aria-current'), 'page');
 }
 
+/** Creates a pricing plan of one product on the service's page shown now. */
+async function createPlan(planName, { name, unitPrice, unit }) {
+  await page.getByRole('button', { name: 'Create pricing plan' }).click();
+  await page.getByLabel('Plan name').fill(planName);
+  const product = page.getByRole('group', { name: 'Product 1' });
+  await product.getByLabel('Product name').fill(name);
+  await product.getByLabel('Unit price (EUR)').fill(unitPrice);
+  await product.getByLabel('Unit', { exact: true }).fill(unit);
+  await page.getByRole('button', { name: 'Create plan' }).click();
+}
+
+/** On the application's page shown now: subscribes it to the service `label` names. */
+async function subscribe(label) {
+  await page.getByRole('button', { name: 'Subscribe to service' }).click();
+  await page.getByLabel('Service', { exact: true }).selectOption({ label });
+  await page.getByRole('button', { name: 'Subscribe', exact: true }).click();
+}
+
 test('the first load of / transfers at most 250 KB, and hashed assets are cached as immutable', async (t) => {
   const fresh = await browser.context.newPage();
   const responses = [];
@@ -132,13 +150,7 @@ test('a provider walks the external-service tutorial: service, plan, token, test
   await see(page.getByRole('region', { name: 'API specification' }).getByText('/walk'));
 
   // The pay-per-use plan: API, 0.00001 per call; copy the product id.
-  await page.getByRole('button', { name: 'Create pricing plan' }).click();
-  await page.getByLabel('Plan name').fill('Pay per use');
-  const product = page.getByRole('group', { name: 'Product 1' });
-  await product.getByLabel('Product name').fill('API');
-  await product.getByLabel('Unit price (EUR)').fill('0.00001');
-  await product.getByLabel('Unit', { exact: true }).fill('call');
-  await page.getByRole('button', { name: 'Create plan' }).click();
+  await createPlan('Pay per use', { name: 'API', unitPrice: '0.00001', unit: 'call' });
   const row = page.getByRole('row').filter({ hasText: 'API' }).filter({ hasText: '0.00001 EUR' });
   await see(row);
   assert.match(await row.textContent(), /call/);
@@ -184,9 +196,7 @@ test('a provider walks the external-service tutorial: service, plan, token, test
   await page.getByRole('link', { name: 'Open Walk client' }).click();
   await see(heading('Walk client'));
   made.applicationPath = new URL(page.url()).pathname;
-  await page.getByRole('button', { name: 'Subscribe to service' }).click();
-  await page.getByLabel('Service', { exact: true }).selectOption({ label: 'Quantum walk (internal, test mode)' });
-  await page.getByRole('button', { name: 'Subscribe', exact: true }).click();
+  await subscribe('Quantum walk (internal, test mode)');
   const subscription = page.getByRole('row').filter({ hasText: 'Quantum walk' });
   await see(subscription.getByText('Test mode'));
 
@@ -251,22 +261,14 @@ test('a provider runs a managed service: ZIP upload, build succeeded, execution 
   await see(build.getByText('Build succeeded', { exact: true }), SLOW);
   await see(build.getByRole('list', { name: 'Build log' }));
 
-  await page.getByRole('button', { name: 'Create pricing plan' }).click();
-  await page.getByLabel('Plan name').fill('Per run');
-  const product = page.getByRole('group', { name: 'Product 1' });
-  await product.getByLabel('Product name').fill('Run');
-  await product.getByLabel('Unit price (EUR)').fill('0.01');
-  await product.getByLabel('Unit', { exact: true }).fill('execution');
-  await page.getByRole('button', { name: 'Create plan' }).click();
+  await createPlan('Per run', { name: 'Run', unitPrice: '0.01', unit: 'execution' });
   await see(page.getByRole('button', { name: 'Copy product id of Run' }));
   await page.getByRole('button', { name: 'Publish internal' }).click();
   await see(page.getByRole('region', { name: 'Lifecycle' }).getByRole('status').getByText('Published internally (test mode)'));
 
   await go('Applications');
   await page.getByRole('link', { name: 'Walk client' }).click();
-  await page.getByRole('button', { name: 'Subscribe to service' }).click();
-  await page.getByLabel('Service', { exact: true }).selectOption({ label: 'Sum on WASM (internal, test mode)' });
-  await page.getByRole('button', { name: 'Subscribe', exact: true }).click();
+  await subscribe('Sum on WASM (internal, test mode)');
   await page.getByRole('row').filter({ hasText: 'Sum on WASM' }).getByRole('link', { name: /Try it out/ }).click();
   await see(heading('Try it out: Sum on WASM'));
   made.tryManagedPath = new URL(page.url()).pathname;
@@ -325,6 +327,34 @@ test('validation errors show next to their fields: a bad URL, and a folder-zippe
   const messages = build.getByRole('list', { name: 'Validation messages' });
   await see(messages.getByText(/zip its contents instead/));
   await screenshotAndAxe(page, 'service-managed-folder-zip').then((r) => (made.axe['service-managed-folder-zip'] = r));
+});
+
+test('a service is edited, and deleted only once the deletion is confirmed', async () => {
+  await go('My services');
+  await page.getByRole('link', { name: 'Create service' }).click();
+  await page.getByLabel('Name', { exact: true }).fill('Temporary');
+  await page.getByLabel('URL', { exact: true }).fill('https://walk.example.org/api');
+  await page.getByRole('button', { name: 'Create service' }).click();
+  await see(heading('Temporary'));
+
+  await page.getByRole('link', { name: 'Edit' }).click();
+  await see(heading('Edit Temporary'));
+  await page.getByLabel('Description').fill('Changed in the console.');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await see(heading('Temporary'));
+  await see(page.getByText('Changed in the console.').first());
+
+  await page.getByRole('button', { name: 'Delete', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: /Delete the service Temporary/ });
+  await see(dialog);
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  await see(heading('Temporary'));
+  await page.getByRole('button', { name: 'Delete', exact: true }).click();
+  await dialog.getByRole('button', { name: 'Delete service' }).click();
+  await see(heading('My services'));
+  await see(page.getByRole('link', { name: 'Quantum walk' }));
+  assert.equal(await page.getByRole('link', { name: 'Temporary' }).count(), 0);
 });
 
 test('every page has no serious or critical accessibility violation, at 1280 and 390 px, with a screenshot each', async (t) => {

@@ -2,7 +2,7 @@
 // (its value shown once), list them, revoke one.
 import { useState } from 'preact/hooks';
 import { api, type CreatedAccessToken } from '../api';
-import { ConfirmButton, Empty, fieldError, PageHeading, Pending, ProblemMessage, SecretValue, TextField, Time, useLoad, usePageTitle } from '../ui';
+import { ConfirmButton, DataTable, Empty, fieldError, PageHeading, Pending, ProblemMessage, SecretValue, TextField, Time, useAction, useLoad, usePageTitle } from '../ui';
 
 const SCOPES = [{ id: 'API', help: 'The platform API and the metering API (what a service needs to report usage).' }];
 
@@ -12,26 +12,19 @@ export function AccessTokensPage() {
   const [name, setName] = useState('');
   const [scopes, setScopes] = useState<string[]>(['API']);
   const [expires, setExpires] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const creating = useAction();
   const [created, setCreated] = useState<CreatedAccessToken | null>(null);
 
-  const create = async (event: Event) => {
+  const create = (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    creating.run(async () => {
       // A date means the end of that day (UTC).
       const expiresAt = expires ? new Date(`${expires}T23:59:59Z`).toISOString() : null;
       setCreated(await api.createAccessToken(name.trim(), scopes, expiresAt));
       setName('');
       setExpires('');
       tokens.reload();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -43,7 +36,7 @@ export function AccessTokensPage() {
       </p>
       <form class="card" onSubmit={create} aria-labelledby="new-token-heading" noValidate>
         <h2 id="new-token-heading">Create access token</h2>
-        <TextField label="Token name" value={name} onValue={setName} required error={fieldError(error, 'name')} />
+        <TextField label="Token name" value={name} onValue={setName} required error={fieldError(creating.error, 'name')} />
         <fieldset class="choices">
           <legend>Scopes</legend>
           {SCOPES.map((s) => (
@@ -65,11 +58,11 @@ export function AccessTokensPage() {
           value={expires}
           onValue={setExpires}
           hint="The token stops working at the end of this day (UTC). Empty: it never expires."
-          error={fieldError(error, 'expiresAt')}
+          error={fieldError(creating.error, 'expiresAt')}
         />
-        <ProblemMessage error={error} />
-        <button type="submit" disabled={busy}>
-          {busy ? 'Creating…' : 'Create token'}
+        <ProblemMessage error={creating.error} />
+        <button type="submit" disabled={creating.busy}>
+          {creating.busy ? 'Creating…' : 'Create token'}
         </button>
       </form>
       {created && (
@@ -90,46 +83,34 @@ export function AccessTokensPage() {
           <p>No access tokens. Create one above for your service to report usage.</p>
         </Empty>
       ) : (
-        <div class="table-wrap" tabIndex={0}>
-          <table>
-            <caption class="visually-hidden">Your access tokens</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Scopes</th>
-                <th scope="col">Created</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Actions</th>
+        <DataTable caption="Your access tokens" columns={['Name', 'Scopes', 'Created', 'Expires', 'Actions']}>
+          <tbody>
+            {tokens.data.items.map((t) => (
+              <tr key={t.id}>
+                <td>{t.name}</td>
+                <td>{t.scopes.join(', ') || 'none'}</td>
+                <td>
+                  <Time iso={t.createdAt} />
+                </td>
+                <td>{t.expiresAt ? <Time iso={t.expiresAt} /> : 'Never'}</td>
+                <td>
+                  <ConfirmButton
+                    label="Revoke"
+                    small
+                    danger
+                    accessibleLabel={`Revoke ${t.name}`}
+                    question={`Revoke the token ${t.name}? Whatever uses it stops working at once.`}
+                    confirmLabel="Revoke token"
+                    onConfirm={async () => {
+                      await api.revokeAccessToken(t.id);
+                      tokens.reload();
+                    }}
+                  />
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {tokens.data.items.map((t) => (
-                <tr key={t.id}>
-                  <td>{t.name}</td>
-                  <td>{t.scopes.join(', ') || 'none'}</td>
-                  <td>
-                    <Time iso={t.createdAt} />
-                  </td>
-                  <td>{t.expiresAt ? <Time iso={t.expiresAt} /> : 'Never'}</td>
-                  <td>
-                    <ConfirmButton
-                      label="Revoke"
-                      small
-                      danger
-                      accessibleLabel={`Revoke ${t.name}`}
-                      question={`Revoke the token ${t.name}? Whatever uses it stops working at once.`}
-                      confirmLabel="Revoke token"
-                      onConfirm={async () => {
-                        await api.revokeAccessToken(t.id);
-                        tokens.reload();
-                      }}
-                    />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+            ))}
+          </tbody>
+        </DataTable>
       )}
     </section>
   );

@@ -6,7 +6,7 @@ import { Link, navigate } from '../router';
 import { session } from '../session';
 import { subscribableServices } from '../parts/catalog';
 import { SubscribeForm } from '../parts/SubscribeForm';
-import { ConfirmButton, CopyButton, Empty, PageHeading, Pending, Time, useLoad, usePageTitle } from '../ui';
+import { ConfirmButton, CopyButton, DataTable, Empty, PageHeading, Pending, Time, useLoad, usePageTitle } from '../ui';
 
 export function ApplicationPage({ id }: { id: string }) {
   const app = useLoad(() => api.application(id), [id]);
@@ -100,49 +100,37 @@ export function ApplicationPage({ id }: { id: string }) {
             <p>Not subscribed to any service. Use “Subscribe to service” to pick one and a pricing plan.</p>
           </Empty>
         ) : (
-          <div class="table-wrap" tabIndex={0}>
-            <table>
-              <caption class="visually-hidden">Subscriptions of {a.name}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Service</th>
-                  <th scope="col">Pricing plan</th>
-                  <th scope="col">Mode</th>
-                  <th scope="col">Since</th>
-                  <th scope="col">Actions</th>
+          <DataTable caption={<>Subscriptions of {a.name}</>} columns={['Service', 'Pricing plan', 'Mode', 'Since', 'Actions']}>
+            <tbody>
+              {subscriptions.data.items.map((s) => (
+                <tr key={s.id}>
+                  <td>{serviceName(s.serviceId)}</td>
+                  <td>{planName(s.serviceId, s.pricingPlanId)}</td>
+                  <td>{s.testMode ? 'Test mode' : 'Live'}</td>
+                  <td>
+                    <Time iso={s.createdAt} />
+                  </td>
+                  <td class="row-actions">
+                    <Link href={`/applications/${id}/subscriptions/${s.id}/try`} class="button small" aria-label={`Try it out: ${serviceName(s.serviceId)}`}>
+                      Try it out
+                    </Link>
+                    <ConfirmButton
+                      label="Unsubscribe"
+                      small
+                      accessibleLabel={`Unsubscribe from ${serviceName(s.serviceId)}`}
+                      question={`Unsubscribe ${a.name} from ${serviceName(s.serviceId)}?`}
+                      confirmLabel="Unsubscribe"
+                      danger
+                      onConfirm={async () => {
+                        await api.unsubscribe(s.id);
+                        subscriptions.reload();
+                      }}
+                    />
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {subscriptions.data.items.map((s) => (
-                  <tr key={s.id}>
-                    <td>{serviceName(s.serviceId)}</td>
-                    <td>{planName(s.serviceId, s.pricingPlanId)}</td>
-                    <td>{s.testMode ? 'Test mode' : 'Live'}</td>
-                    <td>
-                      <Time iso={s.createdAt} />
-                    </td>
-                    <td class="row-actions">
-                      <Link href={`/applications/${id}/subscriptions/${s.id}/try`} class="button small" aria-label={`Try it out: ${serviceName(s.serviceId)}`}>
-                        Try it out
-                      </Link>
-                      <ConfirmButton
-                        label="Unsubscribe"
-                        small
-                        accessibleLabel={`Unsubscribe from ${serviceName(s.serviceId)}`}
-                        question={`Unsubscribe ${a.name} from ${serviceName(s.serviceId)}?`}
-                        confirmLabel="Unsubscribe"
-                        danger
-                        onConfirm={async () => {
-                          await api.unsubscribe(s.id);
-                          subscriptions.reload();
-                        }}
-                      />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+              ))}
+            </tbody>
+          </DataTable>
         )}
       </section>
     </section>

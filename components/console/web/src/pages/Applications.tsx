@@ -4,7 +4,7 @@ import { useState } from 'preact/hooks';
 import { api, type CreatedApplication } from '../api';
 import { Link } from '../router';
 import { session } from '../session';
-import { Empty, fieldError, PageHeading, Pending, ProblemMessage, SecretValue, TextField, Time, useLoad, usePageTitle } from '../ui';
+import { DataTable, Empty, fieldError, PageHeading, Pending, ProblemMessage, SecretValue, TextField, Time, useAction, useLoad, usePageTitle } from '../ui';
 
 /** The one-time view of a new application's credentials. */
 export function NewCredentials({ app }: { app: CreatedApplication }) {
@@ -31,25 +31,18 @@ export function ApplicationsPage() {
   usePageTitle('Applications');
   const apps = useLoad(() => api.applications(), []);
   const [name, setName] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const creating = useAction();
   const [created, setCreated] = useState<CreatedApplication | null>(null);
 
-  const create = async (event: Event) => {
+  const create = (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    creating.run(async () => {
       const app = await api.createApplication(name.trim());
       session.rememberConsumerSecret(app.id, app.consumerSecret);
       setCreated(app);
       setName('');
       apps.reload();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -58,11 +51,11 @@ export function ApplicationsPage() {
       <p class="lead">An application calls services through the gateway with an OAuth2 token of its own.</p>
       <form class="inline-form card" onSubmit={create} aria-labelledby="new-app-heading" noValidate>
         <h2 id="new-app-heading">Create application</h2>
-        <TextField label="Application name" value={name} onValue={setName} required error={fieldError(error, 'name')} />
-        <button type="submit" disabled={busy}>
-          {busy ? 'Creating…' : 'Create application'}
+        <TextField label="Application name" value={name} onValue={setName} required error={fieldError(creating.error, 'name')} />
+        <button type="submit" disabled={creating.busy}>
+          {creating.busy ? 'Creating…' : 'Create application'}
         </button>
-        <ProblemMessage error={error} />
+        <ProblemMessage error={creating.error} />
       </form>
       {created && <NewCredentials app={created} />}
       <h2>Your applications</h2>
@@ -73,33 +66,23 @@ export function ApplicationsPage() {
           <p>No applications yet. Create one above, then subscribe it to a service from its page or from the marketplace.</p>
         </Empty>
       ) : (
-        <div class="table-wrap" tabIndex={0}>
-          <table>
-            <caption class="visually-hidden">Your applications</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Consumer key</th>
-                <th scope="col">Created</th>
+        <DataTable caption="Your applications" columns={['Name', 'Consumer key', 'Created']}>
+          <tbody>
+            {apps.data.items.map((a) => (
+              <tr key={a.id}>
+                <td>
+                  <Link href={`/applications/${a.id}`}>{a.name}</Link>
+                </td>
+                <td>
+                  <code class="id">{a.consumerKey}</code>
+                </td>
+                <td>
+                  <Time iso={a.createdAt} />
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {apps.data.items.map((a) => (
-                <tr key={a.id}>
-                  <td>
-                    <Link href={`/applications/${a.id}`}>{a.name}</Link>
-                  </td>
-                  <td>
-                    <code class="id">{a.consumerKey}</code>
-                  </td>
-                  <td>
-                    <Time iso={a.createdAt} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+            ))}
+          </tbody>
+        </DataTable>
       )}
     </section>
   );

@@ -9,7 +9,7 @@ import { BuildSection } from '../parts/Build';
 import { MeteringEvents } from '../parts/MeteringEvents';
 import { PlanForm } from '../parts/PlanForm';
 import { PricingPlans } from '../parts/PricingPlans';
-import { ConfirmButton, LIFECYCLE_LABEL, PageHeading, Pending, ProblemMessage, Time, useLoad, usePageTitle } from '../ui';
+import { ConfirmButton, LIFECYCLE_LABEL, PageHeading, Pending, ProblemMessage, Time, useAction, useLoad, usePageTitle } from '../ui';
 
 const STEPS: { state: Lifecycle; label: string; help: string }[] = [
   { state: 'CREATED', label: 'Created', help: 'Only you see it.' },
@@ -18,19 +18,10 @@ const STEPS: { state: Lifecycle; label: string; help: string }[] = [
 ];
 
 function LifecycleSection({ service, onChange }: { service: Service; onChange: (s: Service) => void }) {
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const act = async (action: 'publish-internal' | 'publish' | 'unpublish') => {
-    setBusy(true);
-    setError(null);
-    try {
-      onChange(await api.lifecycle(service.id, action));
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const changing = useAction();
+  const busy = changing.busy;
+  const act = (action: 'publish-internal' | 'publish' | 'unpublish') =>
+    changing.run(async () => onChange(await api.lifecycle(service.id, action)));
   return (
     <section aria-labelledby="lifecycle-heading">
       <h2 id="lifecycle-heading">Lifecycle</h2>
@@ -56,7 +47,7 @@ function LifecycleSection({ service, onChange }: { service: Service; onChange: (
           Unpublish
         </button>
       </div>
-      <ProblemMessage error={error} />
+      <ProblemMessage error={changing.error} />
     </section>
   );
 }

@@ -12,6 +12,7 @@ import {
   ProblemMessage,
   SelectField,
   TextField,
+  useAction,
   useLoad,
   usePageTitle,
 } from '../ui';
@@ -55,8 +56,8 @@ export function ServiceFormPage({ id }: { id?: string }) {
   const [timeout, setTimeout] = useState('3600');
   const [specFile, setSpecFile] = useState<File | null>(null);
   const [archive, setArchive] = useState<File | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const saving = useAction();
+  const error = saving.error;
 
   useEffect(() => {
     const s = existing.data;
@@ -78,11 +79,9 @@ export function ServiceFormPage({ id }: { id?: string }) {
 
   if (editing && !existing.data) return <Pending loaded={existing} what="Loading the service" />;
 
-  const submit = async (event: Event) => {
+  const submit = (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    saving.run(async () => {
       const input: ServiceInput = {
         name: name.trim(),
         description: description.trim() || null,
@@ -107,11 +106,7 @@ export function ServiceFormPage({ id }: { id?: string }) {
       const service = editing ? await api.updateService(id, input) : await api.createService(input);
       if (type === 'MANAGED' && archive) await api.uploadSource(service.id, archive);
       navigate(`/services/${service.id}`);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -256,8 +251,8 @@ export function ServiceFormPage({ id }: { id?: string }) {
         />
         <ProblemMessage error={error} />
         <div class="actions">
-          <button type="submit" disabled={busy}>
-            {busy ? 'Saving…' : editing ? 'Save changes' : 'Create service'}
+          <button type="submit" disabled={saving.busy}>
+            {saving.busy ? 'Saving…' : editing ? 'Save changes' : 'Create service'}
           </button>
           <Link href={editing ? `/services/${id}` : '/services'} class="button secondary">
             Cancel

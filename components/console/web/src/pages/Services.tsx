@@ -1,7 +1,7 @@
 // My services: the signed-in provider's services.
 import { api } from '../api';
 import { Link } from '../router';
-import { Empty, LIFECYCLE_LABEL, PageHeading, Pending, Time, useLoad, usePageTitle } from '../ui';
+import { DataTable, Empty, LIFECYCLE_LABEL, PageHeading, Pending, Time, useLoad, usePageTitle } from '../ui';
 
 export function ServicesPage() {
   usePageTitle('My services');
@@ -28,37 +28,25 @@ export function ServicesPage() {
           </p>
         </Empty>
       ) : (
-        <div class="table-wrap" tabIndex={0}>
-          <table>
-            <caption class="visually-hidden">Your services</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Type</th>
-                <th scope="col">Quantum backend</th>
-                <th scope="col">Lifecycle</th>
-                <th scope="col">Updated</th>
+        <DataTable caption="Your services" columns={['Name', 'Type', 'Quantum backend', 'Lifecycle', 'Updated']}>
+          <tbody>
+            {services.data.items.map((s) => (
+              <tr key={s.id}>
+                <td>
+                  <Link href={`/services/${s.id}`}>{s.name}</Link>
+                </td>
+                <td>{s.type === 'EXTERNAL' ? 'External' : 'Managed'}</td>
+                <td>{s.quantumBackend}</td>
+                <td>
+                  <span class={`badge ${s.lifecycle.toLowerCase()}`}>{LIFECYCLE_LABEL[s.lifecycle]}</span>
+                </td>
+                <td>
+                  <Time iso={s.updatedAt} />
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {services.data.items.map((s) => (
-                <tr key={s.id}>
-                  <td>
-                    <Link href={`/services/${s.id}`}>{s.name}</Link>
-                  </td>
-                  <td>{s.type === 'EXTERNAL' ? 'External' : 'Managed'}</td>
-                  <td>{s.quantumBackend}</td>
-                  <td>
-                    <span class={`badge ${s.lifecycle.toLowerCase()}`}>{LIFECYCLE_LABEL[s.lifecycle]}</span>
-                  </td>
-                  <td>
-                    <Time iso={s.updatedAt} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+            ))}
+          </tbody>
+        </DataTable>
       )}
     </section>
   );

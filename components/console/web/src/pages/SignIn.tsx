@@ -3,43 +3,28 @@
 import { useState } from 'preact/hooks';
 import { api, type CreatedAccount } from '../api';
 import { session } from '../session';
-import { fieldError, PageHeading, ProblemMessage, SecretValue, TextField, usePageTitle } from '../ui';
+import { fieldError, PageHeading, ProblemMessage, SecretValue, TextField, useAction, usePageTitle } from '../ui';
 
 export function SignInPage() {
   usePageTitle('Sign in');
   const [name, setName] = useState('');
   const [email, setEmail] = useState('');
-  const [signUpError, setSignUpError] = useState<unknown>(null);
   const [created, setCreated] = useState<CreatedAccount | null>(null);
   const [token, setToken] = useState('');
-  const [signInError, setSignInError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const signingUp = useAction();
+  const signingIn = useAction();
 
-  const signUp = async (event: Event) => {
+  const signUp = (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setSignUpError(null);
-    try {
-      setCreated(await api.signUp(name.trim(), email.trim()));
-    } catch (e) {
-      setSignUpError(e);
-    } finally {
-      setBusy(false);
-    }
+    signingUp.run(async () => setCreated(await api.signUp(name.trim(), email.trim())));
   };
 
-  const signIn = async (event: Event) => {
+  const signIn = (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setSignInError(null);
-    try {
+    signingIn.run(async () => {
       await api.me(token.trim());
       session.signIn(token.trim());
-    } catch (e) {
-      setSignInError(e);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   if (created) {
@@ -70,7 +55,7 @@ export function SignInPage() {
       <div class="two-columns">
         <form class="card" onSubmit={signUp} aria-labelledby="sign-up-heading">
           <h2 id="sign-up-heading">Sign up</h2>
-          <TextField label="Name" value={name} onValue={setName} required autoComplete="name" error={fieldError(signUpError, 'name')} />
+          <TextField label="Name" value={name} onValue={setName} required autoComplete="name" error={fieldError(signingUp.error, 'name')} />
           <TextField
             label="Email"
             type="email"
@@ -78,10 +63,10 @@ export function SignInPage() {
             onValue={setEmail}
             required
             autoComplete="email"
-            error={fieldError(signUpError, 'email')}
+            error={fieldError(signingUp.error, 'email')}
           />
-          <ProblemMessage error={signUpError} />
-          <button type="submit" disabled={busy}>
+          <ProblemMessage error={signingUp.error} />
+          <button type="submit" disabled={signingUp.busy}>
             Sign up
           </button>
         </form>
@@ -96,8 +81,8 @@ export function SignInPage() {
             autoComplete="off"
             hint="Kept in this browser tab's session only."
           />
-          <ProblemMessage error={signInError} />
-          <button type="submit" disabled={busy}>
+          <ProblemMessage error={signingIn.error} />
+          <button type="submit" disabled={signingIn.busy}>
             Sign in
           </button>
         </form>

@@ -19,17 +19,7 @@ import { Link } from '../router';
 import { session } from '../session';
 import { subscribableServices } from '../parts/catalog';
 import { LogLines } from '../parts/LogLines';
-import {
-  CopyButton,
-  PageHeading,
-  Pending,
-  ProblemMessage,
-  SelectField,
-  TextField,
-  useInterval,
-  useLoad,
-  usePageTitle,
-} from '../ui';
+import { CopyButton, DataTable, PageHeading, Pending, ProblemMessage, SelectField, TextField, useAction, useInterval, useLoad, usePageTitle } from '../ui';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 const POLL_MS = 1000;
@@ -97,13 +87,11 @@ function RequestComposer({ serviceId, token }: { serviceId: string; token: () =>
   const [headers, setHeaders] = useState('');
   const [body, setBody] = useState('{}');
   const [reply, setReply] = useState<GatewayReply | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const sending = useAction();
   const [fieldErrors, setFieldErrors] = useState<{ headers?: string; body?: string }>({});
-  const [busy, setBusy] = useState(false);
 
-  const send = async (event: Event) => {
+  const send = (event: Event) => {
     event.preventDefault();
-    setError(null);
     const problems: { headers?: string; body?: string } = {};
     let parsedHeaders: [string, string][] = [];
     try {
@@ -121,14 +109,9 @@ function RequestComposer({ serviceId, token }: { serviceId: string; token: () =>
     }
     setFieldErrors(problems);
     if (problems.headers || problems.body) return;
-    setBusy(true);
-    try {
-      setReply(await gatewayCall(await token(), serviceId, { method, path, headers: parsedHeaders, body: sendsBody ? body : undefined }));
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    sending.run(async () =>
+      setReply(await gatewayCall(await token(), serviceId, { method, path, headers: parsedHeaders, body: sendsBody ? body : undefined })),
+    );
   };
 
   return (
@@ -150,9 +133,9 @@ function RequestComposer({ serviceId, token }: { serviceId: string; token: () =>
           error={fieldErrors.headers}
         />
         <TextField label="Body (JSON)" multiline rows={6} value={body} onValue={setBody} class="mono" error={fieldErrors.body} />
-        <ProblemMessage error={error} />
-        <button type="submit" disabled={busy}>
-          {busy ? 'Sending…' : 'Send request'}
+        <ProblemMessage error={sending.error} />
+        <button type="submit" disabled={sending.busy}>
+          {sending.busy ? 'Sending…' : 'Send request'}
         </button>
       </form>
       {reply && (
@@ -179,29 +162,20 @@ function RequestComposer({ serviceId, token }: { serviceId: string; token: () =>
           </dl>
           <details>
             <summary>Response headers ({reply.headers.length})</summary>
-            <div class="table-wrap" tabIndex={0}>
-              <table>
-                <caption class="visually-hidden">Response headers</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Value</th>
+            <DataTable caption="Response headers" columns={['Name', 'Value']}>
+              <tbody>
+                {reply.headers.map(([n, v], i) => (
+                  <tr key={i}>
+                    <td>
+                      <code>{n}</code>
+                    </td>
+                    <td>
+                      <code>{v}</code>
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {reply.headers.map(([n, v], i) => (
-                    <tr key={i}>
-                      <td>
-                        <code>{n}</code>
-                      </td>
-                      <td>
-                        <code>{v}</code>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+                ))}
+              </tbody>
+            </DataTable>
           </details>
           <h3>Response body</h3>
           <pre class="code" aria-label="Response body" tabIndex={0}>
@@ -216,11 +190,10 @@ function RequestComposer({ serviceId, token }: { serviceId: string; token: () =>
 function ExecutionPanel({ serviceId, token }: { serviceId: string; token: () => Promise<string> }) {
   const [input, setInput] = useState('{\n  "data": {},\n  "params": {}\n}');
   const [inputError, setInputError] = useState<string | undefined>();
-  const [error, setError] = useState<unknown>(null);
+  const acting = useAction();
   const [execution, setExecution] = useState<Execution | null>(null);
   const [log, setLog] = useState<LogEntry[]>([]);
   const [result, setResult] = useState<ExecutionResult | null>(null);
-  const [busy, setBusy] = useState(false);
   const running = execution !== null && !isFinished(execution.status);
 
   const follow = async () => {
@@ -235,14 +208,13 @@ function ExecutionPanel({ serviceId, token }: { serviceId: string; token: () => 
       if (isFinished(now.status)) setResult(await executions.result(t, serviceId, now.id));
       setExecution(now);
     } catch (e) {
-      setError(e);
+      acting.setError(e);
     }
   };
   useInterval(follow, POLL_MS, running);
 
-  const start = async (event: Event) => {
+  const start = (event: Event) => {
     event.preventDefault();
-    setError(null);
     let parsed: unknown;
     try {
       parsed = JSON.parse(input);
@@ -251,21 +223,14 @@ function ExecutionPanel({ serviceId, token }: { serviceId: string; token: () => 
       setInputError(`The input is not JSON: ${(e as Error).message}`);
       return;
     }
-    setBusy(true);
     setResult(null);
     setLog([]);
     setExecution(null);
-    try {
-      setExecution(await executions.start(await token(), serviceId, parsed));
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    acting.run(async () => setExecution(await executions.start(await token(), serviceId, parsed)));
   };
 
-  const download = async (name: string, href: string) => {
-    try {
+  const download = (name: string, href: string) =>
+    acting.run(async () => {
       const blob = await executions.file(await token(), href);
       const url = URL.createObjectURL(blob);
       const a = document.createElement('a');
@@ -273,10 +238,7 @@ function ExecutionPanel({ serviceId, token }: { serviceId: string; token: () => 
       a.download = name;
       a.click();
       window.setTimeout(() => URL.revokeObjectURL(url), 10000);
-    } catch (e) {
-      setError(e);
-    }
-  };
+    });
 
   const files = Object.entries(result?._links ?? {}).filter(([name]) => name !== 'self' && name !== 'status');
   const resultBody = result ? Object.fromEntries(Object.entries(result).filter(([k]) => k !== '_links' && k !== '_embedded')) : null;
@@ -295,11 +257,11 @@ function ExecutionPanel({ serviceId, token }: { serviceId: string; token: () => 
           hint="The program gets the top-level keys (data, params) as its arguments."
           error={inputError}
         />
-        <button type="submit" disabled={busy || running}>
-          {busy ? 'Starting…' : 'Start execution'}
+        <button type="submit" disabled={acting.busy || running}>
+          {acting.busy ? 'Working…' : 'Start execution'}
         </button>
       </form>
-      <ProblemMessage error={error} />
+      <ProblemMessage error={acting.error} />
       {execution && (
         <div class="execution">
           <p role="status" aria-live="polite">
@@ -310,13 +272,7 @@ function ExecutionPanel({ serviceId, token }: { serviceId: string; token: () => 
             <button
               type="button"
               class="secondary"
-              onClick={async () => {
-                try {
-                  setExecution(await executions.cancel(await token(), serviceId, execution.id));
-                } catch (e) {
-                  setError(e);
-                }
-              }}
+              onClick={() => acting.run(async () => setExecution(await executions.cancel(await token(), serviceId, execution.id)))}
             >
               Cancel execution
             </button>

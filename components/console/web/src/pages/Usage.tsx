@@ -5,7 +5,7 @@ import { api, type Application, type Subscription, type Usage } from '../api';
 import { Link } from '../router';
 import { subscribableServices, type Subscribable } from '../parts/catalog';
 import { UsageChart, type DailyUsage } from '../parts/UsageChart';
-import { Empty, PageHeading, Pending, SelectField, useLoad, usePageTitle } from '../ui';
+import { DataTable, Empty, PageHeading, Pending, SelectField, useLoad, usePageTitle } from '../ui';
 
 /** The last `days` UTC dates, oldest first, as `YYYY-MM-DD`. */
 export function lastDays(days: number, now = new Date()): string[] {
@@ -53,55 +53,42 @@ function SubscriptionUsageCard({
       ) : (
         <>
           <UsageChart daily={usage.data.daily} title={`Usage of ${serviceName} per day`} />
-          <div class="table-wrap" tabIndex={0}>
-            <table class="bill">
-              <caption>
-                Bill from {usage.data.bill.from.slice(0, 10)} to {usage.data.bill.to.slice(0, 10)} (exclusive)
-              </caption>
-              <thead>
+          <DataTable caption={<>Bill from {usage.data.bill.from.slice(0, 10)} to {usage.data.bill.to.slice(0, 10)} (exclusive)</>} showCaption class="bill" columns={['Product', 'Quantity', 'Unit price', 'Amount']}>
+            <tbody>
+              {usage.data.bill.lines.length === 0 ? (
                 <tr>
-                  <th scope="col">Product</th>
-                  <th scope="col">Quantity</th>
-                  <th scope="col">Unit price</th>
-                  <th scope="col">Amount</th>
+                  <td colSpan={4}>No usage in this period.</td>
                 </tr>
-              </thead>
-              <tbody>
-                {usage.data.bill.lines.length === 0 ? (
-                  <tr>
-                    <td colSpan={4}>No usage in this period.</td>
+              ) : (
+                usage.data.bill.lines.map((l) => (
+                  <tr key={l.productId}>
+                    <td>{l.productName}</td>
+                    <td class="num">
+                      {l.quantity} {l.unit}
+                    </td>
+                    <td class="num">
+                      {l.unitPrice} {usage.data!.bill.currency}
+                    </td>
+                    <td class="num">
+                      {l.amount} {usage.data!.bill.currency}
+                    </td>
                   </tr>
-                ) : (
-                  usage.data.bill.lines.map((l) => (
-                    <tr key={l.productId}>
-                      <td>{l.productName}</td>
-                      <td class="num">
-                        {l.quantity} {l.unit}
-                      </td>
-                      <td class="num">
-                        {l.unitPrice} {usage.data!.bill.currency}
-                      </td>
-                      <td class="num">
-                        {l.amount} {usage.data!.bill.currency}
-                      </td>
-                    </tr>
-                  ))
-                )}
-              </tbody>
-              <tfoot>
-                <tr>
-                  <th scope="row" colSpan={3}>
-                    Total
-                  </th>
-                  <td class="num">
-                    <strong>
-                      {usage.data.bill.total} {usage.data.bill.currency}
-                    </strong>
-                  </td>
-                </tr>
-              </tfoot>
-            </table>
-          </div>
+                ))
+              )}
+            </tbody>
+            <tfoot>
+              <tr>
+                <th scope="row" colSpan={3}>
+                  Total
+                </th>
+                <td class="num">
+                  <strong>
+                    {usage.data.bill.total} {usage.data.bill.currency}
+                  </strong>
+                </td>
+              </tr>
+            </tfoot>
+          </DataTable>
         </>
       )}
     </article>

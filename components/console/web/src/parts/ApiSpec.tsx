@@ -1,6 +1,7 @@
 // An OpenAPI 3 document rendered for reading: its operations with their
 // parameters, request bodies and responses, and its schemas.
 import type { OpenApiDocument } from '../api';
+import { DataTable } from '../ui';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'];
 
@@ -38,33 +39,21 @@ function Operation({ method, path, op }: { method: string; path: string; op: Loo
       {typeof op.summary === 'string' && <p>{op.summary}</p>}
       {typeof op.description === 'string' && op.description !== op.summary && <p class="hint">{op.description}</p>}
       {parameters.length > 0 && (
-        <div class="table-wrap" tabIndex={0}>
-          <table>
-            <caption>Parameters</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">In</th>
-                <th scope="col">Type</th>
-                <th scope="col">Required</th>
-                <th scope="col">Description</th>
+        <DataTable caption="Parameters" showCaption columns={['Name', 'In', 'Type', 'Required', 'Description']}>
+          <tbody>
+            {parameters.map((p, i) => (
+              <tr key={i}>
+                <td>
+                  <code>{String(p.name ?? p.$ref ?? '')}</code>
+                </td>
+                <td>{String(p.in ?? '')}</td>
+                <td>{schemaSummary(p.schema)}</td>
+                <td>{p.required ? 'yes' : 'no'}</td>
+                <td>{String(p.description ?? '')}</td>
               </tr>
-            </thead>
-            <tbody>
-              {parameters.map((p, i) => (
-                <tr key={i}>
-                  <td>
-                    <code>{String(p.name ?? p.$ref ?? '')}</code>
-                  </td>
-                  <td>{String(p.in ?? '')}</td>
-                  <td>{schemaSummary(p.schema)}</td>
-                  <td>{p.required ? 'yes' : 'no'}</td>
-                  <td>{String(p.description ?? '')}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+            ))}
+          </tbody>
+        </DataTable>
       )}
       {Object.keys(body).length > 0 && (
         <div>

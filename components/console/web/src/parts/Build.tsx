@@ -2,7 +2,7 @@
 // status, its validation messages and its log, followed live while WORKING.
 import { useState } from 'preact/hooks';
 import { ApiError, api, type Build, type LogEntry } from '../api';
-import { FileField, Pending, ProblemMessage, Time, useInterval, useLoad } from '../ui';
+import { FileField, Pending, ProblemMessage, Time, useAction, useInterval, useLoad } from '../ui';
 import { LogLines } from './LogLines';
 
 const POLL_MS = 1000;
@@ -28,27 +28,17 @@ const STATUS_LABEL: Record<Build['status'], string> = {
 export function BuildSection({ serviceId }: { serviceId: string }) {
   const state = useLoad(() => loadBuild(serviceId), [serviceId]);
   const [archive, setArchive] = useState<File | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const uploading = useAction();
   const working = state.data?.build.status === 'WORKING';
   useInterval(state.reload, POLL_MS, working);
 
-  const upload = async (event: Event) => {
+  const upload = (event: Event) => {
     event.preventDefault();
-    if (!archive) {
-      setError(new ApiError({ status: 400, detail: 'Choose a ZIP archive first.' }));
-      return;
-    }
-    setBusy(true);
-    setError(null);
-    try {
+    uploading.run(async () => {
+      if (!archive) throw new ApiError({ status: 400, detail: 'Choose a ZIP archive first.' });
       await api.uploadSource(serviceId, archive);
       state.reload();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const build = state.data?.build;
@@ -62,11 +52,11 @@ export function BuildSection({ serviceId }: { serviceId: string }) {
           onFile={setArchive}
           hint="Every upload starts a new build; executions run on the latest successful one."
         />
-        <button type="submit" disabled={busy}>
-          {busy ? 'Uploading…' : 'Upload code'}
+        <button type="submit" disabled={uploading.busy}>
+          {uploading.busy ? 'Uploading…' : 'Upload code'}
         </button>
       </form>
-      <ProblemMessage error={error} />
+      <ProblemMessage error={uploading.error} />
       {state.data === undefined ? (
         <Pending loaded={state} what="Loading the build" />
       ) : state.data === null || !build ? (

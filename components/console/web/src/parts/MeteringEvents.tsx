@@ -2,7 +2,7 @@
 // test mode, and paging through the listing's cursors.
 import { useState } from 'preact/hooks';
 import { api } from '../api';
-import { Empty, Pending, SelectField, TextField, Time, useLoad } from '../ui';
+import { DataTable, Empty, Pending, SelectField, TextField, Time, useLoad } from '../ui';
 
 const PAGE_SIZE = 20;
 
@@ -80,49 +80,34 @@ export function MeteringEvents({ serviceId }: { serviceId: string }) {
           </p>
         </Empty>
       ) : (
-        <div class="table-wrap" tabIndex={0}>
-          <table>
-            <caption class="visually-hidden">Metering events, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Product</th>
-                <th scope="col">Count</th>
-                <th scope="col">Unit price</th>
-                <th scope="col">Amount</th>
-                <th scope="col">Mode</th>
-                <th scope="col">Correlation id</th>
-                <th scope="col">Application</th>
+        <DataTable caption="Metering events, newest first" columns={['Time', 'Product', 'Count', 'Unit price', 'Amount', 'Mode', 'Correlation id', 'Application']}>
+          <tbody>
+            {events.data.items.map((e) => (
+              <tr key={e.id}>
+                <td>
+                  <Time iso={e.timestamp} />
+                </td>
+                <td>{e.productName}</td>
+                <td class="num">
+                  {e.count} {e.unit}
+                </td>
+                <td class="num">
+                  {e.unitPrice} {e.currency}
+                </td>
+                <td class="num">
+                  {e.amount} {e.currency}
+                </td>
+                <td>{e.testMode ? 'Test' : 'Live'}</td>
+                <td>
+                  <code class="id">{e.correlationId}</code>
+                </td>
+                <td>
+                  <code class="id">{e.applicationId}</code>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {events.data.items.map((e) => (
-                <tr key={e.id}>
-                  <td>
-                    <Time iso={e.timestamp} />
-                  </td>
-                  <td>{e.productName}</td>
-                  <td class="num">
-                    {e.count} {e.unit}
-                  </td>
-                  <td class="num">
-                    {e.unitPrice} {e.currency}
-                  </td>
-                  <td class="num">
-                    {e.amount} {e.currency}
-                  </td>
-                  <td>{e.testMode ? 'Test' : 'Live'}</td>
-                  <td>
-                    <code class="id">{e.correlationId}</code>
-                  </td>
-                  <td>
-                    <code class="id">{e.applicationId}</code>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+            ))}
+          </tbody>
+        </DataTable>
       )}
       <nav class="pager" aria-label="Metering events pages">
         <button type="button" class="secondary" disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>

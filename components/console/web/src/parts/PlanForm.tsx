@@ -1,7 +1,7 @@
 // Creates a pricing plan: its name, type and products (name, unit price, unit).
 import { useState } from 'preact/hooks';
 import { api, type PricingPlan } from '../api';
-import { fieldError, ProblemMessage, SelectField, TextField } from '../ui';
+import { fieldError, ProblemMessage, SelectField, TextField, useAction } from '../ui';
 
 interface ProductRow {
   name: string;
@@ -13,29 +13,23 @@ export function PlanForm({ serviceId, onCreated, onCancel }: { serviceId: string
   const [name, setName] = useState('');
   const [type, setType] = useState<'COMMERCIAL' | 'FREE'>('COMMERCIAL');
   const [products, setProducts] = useState<ProductRow[]>([{ name: '', unitPrice: '', unit: '' }]);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const creating = useAction();
+  const error = creating.error;
 
   const change = (i: number, field: keyof ProductRow, value: string) =>
     setProducts(products.map((p, j) => (i === j ? { ...p, [field]: value } : p)));
 
-  const submit = async (event: Event) => {
+  const submit = (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    creating.run(async () =>
       onCreated(
         await api.createPricingPlan(serviceId, {
           name: name.trim(),
           type,
           products: products.map((p) => ({ name: p.name.trim(), unitPrice: p.unitPrice.trim(), unit: p.unit.trim() })),
         }),
-      );
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+      ),
+    );
   };
 
   return (
@@ -81,8 +75,8 @@ export function PlanForm({ serviceId, onCreated, onCancel }: { serviceId: string
       </button>
       <ProblemMessage error={error} />
       <div class="actions">
-        <button type="submit" disabled={busy}>
-          {busy ? 'Creating…' : 'Create plan'}
+        <button type="submit" disabled={creating.busy}>
+          {creating.busy ? 'Creating…' : 'Create plan'}
         </button>
         <button type="button" class="secondary" onClick={onCancel}>
           Cancel

@@ -1,7 +1,7 @@
 // A service's pricing plans and their products, as a table per plan, with
 // a copy button for each product id (the id a service meters with).
 import type { PricingPlan } from '../api';
-import { CopyButton, Empty } from '../ui';
+import { CopyButton, DataTable, Empty } from '../ui';
 import type { ComponentChildren } from 'preact';
 
 export function PricingPlans({
@@ -27,33 +27,22 @@ export function PricingPlans({
           {plan.products.length === 0 ? (
             <p class="hint">No products: every call is free.</p>
           ) : (
-            <div class="table-wrap" tabIndex={0}>
-              <table>
-                <caption class="visually-hidden">Products of {plan.name}</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Product</th>
-                    <th scope="col">Unit price</th>
-                    <th scope="col">Unit</th>
-                    <th scope="col">Product id</th>
+            <DataTable caption={`Products of ${plan.name}`} columns={['Product', 'Unit price', 'Unit', 'Product id']}>
+              <tbody>
+                {plan.products.map((p) => (
+                  <tr key={p.id}>
+                    <td>{p.name}</td>
+                    <td class="num">
+                      {p.unitPrice} {plan.currency}
+                    </td>
+                    <td>{p.unit}</td>
+                    <td>
+                      <code class="id">{p.id}</code> <CopyButton text={p.id} label={`Copy product id of ${p.name}`} />
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {plan.products.map((p) => (
-                    <tr key={p.id}>
-                      <td>{p.name}</td>
-                      <td class="num">
-                        {p.unitPrice} {plan.currency}
-                      </td>
-                      <td>{p.unit}</td>
-                      <td>
-                        <code class="id">{p.id}</code> <CopyButton text={p.id} label={`Copy product id of ${p.name}`} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+                ))}
+              </tbody>
+            </DataTable>
           )}
         </article>
       ))}

@@ -3,7 +3,7 @@
 // marketplace service's page picks the application.
 import { useEffect, useState } from 'preact/hooks';
 import { api, type Application, type Subscription } from '../api';
-import { fieldError, ProblemMessage, SelectField } from '../ui';
+import { fieldError, ProblemMessage, SelectField, useAction } from '../ui';
 import type { Subscribable } from './catalog';
 
 export function SubscribeForm(props: {
@@ -19,22 +19,14 @@ export function SubscribeForm(props: {
   const [serviceId, setServiceId] = useState(props.services[0]?.id ?? '');
   const service = props.services.find((s) => s.id === serviceId);
   const [planId, setPlanId] = useState(service?.plans[0]?.id ?? '');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const subscribing = useAction();
+  const error = subscribing.error;
 
   useEffect(() => setPlanId(service?.plans[0]?.id ?? ''), [serviceId]);
 
-  const submit = async (event: Event) => {
+  const submit = (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      props.onSubscribed(await api.subscribe(applicationId, serviceId, planId));
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    subscribing.run(async () => props.onSubscribed(await api.subscribe(applicationId, serviceId, planId)));
   };
 
   return (
@@ -71,8 +63,8 @@ export function SubscribeForm(props: {
       </div>
       {service && service.plans.length === 0 && <p class="hint">This service has no pricing plan yet.</p>}
       <ProblemMessage error={error} />
-      <button type="submit" disabled={busy || !planId || !applicationId}>
-        {busy ? 'Subscribing…' : 'Subscribe'}
+      <button type="submit" disabled={subscribing.busy || !planId || !applicationId}>
+        {subscribing.busy ? 'Subscribing…' : 'Subscribe'}
       </button>
     </form>
   );

@@ -1,6 +1,7 @@
 // Usage per day and product as an SVG bar chart drawn by the app, with the
 // same figures as a table for screen readers and exact reading.
 import type { UsageLine } from '../api';
+import { DataTable } from '../ui';
 
 /** One day's usage lines. */
 export interface DailyUsage {
@@ -73,33 +74,20 @@ export function UsageChart({ daily, title }: { daily: DailyUsage[]; title: strin
       </ul>
       <details>
         <summary>Usage per day as a table</summary>
-        <div class="table-wrap" tabIndex={0}>
-          <table>
-            <caption class="visually-hidden">{title}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Day (UTC)</th>
+        <DataTable caption={title} columns={['Day (UTC)', ...products.map((p) => `${p.productName} (${p.unit})`)]}>
+          <tbody>
+            {daily.map((d) => (
+              <tr key={d.day}>
+                <th scope="row">{d.day}</th>
                 {products.map((p) => (
-                  <th scope="col" key={p.productId}>
-                    {p.productName} ({p.unit})
-                  </th>
+                  <td class="num" key={p.productId}>
+                    {d.lines.find((l) => l.productId === p.productId)?.quantity ?? '0'}
+                  </td>
                 ))}
               </tr>
-            </thead>
-            <tbody>
-              {daily.map((d) => (
-                <tr key={d.day}>
-                  <th scope="row">{d.day}</th>
-                  {products.map((p) => (
-                    <td class="num" key={p.productId}>
-                      {d.lines.find((l) => l.productId === p.productId)?.quantity ?? '0'}
-                    </td>
-                  ))}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+            ))}
+          </tbody>
+        </DataTable>
       </details>
     </figure>
   );
