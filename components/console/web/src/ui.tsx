@@ -359,11 +359,37 @@ export function ConfirmButton(props: {
   );
 }
 
-/** A table in a keyboard-scrollable frame: its caption (visible or not), column headings and rows. */
+/** The ARIA role each table element keeps when a narrow screen shows rows as cards (CSS `display: block` drops them). */
+const TABLE_ROLES: [string, string][] = [
+  ['table', 'table'],
+  ['thead, tbody, tfoot', 'rowgroup'],
+  ['tr', 'row'],
+  ['th[scope="col"]', 'columnheader'],
+  ['th[scope="row"]', 'rowheader'],
+  ['td', 'cell'],
+];
+
+/**
+ * A table: its caption (visible or not), column headings and rows. On a
+ * narrow screen each row stands as a card, every cell under its column's
+ * name (`data-label`, set here from `columns`), so no column is off-screen.
+ */
 export function DataTable(props: { caption: ComponentChildren; showCaption?: boolean; columns: string[]; class?: string; children: ComponentChildren }) {
+  const table = useRef<HTMLTableElement>(null);
+  useEffect(() => {
+    const t = table.current;
+    if (!t) return;
+    for (const [selector, role] of TABLE_ROLES) {
+      if (selector === 'table') t.setAttribute('role', role);
+      else t.querySelectorAll(selector).forEach((el) => el.setAttribute('role', role));
+    }
+    t.querySelectorAll('tbody tr').forEach((row) =>
+      Array.from(row.children).forEach((cell, i) => cell.setAttribute('data-label', props.columns[i] ?? '')),
+    );
+  });
   return (
     <div class="table-wrap" tabIndex={0}>
-      <table class={props.class}>
+      <table ref={table} class={`stack${props.class ? ` ${props.class}` : ''}`}>
         <caption class={props.showCaption ? undefined : 'visually-hidden'}>{props.caption}</caption>
         <thead>
           <tr>

@@ -189,7 +189,8 @@ test('a provider walks the external-service tutorial: service, plan, token, test
   const secret = page.getByRole('textbox', { name: 'Consumer secret', exact: true });
   await see(secret);
   await see(page.getByText('Copy the consumer secret now: it is shown only this once.'));
-  assert.ok((await secret.inputValue()).length > 10);
+  made.consumerSecret = await secret.inputValue();
+  assert.ok(made.consumerSecret.length > 10);
   await page.getByRole('button', { name: 'Copy consumer secret' }).click();
 
   // Subscribe it to the service (test mode).
@@ -407,6 +408,29 @@ test('every page has no serious or critical accessibility violation, at 1280 and
     }
   }
   assert.deepEqual(blocking, []);
+});
+
+test('Try it out asks for the consumer secret when this browser session does not know it', async () => {
+  // A new tab has a session storage of its own: signed in there, the secret is unknown.
+  const tab = await browser.context.newPage();
+  try {
+    await tab.goto(`${platform.base}/`);
+    await tab.getByLabel('Personal access token', { exact: true }).fill(made.pat);
+    await tab.getByRole('button', { name: 'Sign in' }).click();
+    await see(tab.getByRole('heading', { level: 1, name: 'My services' }));
+    await tab.goto(`${platform.base}${made.tryPath}`);
+    const form = tab.getByRole('form', { name: 'Consumer secret needed' });
+    await see(form);
+    const axe = await screenshotAndAxe(tab, 'try-it-out-secret-needed');
+    for (const width of WIDTHS) assert.deepEqual(axe[width].filter((v) => v.impact === 'serious' || v.impact === 'critical'), []);
+    await form.getByLabel('Consumer secret', { exact: true }).fill(made.consumerSecret);
+    await form.getByRole('button', { name: 'Use this secret' }).click();
+    await tab.getByLabel('Path').fill('/walk');
+    await tab.getByRole('button', { name: 'Send request' }).click();
+    await see(tab.getByRole('region', { name: 'Response' }).getByLabel('Status', { exact: true }).getByText('200'));
+  } finally {
+    await tab.close();
+  }
 });
 
 test('the console is usable by keyboard alone: focus starts at the heading, forms and the navigation work with keys', async () => {

@@ -44,8 +44,9 @@ export async function startBrowser(base) {
 
 /**
  * Checks the page `page` shows now at every width: a full-page screenshot
- * `<width>/<name>.png` and an axe run (WCAG 2 A and AA rules). Returns the
- * violations per width, each as `{id, impact, nodes}`.
+ * `<width>/<name>.png`, an axe run (WCAG 2 A and AA rules and best
+ * practices) and a check that the page is no wider than the screen. Returns
+ * the violations per width, each as `{id, impact, nodes, help}`.
  */
 export async function screenshotAndAxe(page, name) {
   const results = {};
@@ -55,6 +56,11 @@ export async function screenshotAndAxe(page, name) {
     await page.screenshot({ path: join(SCREENSHOTS, String(width), `${name}.png`), fullPage: true });
     const axe = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
     results[width] = axe.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help }));
+    // A page wider than the screen hides some of itself behind a sideways scroll.
+    const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    if (scrollWidth > width) {
+      results[width].push({ id: 'wider-than-the-screen', impact: 'serious', nodes: 1, help: `${scrollWidth} px wide at ${width} px` });
+    }
   }
   await page.setViewportSize({ width: WIDTHS[0], height: 900 });
   return results;
