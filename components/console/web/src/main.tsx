@@ -43,13 +43,22 @@ function page(path: string) {
   return <NotFoundPage />;
 }
 
+/** Where to go after signing in: the page asked for (a same-origin path only), else My services. */
+function afterSignIn(query: URLSearchParams): string {
+  const next = query.get('next') ?? '';
+  return next.startsWith('/') && !next.startsWith('//') && next !== '/sign-in' ? next : '/services';
+}
+
 function App() {
-  const { path } = useLocation();
+  const { path, query } = useLocation();
   const [signedIn, setSignedIn] = useState(() => session.token() !== null);
   useEffect(() => session.subscribe(() => setSignedIn(session.token() !== null)), []);
   useEffect(() => {
-    if (!signedIn && path !== '/sign-in') navigate(`/sign-in`, true);
-    if (signedIn && path === '/sign-in') navigate('/services', true);
+    if (!signedIn && path !== '/sign-in') {
+      const asked = path === '/' ? '' : `?next=${encodeURIComponent(path + window.location.search)}`;
+      navigate(`/sign-in${asked}`, true);
+    }
+    if (signedIn && path === '/sign-in') navigate(afterSignIn(query), true);
   }, [signedIn, path]);
 
   const current = (href: string) => path === href || path.startsWith(`${href}/`) || (href === '/services' && path === '/');
@@ -78,7 +87,7 @@ function App() {
                   class="link"
                   onClick={() => {
                     session.signOut();
-                    navigate('/sign-in');
+                    navigate('/sign-in', true);
                   }}
                 >
                   Sign out

@@ -410,15 +410,17 @@ test('every page has no serious or critical accessibility violation, at 1280 and
   assert.deepEqual(blocking, []);
 });
 
-test('Try it out asks for the consumer secret when this browser session does not know it', async () => {
-  // A new tab has a session storage of its own: signed in there, the secret is unknown.
+test('a deep link opened signed out leads there after signing in, and Try it out asks for a consumer secret this session does not know', async () => {
+  // A new tab has a session storage of its own: signed out, then signed in
+  // there, it knows no consumer secret.
   const tab = await browser.context.newPage();
   try {
-    await tab.goto(`${platform.base}/`);
+    await tab.goto(`${platform.base}${made.tryPath}`);
+    await see(tab.getByRole('heading', { level: 1, name: 'Welcome to qmarket' }));
     await tab.getByLabel('Personal access token', { exact: true }).fill(made.pat);
     await tab.getByRole('button', { name: 'Sign in' }).click();
-    await see(tab.getByRole('heading', { level: 1, name: 'My services' }));
-    await tab.goto(`${platform.base}${made.tryPath}`);
+    await see(tab.getByRole('heading', { level: 1, name: 'Try it out: Quantum walk' }));
+    assert.equal(new URL(tab.url()).pathname, made.tryPath);
     const form = tab.getByRole('form', { name: 'Consumer secret needed' });
     await see(form);
     const axe = await screenshotAndAxe(tab, 'try-it-out-secret-needed');
