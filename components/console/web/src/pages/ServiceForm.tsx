@@ -2,7 +2,7 @@
 // contract, the OpenAPI document as a JSON or YAML file, and for a managed
 // service its code as a ZIP archive.
 import { useEffect, useState } from 'preact/hooks';
-import { api, type Runtime, type Service, type ServiceInput, type ServiceType } from '../api';
+import { api, type Resources, type Runtime, type Service, type ServiceInput, type ServiceType } from '../api';
 import { Link, navigate } from '../router';
 import {
   FileField,
@@ -30,6 +30,13 @@ export async function readApiSpecification(file: File): Promise<unknown> {
   return text;
 }
 
+/** The resource fields of a managed service: field, label, least value. */
+const RESOURCE_FIELDS: { key: keyof Resources; label: string; min: string }[] = [
+  { key: 'milliCpus', label: 'CPU (millicores)', min: '0' },
+  { key: 'memoryInMegabytes', label: 'Memory (MB)', min: '0' },
+  { key: 'timeoutSeconds', label: 'Timeout (seconds)', min: '1' },
+];
+
 const RUNTIMES: { value: Runtime; label: string }[] = [
   { value: 'PYTHON_TEMPLATE', label: 'Python template' },
   { value: 'WASM', label: 'WebAssembly (WASI 0.2 command)' },
@@ -51,9 +58,12 @@ export function ServiceFormPage({ id }: { id?: string }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [runtime, setRuntime] = useState<Runtime>('PYTHON_TEMPLATE');
-  const [cpus, setCpus] = useState('1000');
-  const [memory, setMemory] = useState('2048');
-  const [timeout, setTimeout] = useState('3600');
+  // As typed: numbers once sent.
+  const [resources, setResources] = useState<Record<keyof Resources, string>>({
+    milliCpus: '1000',
+    memoryInMegabytes: '2048',
+    timeoutSeconds: '3600',
+  });
   const [specFile, setSpecFile] = useState<File | null>(null);
   const [archive, setArchive] = useState<File | null>(null);
   const saving = useAction();
@@ -70,10 +80,13 @@ export function ServiceFormPage({ id }: { id?: string }) {
     setAuth(s.securityConfiguration.type);
     setUsername(s.securityConfiguration.username ?? '');
     if (s.runtime) setRuntime(s.runtime);
-    if (s.resources) {
-      setCpus(String(s.resources.milliCpus));
-      setMemory(String(s.resources.memoryInMegabytes));
-      setTimeout(String(s.resources.timeoutSeconds));
+    const r = s.resources;
+    if (r) {
+      setResources({
+        milliCpus: String(r.milliCpus),
+        memoryInMegabytes: String(r.memoryInMegabytes),
+        timeoutSeconds: String(r.timeoutSeconds),
+      });
     }
   }, [existing.data]);
 
@@ -97,9 +110,9 @@ export function ServiceFormPage({ id }: { id?: string }) {
       } else {
         input.runtime = runtime;
         input.resources = {
-          milliCpus: Number(cpus),
-          memoryInMegabytes: Number(memory),
-          timeoutSeconds: Number(timeout),
+          milliCpus: Number(resources.milliCpus),
+          memoryInMegabytes: Number(resources.memoryInMegabytes),
+          timeoutSeconds: Number(resources.timeoutSeconds),
         };
       }
       if (specFile) input.apiSpecification = await readApiSpecification(specFile);
@@ -202,30 +215,17 @@ export function ServiceFormPage({ id }: { id?: string }) {
               error={fieldError(error, 'runtime')}
             />
             <div class="row">
-              <TextField
-                label="CPU (millicores)"
-                type="number"
-                min="0"
-                value={cpus}
-                onValue={setCpus}
-                error={fieldError(error, 'resources.milliCpus')}
-              />
-              <TextField
-                label="Memory (MB)"
-                type="number"
-                min="0"
-                value={memory}
-                onValue={setMemory}
-                error={fieldError(error, 'resources.memoryInMegabytes')}
-              />
-              <TextField
-                label="Timeout (seconds)"
-                type="number"
-                min="1"
-                value={timeout}
-                onValue={setTimeout}
-                error={fieldError(error, 'resources.timeoutSeconds')}
-              />
+              {RESOURCE_FIELDS.map((f) => (
+                <TextField
+                  key={f.key}
+                  label={f.label}
+                  type="number"
+                  min={f.min}
+                  value={resources[f.key]}
+                  onValue={(v) => setResources({ ...resources, [f.key]: v })}
+                  error={fieldError(error, `resources.${f.key}`)}
+                />
+              ))}
             </div>
             {!editing && (
               <FileField
