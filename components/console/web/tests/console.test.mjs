@@ -74,6 +74,11 @@ async function go(name) {
   assert.equal(await nav.getByRole('link', { name }).getAttribute('aria-current'), 'page');
 }
 
+/** Screenshots and checks the page as it is now, among every page's results. */
+async function checkState(name) {
+  (made.axe ??= {})[name] = await screenshotAndAxe(page, name);
+}
+
 /** Creates a pricing plan of one product on the service's page shown now. */
 async function createPlan(planName, { name, unitPrice, unit }) {
   await page.getByRole('button', { name: 'Create pricing plan' }).click();
@@ -125,6 +130,7 @@ test('a provider walks the external-service tutorial: service, plan, token, test
   await see(heading('Welcome, Ada Provider'));
   made.pat = await page.getByRole('textbox', { name: 'Personal access token', exact: true }).inputValue();
   assert.match(made.pat, /\S{20,}/);
+  await checkState('signed-up');
   await page.getByRole('button', { name: 'Continue to the console' }).click();
   await see(heading('My services'));
   await see(page.getByText('You have no services yet.'));
@@ -191,6 +197,7 @@ test('a provider walks the external-service tutorial: service, plan, token, test
   await see(page.getByText('Copy the consumer secret now: it is shown only this once.'));
   made.consumerSecret = await secret.inputValue();
   assert.ok(made.consumerSecret.length > 10);
+  await checkState('application-created');
   await page.getByRole('button', { name: 'Copy consumer secret' }).click();
 
   // Subscribe it to the service (test mode).
@@ -219,6 +226,7 @@ test('a provider walks the external-service tutorial: service, plan, token, test
   assert.equal(upstream.calls[0].url, '/api/walk');
   assert.equal(upstream.calls[0].correlationId, correlationId);
   made.correlationId = correlationId;
+  await checkState('try-it-out-response');
 
   // The metering event on the service's page, in test mode.
   await go('My services');
@@ -294,6 +302,7 @@ test('a provider runs a managed service: ZIP upload, build succeeded, execution 
   await see(log.getByText('halfway'), SLOW);
   await see(execution.getByRole('status').getByText('SUCCEEDED'), SLOW);
   await see(log.getByText('almost done'));
+  await checkState('try-it-out-execution');
   assert.ok(JSON.parse(await execution.getByLabel('Execution result').textContent()).finished_at_ms > 0);
 });
 
@@ -314,7 +323,7 @@ test('validation errors show next to their fields: a bad URL, and a folder-zippe
   assert.ok(message.length > 0);
   assert.ok(detail.includes(`url: ${message}`), `${detail} / ${message}`);
   made.badUrlMessage = message;
-  await screenshotAndAxe(page, 'create-service-bad-url').then((r) => (made.axe ??= {})['create-service-bad-url'] = r);
+  await checkState('create-service-bad-url');
 
   // The project's folder zipped instead of its contents.
   await page.goto(`${platform.base}${made.managedPath}`);
@@ -327,7 +336,7 @@ test('validation errors show next to their fields: a bad URL, and a folder-zippe
   await see(build.getByText('Build failed', { exact: true }), SLOW);
   const messages = build.getByRole('list', { name: 'Validation messages' });
   await see(messages.getByText(/zip its contents instead/));
-  await screenshotAndAxe(page, 'service-managed-folder-zip').then((r) => (made.axe['service-managed-folder-zip'] = r));
+  await checkState('service-managed-folder-zip');
 });
 
 test('a service is edited, and deleted only once the deletion is confirmed', async () => {
