@@ -15,6 +15,8 @@
 # up-to-date .wasm untouched, and the host compares its time with the
 # sources its manifest's `watch` globs name (a stale component is refused),
 # so a build that found nothing to do must still mark it current.
+# The console's web assets are built first (scripts/build-console.sh) when the
+# console component is among the packages: it embeds them.
 # Usage: scripts/build-wasm.sh [package...]   (default: all of them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +48,11 @@ done
 if [ "$#" -gt 0 ]; then
     packages=()
     for name in "$@"; do packages+=("-p" "$name"); done
+fi
+
+# The console component embeds the web console's built assets.
+if [[ " ${packages[*]} " == *" console "* ]]; then
+    scripts/build-console.sh
 fi
 
 has_rustup_target() {

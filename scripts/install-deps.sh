@@ -2,8 +2,11 @@
 # Installs the system packages the platform's tests and benchmarks use, when
 # they are missing: redis-server (the Redis key-value backend), wrk, jq
 # and curl for the benchmarks, bubblewrap (the sandbox of the Python
-# runtime's executions) and python3-venv (its environments); with
-# --profiling also valgrind (bench/profile.sh).
+# runtime's executions), python3-venv (its environments), Node.js and npm
+# (the web console's build and browser tests) and Chromium (the browser the
+# console's tests drive); with --profiling also valgrind (bench/profile.sh).
+# apt may be busy with another install for a while: every apt-get call
+# waits for its lock.
 set -euo pipefail
 
 missing=()
@@ -16,10 +19,14 @@ command -v jq >/dev/null 2>&1 || missing+=(jq)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 /usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 echo "install-deps: installing ${missing[*]}" >&2
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+lock_wait=(-o DPkg::Lock::Timeout=600)
+$sudo apt-get "${lock_wait[@]}" update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get "${lock_wait[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

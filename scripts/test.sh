@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README documents it and CI runs it:
-# installs what is missing, builds every component for wasm32-wasip2, checks
-# formatting and lints, then runs every unit and end-to-end test (the latter
-# start the platform on the embedded host, on SQLite and on Redis).
+# installs what is missing, builds every component for wasm32-wasip2 (the
+# console's web assets first), checks formatting and lints, then runs every
+# unit and end-to-end test (the latter start the platform on the embedded
+# host, on SQLite and on Redis) and the console's browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,3 +26,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # executions) and Docker tests run here too.
 step "tests"
 cargo test --workspace --locked "$@"
+
+# The web console in Debian's Chromium, against the platform (`qmarket up`)
+# and a worker that the tests start themselves.
+step "browser tests of the web console (node --test)"
+cargo build --locked -p qmarket
+(cd components/console/web && npm run --silent test:browser)

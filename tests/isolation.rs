@@ -452,9 +452,10 @@ impl Probe {
 
 /// Operations anyone may call, or that touch nothing owned: they take no id
 /// of an account's object, so there is nothing of A's for B to reach.
-const PUBLIC: [&str; 6] = [
+const PUBLIC: [&str; 7] = [
     "getHealth",
     "getOpenApiDocument",
+    "getConsole",
     "signUp",
     "issueToken",
     "listQuantumBackends",
@@ -477,6 +478,14 @@ const OWN_SCOPE: [&str; 7] = [
 /// Every attempt of `b` on `a`'s objects.
 fn probes(a: &Tenant, b: &Tenant) -> Vec<Probe> {
     let mut all = vec![
+        // The console's files are the same for everyone: a name of A's
+        // object is no file of it.
+        probe(
+            "getConsoleAsset",
+            "GET",
+            format!("/assets/{}", a.published.service),
+            404,
+        ),
         probe(
             "revokeAccessToken",
             "DELETE",
@@ -1004,6 +1013,14 @@ fn public_answers_show_only_a_published_offer(
             reply.text
         );
     }
+    // The console's page, opened at a deep link to A's service, is the same
+    // static page for everyone: nothing of A's is in it.
+    let page = Call::new("GET", app.url(&format!("/services/{}", a.draft.service)))
+        .header("accept", "text/html")
+        .bearer(&b.account.token)
+        .send()
+        .expect(200);
+    assert_eq!(page.text, app.get("/").send().expect(200).text);
     // B's client key with A's client secret is no client at all.
     let crossed = base64::engine::general_purpose::STANDARD.encode(format!(
         "{}:{}",

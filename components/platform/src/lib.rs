@@ -1,6 +1,7 @@
 //! Platform endpoints that belong to no capability: `GET /api/health`,
 //! `GET /api/openapi.json` (the platform's own OpenAPI 3.1 document), and the
-//! problem+json 404 for every path no other component serves.
+//! problem+json 404 for every path under `/api` no other component serves
+//! (the console answers the paths outside the API).
 use qmarket_core::Error;
 use qmarket_http::{no_endpoint, problem, Method, Request, Response, Route};
 use serde_json::json;
