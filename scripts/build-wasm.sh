@@ -50,8 +50,9 @@ if [ "$#" -gt 0 ]; then
     for name in "$@"; do packages+=("-p" "$name"); done
 fi
 
-# The console component embeds the web console's built assets.
-if [[ " ${packages[*]} " == *" console "* ]]; then
+# The console component (package web-console) embeds the web console's
+# built assets.
+if [[ " ${packages[*]} " == *" web-console "* ]]; then
     scripts/build-console.sh
 fi
 

@@ -6,7 +6,9 @@
 //! recorded in four steps, whatever its size:
 //!
 //! 1. every report is checked (correlation, product, timestamp; each
-//!    correlation and plan read once per request);
+//!    correlation and plan read once per request, and what can be known
+//!    ahead — subscriptions, the values of eventId claims — read together
+//!    in one round trip);
 //! 2. every `eventId` is claimed, in one order all requests keep (sorted
 //!    keys), so that two requests never wait for each other; a copy of an
 //!    event already recorded is answered with that event instead;
@@ -23,9 +25,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use qmarket_core::id::{new_id, IdKind};
 use qmarket_core::{secret, Error, Result, Timestamp};
-use qmarket_model::{resolve_correlation, Correlation, MeteringEvent, PricingPlan, Record};
+use qmarket_model::{
+    resolve_correlation, Correlation, MeteringEvent, PricingPlan, Record, SealedCorrelation,
+    Subscription,
+};
 use qmarket_sealing::Sealer;
-use qmarket_store::{claim_value, value_key, Claim, Index, KeyValue};
+use qmarket_store::{claim_value, value_key, Claim, Index, KeyValue, Prefetched};
 use serde::{Deserialize, Serialize};
 
 use crate::placement::{LoggedEvent, Placement};
@@ -128,6 +133,12 @@ pub fn record_reports(
 ) -> Result<Answered> {
     let kept_key = request_key
         .map(|k| MeteringEvent::batch_idempotency_key(ingest.caller, &secret::hash(&k.key)));
+    let prefetched = Prefetched::new(ingest.kv);
+    prefetched.prefetch(&first_reads(ingest, &reports, kept_key.as_deref()))?;
+    let ingest = &Ingest {
+        kv: &prefetched,
+        ..*ingest
+    };
     if let (Some(key), Some(request)) = (&kept_key, request_key) {
         match claim_value::<KeptAnswer>(ingest.kv, key, ingest.waiting)? {
             Claim::Settled(kept) if kept.body_hash == request.body_hash => {
@@ -177,6 +188,36 @@ pub fn record_reports(
         items: items.iter().map(Item::result).collect(),
         replayed: false,
     })
+}
+
+/// The keys the reports of a request read first, for one round trip: the
+/// subscription each sealed correlation id names (or each stored
+/// correlation), the values of their eventIds' claims, and the value of
+/// the request's own key.
+fn first_reads(
+    ingest: &Ingest,
+    reports: &[Result<UsageReport>],
+    kept_key: Option<&str>,
+) -> Vec<String> {
+    let mut keys: Vec<String> = kept_key.map(value_key).into_iter().collect();
+    let mut correlations: Vec<&str> = Vec::new();
+    for report in reports.iter().flatten() {
+        if !correlations.contains(&report.correlation_id.as_str()) {
+            correlations.push(&report.correlation_id);
+            let sealed = ingest
+                .correlations
+                .and_then(|sealer| SealedCorrelation::open(sealer, &report.correlation_id));
+            keys.push(match sealed {
+                Some(claims) => Subscription::key(&claims.subscription_id),
+                None => Correlation::key(&report.correlation_id),
+            });
+        }
+        if let Some(event_id) = &report.event_id {
+            let key = MeteringEvent::idempotency_key(ingest.caller, &secret::hash(event_id));
+            keys.push(value_key(&key));
+        }
+    }
+    keys
 }
 
 /// Where one report of a request stands.

@@ -93,7 +93,7 @@ fn a_report_is_recorded_priced_listed_and_billed() {
 }
 
 #[test]
-fn recording_a_report_makes_four_writes_and_no_read_modify_write() {
+fn recording_a_report_makes_two_reads_four_writes_and_no_read_modify_write() {
     // Setup: a store that logs its operations.
     let kv: Recording = Recording::default();
     seed_service(&kv, PROVIDER, SERVICE);
@@ -115,6 +115,11 @@ fn recording_a_report_makes_four_writes_and_no_read_modify_write() {
     );
     assert_eq!(kv.writes()[3].name, "set_many");
     assert_eq!(kv.writes()[3].keys.len(), 3);
+    // Reads: the correlation with the claim's value in one round trip,
+    // then the plan.
+    let reads: Vec<String> = kv.reads().iter().map(ToString::to_string).collect();
+    assert_eq!(reads.len(), 2, "{reads:?}");
+    assert!(reads[0].starts_with("get_many correlation/"), "{reads:?}");
     kv.clear();
     record_usage(&ingest(&kv, PROVIDER, quick()), &report(api_call(1))).unwrap();
     assert_eq!(kv.writes().len(), 3);

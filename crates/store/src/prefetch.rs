@@ -3,11 +3,14 @@
 //! A request often knows early which keys it will read (an application, a
 //! service, a subscription pointer) while the code that reads them lives in
 //! several crates, each with its own `get`. [`Prefetched`] wraps the store:
-//! [`Prefetched::prefetch`] reads a set of keys with one `get_many`, and
-//! every later read of those keys is answered from memory, wherever it is
-//! made. Writes go to the store and update what is kept, so a request reads
-//! its own writes; a counter's `increment` forgets the key (the store alone
-//! knows the new encoding). Nothing is kept between requests.
+//! [`Prefetched::prefetch`] reads a set of keys with one `get_many`, and the
+//! next read of each of those keys is answered from memory, wherever it is
+//! made. A value is handed out once: a second read of the key goes to the
+//! store, so code that polls a key for another writer's value sees it
+//! arrive. Writes go to the store and are kept for the next read, so a
+//! request reads its own writes; a counter's `increment` forgets the key
+//! (the store alone knows the new encoding). Nothing is kept between
+//! requests.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -60,8 +63,8 @@ impl<'a> Prefetched<'a> {
 
 impl KeyValue for Prefetched<'_> {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        if let Some(value) = self.known.borrow().get(key) {
-            return Ok(value.clone());
+        if let Some(value) = self.known.borrow_mut().remove(key) {
+            return Ok(value);
         }
         self.inner.get(key)
     }
@@ -79,7 +82,7 @@ impl KeyValue for Prefetched<'_> {
     }
 
     fn exists(&self, key: &str) -> Result<bool> {
-        if let Some(value) = self.known.borrow().get(key) {
+        if let Some(value) = self.known.borrow_mut().remove(key) {
             return Ok(value.is_some());
         }
         self.inner.exists(key)
@@ -92,11 +95,8 @@ impl KeyValue for Prefetched<'_> {
 
     fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
         self.prefetch(keys)?;
-        let known = self.known.borrow();
-        Ok(keys
-            .iter()
-            .map(|key| known.get(key).cloned().flatten())
-            .collect())
+        let mut known = self.known.borrow_mut();
+        Ok(keys.iter().map(|key| known.remove(key).flatten()).collect())
     }
 
     fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<()> {
@@ -129,20 +129,29 @@ mod tests {
     }
 
     #[test]
-    fn prefetched_keys_present_or_missing_are_read_once() {
+    fn prefetched_keys_present_or_missing_are_read_in_one_round_trip() {
         let store = recording();
         let kv = Prefetched::new(&store);
         kv.prefetch(&["a", "b", "missing"]).unwrap();
         assert_eq!(kv.get("a").unwrap(), Some(b"1".to_vec()));
         assert_eq!(kv.get("missing").unwrap(), None);
-        assert!(!kv.exists("missing").unwrap());
         assert_eq!(
-            kv.get_many(&["b".to_string(), "a".to_string()]).unwrap(),
-            [Some(b"2".to_vec()), Some(b"1".to_vec())]
+            kv.get_many(&["b".to_string()]).unwrap(),
+            [Some(b"2".to_vec())]
         );
         assert_eq!(store.reads().len(), 1);
         assert_eq!(kv.get("other").unwrap(), None);
         assert_eq!(store.reads().len(), 2);
+    }
+
+    #[test]
+    fn a_second_read_sees_what_another_writer_wrote_since() {
+        let store = recording();
+        let kv = Prefetched::new(&store);
+        kv.prefetch(&["later"]).unwrap();
+        assert_eq!(kv.get("later").unwrap(), None);
+        store.inner.set("later", b"written").unwrap();
+        assert_eq!(kv.get("later").unwrap(), Some(b"written".to_vec()));
     }
 
     #[test]
