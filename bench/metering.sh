@@ -70,7 +70,10 @@ function request()
     for i = 1, 100 do events[i] = report(shape == "batch-ids") end
     local headers = nil
     if shape == "batch" then
-        headers = { ["Idempotency-Key"] = string.format("%s-%d-%d", run, tid, sent) }
+        -- A table given to wrk.format replaces wrk.headers: all of them.
+        headers = {}
+        for name, value in pairs(wrk.headers) do headers[name] = value end
+        headers["Idempotency-Key"] = string.format("%s-%d-%d", run, tid, sent)
     end
     return wrk.format(nil, "$2", headers, '{"events":[' .. table.concat(events, ",") .. ']}')
 end
