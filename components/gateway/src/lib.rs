@@ -24,12 +24,13 @@ mod upstream;
 pub use error_code::classify;
 
 use qmarket_core::{Result, Timestamp};
+use qmarket_gateway::limits::{count_call, Counted, Refusal};
 use qmarket_gateway::{
     authorize, forwarded_proto_and_host, new_correlation, upstream_authorization,
     upstream_request_headers, Caller, ForwardContext, GatewayConfig, GatewayPath, Grant, Target,
     UpstreamUrl, MAX_BODY_VARIABLE, TIMEOUT_VARIABLE,
 };
-use qmarket_http::Request;
+use qmarket_http::{problem, Request, Response};
 use qmarket_model::Correlation;
 use qmarket_sealing::Sealer;
 use qmarket_store::KeyValue;
@@ -91,7 +92,7 @@ pub fn admit(
     correlations: &Sealer,
 ) -> Result<Call> {
     let path = GatewayPath::parse(&req.path)?;
-    let grant = authorize(kv, caller, path.service_id)?;
+    let grant = authorize(kv, caller, path.service_id, now)?;
     if grant.service.kind == qmarket_model::ServiceType::Managed {
         return Ok(Call::Managed {
             remainder: path.remainder.to_string(),
@@ -130,6 +131,32 @@ impl Admission {
         };
         upstream_request_headers(&req.headers, &ctx)
     }
+}
+
+/// Applies the subscription's spend cap (402) and its plan's rate limit and
+/// quota (429) to an admitted call: the limits as counted, for the answer's
+/// `RateLimit-Policy` / `RateLimit` fields, or the refusal to answer with
+/// (a 429 carries the fields too). A capped call is refused before it is
+/// counted.
+pub fn limit_call(
+    kv: &dyn KeyValue,
+    grant: &Grant,
+    now: Timestamp,
+) -> std::result::Result<Counted, Response> {
+    if let Some(refusal) = grant.spending.refusal() {
+        return Err(problem(&refusal));
+    }
+    match count_call(kv, &grant.subscription, now) {
+        Ok(counted) => Ok(counted),
+        Err(Refusal::Over { error, counted }) => Err(with_fields(problem(&error), &counted)),
+        Err(Refusal::Failed(error)) => Err(problem(&error)),
+    }
+}
+
+/// `response` with the fields of `counted`.
+pub fn with_fields(mut response: Response, counted: &Counted) -> Response {
+    response.headers.extend(counted.fields());
+    response
 }
 
 /// The gateway's limits from the Spin variables; a bad value is logged and

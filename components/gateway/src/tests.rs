@@ -56,6 +56,7 @@ fn store_with(url: &str, security: SecurityConfiguration) -> MemoryStore {
         test_mode: true,
         created_at: Timestamp::from_millis(0),
         index_seq: 1,
+        limits: None,
     }
     .save(&kv)
     .unwrap();

@@ -8,12 +8,13 @@
 use std::time::Duration;
 
 use qmarket_core::{Error, Timestamp};
+use qmarket_gateway::limits::Counted;
 use qmarket_gateway::{
-    authorization_keys, failure_response, upstream_response_headers, Caller, GatewayConfig,
-    GatewayPath, Scheme as Sch, Target, UpstreamFailure,
+    authorization_keys, failure_response, record_call, upstream_response_headers, Caller,
+    GatewayConfig, GatewayPath, Scheme as Sch, Target, UpstreamFailure,
 };
 use qmarket_http::{problem, BodyLimit, Request, Response};
-use qmarket_model::SealedCorrelation;
+use qmarket_model::{CallRecord, SealedCorrelation};
 use qmarket_sealing::Sealer;
 use qmarket_spin::{fields, send, send_stream, variable, SpinStore, STORE_LABEL};
 use qmarket_store::Prefetched;
@@ -28,7 +29,7 @@ use wasi::io::poll::{self, Pollable};
 use wasi::io::streams::{OutputStream, StreamError};
 
 use crate::executions::Answer;
-use crate::{admit, classify, config_from, Call, ENCRYPTION_KEY_VARIABLE};
+use crate::{admit, classify, config_from, limit_call, with_fields, Call, ENCRYPTION_KEY_VARIABLE};
 
 /// Bytes read from a stream per call.
 const CHUNK: u64 = 64 * 1024;
@@ -36,9 +37,52 @@ const CHUNK: u64 = 64 * 1024;
 /// What a gateway request came to.
 enum Outcome {
     /// An upstream's answer to stream back.
-    Upstream(IncomingResponse, String, GatewayConfig),
-    /// A managed service's answer, with the store its files are read from.
-    Managed(Answer, SpinStore),
+    Upstream(IncomingResponse, Forwarded),
+    /// A managed service's answer, with the store its files are read from
+    /// and the limits it was counted against.
+    Managed(Answer, SpinStore, Counted),
+}
+
+/// A call on its way upstream: what its answer needs, and what its record
+/// is made of once the consumer has it.
+struct Forwarded {
+    store: SpinStore,
+    config: GatewayConfig,
+    counted: Counted,
+    record: CallRecord,
+    started: u64,
+}
+
+impl Forwarded {
+    /// Records the call as answered with `status` and `sent` body bytes.
+    fn record(mut self, status: u16, sent: u64, complete: bool) {
+        self.record.status = status;
+        self.record.response_bytes = sent;
+        self.record.complete = complete;
+        self.record.duration_ms = monotonic_clock::now().saturating_sub(self.started) / 1_000_000;
+        if let Err(e) = record_call(&self.store, &self.record) {
+            eprintln!(
+                "gateway: recording call {} failed: {e}",
+                self.record.correlation_id
+            );
+        }
+    }
+}
+
+/// A request the gateway answers itself; with the call when it had been
+/// admitted (and counted against the limits).
+struct Refused {
+    response: Response,
+    call: Option<Box<Forwarded>>,
+}
+
+impl From<Response> for Refused {
+    fn from(response: Response) -> Self {
+        Refused {
+            response,
+            call: None,
+        }
+    }
 }
 
 /// Handles one gateway request.
@@ -46,13 +90,24 @@ pub(crate) fn handle(req: IncomingRequest, out: ResponseOutparam) {
     let method = req.method();
     let head = qmarket_spin::request_head(&req);
     match forward(req, &method, &head) {
-        Ok(Outcome::Upstream(response, correlation_id, config)) => {
+        Ok(Outcome::Upstream(response, call)) => {
             let is_head = matches!(method, Method::Head);
-            stream_back(response, &correlation_id, out, config.timeout, is_head);
+            let fields = call.counted.fields();
+            let (status, sent, complete) = stream_back(
+                response,
+                &call.record.correlation_id,
+                &fields,
+                out,
+                call.config.timeout,
+                is_head,
+            );
+            call.record(status, sent, complete);
         }
-        Ok(Outcome::Managed(Answer::Whole(response), _)) => send(out, response),
-        Ok(Outcome::Managed(Answer::File(file), kv)) => {
-            let headers = [
+        Ok(Outcome::Managed(Answer::Whole(response), _, counted)) => {
+            send(out, with_fields(response, &counted))
+        }
+        Ok(Outcome::Managed(Answer::File(file), kv, counted)) => {
+            let mut headers = vec![
                 (
                     "content-type".to_string(),
                     b"application/octet-stream".to_vec(),
@@ -62,10 +117,28 @@ pub(crate) fn handle(req: IncomingRequest, out: ResponseOutparam) {
                     file.len.to_string().into_bytes(),
                 ),
             ];
+            headers.extend(
+                counted
+                    .fields()
+                    .into_iter()
+                    .map(|(name, value)| (name, value.into_bytes())),
+            );
             let chunks = (0..file.chunks).map(|n| file.chunk(&kv, n));
             send_stream(out, 200, &headers, chunks);
         }
-        Err(response) => send(out, response),
+        Err(Refused { response, call }) => {
+            let (status, len) = (response.status, response.body.len() as u64);
+            match call {
+                None => send(out, response),
+                Some(call) => {
+                    send(out, with_fields(response, &call.counted));
+                    // The platform answered it itself: it does not use up
+                    // the quota.
+                    call.counted.give_back(&call.store);
+                    call.record(status, len, true);
+                }
+            }
+        }
     }
 }
 
@@ -100,7 +173,8 @@ fn authenticate(
 
 /// Everything up to the upstream's response head; a failure is the
 /// response to give the consumer.
-fn forward(req: IncomingRequest, method: &Method, head: &Request) -> Result<Outcome, Response> {
+fn forward(req: IncomingRequest, method: &Method, head: &Request) -> Result<Outcome, Refused> {
+    let started = monotonic_clock::now();
     let store = SpinStore::open(STORE_LABEL).map_err(|e| logged(&e.into()))?;
     let kv = Prefetched::new(&store);
     let config = config_from(variable);
@@ -118,6 +192,11 @@ fn forward(req: IncomingRequest, method: &Method, head: &Request) -> Result<Outc
         &correlations,
     )
     .map_err(|e| logged(&e))?;
+    let grant = match &call {
+        Call::Forward(admission) => &admission.grant,
+        Call::Managed { grant, .. } => grant,
+    };
+    let counted = limit_call(&kv, grant, now)?;
     let admission = match call {
         Call::Forward(admission) => admission,
         Call::Managed { grant, remainder } => {
@@ -128,29 +207,79 @@ fn forward(req: IncomingRequest, method: &Method, head: &Request) -> Result<Outc
             let mut request = head.clone();
             request.body = qmarket_spin::read_body(req, limit).map_err(|e| logged(&e))?;
             let answer = crate::executions::serve(&request, &kv, &grant, &remainder, now)
-                .map_err(|e| logged(&e))?;
+                .map_err(|e| with_fields(logged(&e), &counted))?;
             drop(kv);
-            return Ok(Outcome::Managed(answer, store));
+            return Ok(Outcome::Managed(answer, store, counted));
         }
     };
+    drop(kv);
     let correlation_id = admission.correlation.id.clone();
-    let fail = |error: Error| {
-        if let Error::Internal(detail) = &error {
-            eprintln!("gateway: internal error on correlation {correlation_id}: {detail}");
-        }
-        failure_response(&error, &correlation_id)
+    let mut call = Forwarded {
+        store,
+        config,
+        counted,
+        record: CallRecord {
+            correlation_id: correlation_id.clone(),
+            subscription_id: admission.grant.subscription.id.clone(),
+            method: method_name(method),
+            path: GatewayPath::parse(&head.path)
+                .map(|p| p.remainder.to_string())
+                .unwrap_or_default(),
+            status: 0,
+            duration_ms: 0,
+            request_bytes: 0,
+            response_bytes: 0,
+            complete: false,
+            started_at: now,
+        },
+        started,
     };
-
     let limit = BodyLimit {
         max_bytes: config.max_body_bytes,
         whose: "the gateway's limit",
     };
-    let body = qmarket_spin::read_body(req, limit).map_err(fail)?;
+    let body = match qmarket_spin::read_body(req, limit) {
+        Ok(body) => body,
+        Err(error) => return Err(call.refused(error)),
+    };
+    call.record.request_bytes = body.len() as u64;
 
     let headers = admission.upstream_headers(head, body.len());
-    let response = send_upstream(method, &admission.target, &headers, &body, config.timeout)
-        .map_err(|failure| fail(failure.into()))?;
-    Ok(Outcome::Upstream(response, correlation_id, config))
+    match send_upstream(method, &admission.target, &headers, &body, config.timeout) {
+        Ok(response) => Ok(Outcome::Upstream(response, call)),
+        Err(failure) => Err(call.refused(failure.into())),
+    }
+}
+
+impl Forwarded {
+    /// The gateway's own answer to this admitted call: `error` as a
+    /// problem with the call's correlation id.
+    fn refused(self, error: Error) -> Refused {
+        let correlation_id = &self.record.correlation_id;
+        if let Error::Internal(detail) = &error {
+            eprintln!("gateway: internal error on correlation {correlation_id}: {detail}");
+        }
+        Refused {
+            response: failure_response(&error, correlation_id),
+            call: Some(Box::new(self)),
+        }
+    }
+}
+
+/// The method's name as the record keeps it.
+fn method_name(method: &Method) -> String {
+    match method {
+        Method::Get => "GET".into(),
+        Method::Head => "HEAD".into(),
+        Method::Post => "POST".into(),
+        Method::Put => "PUT".into(),
+        Method::Delete => "DELETE".into(),
+        Method::Connect => "CONNECT".into(),
+        Method::Options => "OPTIONS".into(),
+        Method::Trace => "TRACE".into(),
+        Method::Patch => "PATCH".into(),
+        Method::Other(name) => name.clone(),
+    }
 }
 
 fn nanos(duration: Duration) -> u64 {
@@ -282,13 +411,17 @@ fn wait(stream: &OutputStream, timer: &Pollable) -> Result<(), WriteError> {
 /// the status cannot change: an upstream that stalls longer than
 /// `between_bytes` or fails mid-body makes the consumer's response end in
 /// an error, never in a silently truncated success.
+///
+/// `limits` are the `RateLimit-Policy` / `RateLimit` fields to add. Returns
+/// the status sent, the body bytes sent and whether the body was complete.
 fn stream_back(
     upstream: IncomingResponse,
     correlation_id: &str,
+    limits: &[(String, String)],
     out: ResponseOutparam,
     between_bytes: Duration,
     is_head: bool,
-) {
+) -> (u16, u64, bool) {
     let status = upstream.status();
     let upstream_headers = upstream.headers().entries();
     let mut headers = upstream_response_headers(&upstream_headers, correlation_id);
@@ -296,23 +429,35 @@ fn stream_back(
         // No body follows; a content-length would make the host expect one.
         headers.retain(|(name, _)| name != "content-length");
     }
+    headers.extend(
+        limits
+            .iter()
+            .map(|(name, value)| (name.clone(), value.clone().into_bytes())),
+    );
+    let refuse = |out: ResponseOutparam, error: UpstreamFailure| {
+        let mut response = failure_response(&error.into(), correlation_id);
+        response.headers.extend(limits.iter().cloned());
+        let (status, len) = (response.status, response.body.len() as u64);
+        send(out, response);
+        (status, len, true)
+    };
     let Ok(in_body) = upstream.consume() else {
         let error = UpstreamFailure::Invalid("the response body was not readable".into());
-        return send(out, failure_response(&error.into(), correlation_id));
+        return refuse(out, error);
     };
     let response = OutgoingResponse::new(fields(&headers));
     if response.set_status_code(status).is_err() {
-        let error = UpstreamFailure::Invalid(format!("status {status}"));
-        return send(out, failure_response(&error.into(), correlation_id));
+        return refuse(out, UpstreamFailure::Invalid(format!("status {status}")));
     }
     let Ok(out_body) = response.body() else {
-        return;
+        return (status, 0, false);
     };
     out.set(response);
 
+    let mut sent = 0;
     let complete = match (in_body.stream(), out_body.write()) {
         (Ok(input), Ok(output)) => {
-            let complete = copy(&input, &output, between_bytes);
+            let complete = copy(&input, &output, between_bytes, &mut sent);
             drop(input);
             drop(output);
             complete
@@ -330,14 +475,17 @@ fn stream_back(
         drop(out_body);
     }
     drop(upstream);
+    (status, sent, complete)
 }
 
-/// Copies `input` to `output`; false when either side failed or the
-/// upstream stalled longer than `between_bytes`.
+/// Copies `input` to `output`, counting the bytes written in `sent`; false
+/// when either side failed or the upstream stalled longer than
+/// `between_bytes`.
 fn copy(
     input: &wasi::io::streams::InputStream,
     output: &OutputStream,
     between_bytes: Duration,
+    sent: &mut u64,
 ) -> bool {
     loop {
         match input.read(CHUNK) {
@@ -356,6 +504,7 @@ fn copy(
                 if write_all(output, &chunk, &timer).is_err() {
                     return false;
                 }
+                *sent += chunk.len() as u64;
             }
             Err(StreamError::Closed) => return true,
             Err(StreamError::LastOperationFailed(_)) => return false,

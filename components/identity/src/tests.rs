@@ -113,6 +113,7 @@ impl Fixture {
             created_at: now(),
             updated_at: now(),
             index_seq: 1,
+            limits: None,
         }
         .save(&self.kv)
         .unwrap();

@@ -7,14 +7,16 @@
 //! | `POST /api/metering/batch` | up to 100 reports, each judged on its own |
 //! | `GET /api/services/{id}/metering-events` | the service's events (owner) |
 //! | `GET /api/subscriptions/{id}/usage` | the subscription's bill (subscriber or provider) |
+//! | `GET /api/subscriptions/{id}/calls`, `…/calls/{correlationId}` | its gateway calls with their events and cost |
+//! | `GET\|PUT\|DELETE /api/subscriptions/{id}/spend-cap` | its monthly spend cap (set by the subscriber) |
 use qmarket_core::{Error, Result, Timestamp};
 use qmarket_http::{
     json_body, no_endpoint, problem, HandlerResult, Method, PageQuery, Params, Request, Response,
     Route, StatusOf,
 };
 use qmarket_metering::{
-    list_events, record_batch, record_usage, usage, EventFilter, Ingest, Receipt, UsageReport,
-    Waiting, Window,
+    get_call, list_calls, list_events, record_batch, record_usage, remove_spend_cap, set_spend_cap,
+    spend_cap, usage, EventFilter, Ingest, Receipt, UsageReport, Waiting, Window,
 };
 use qmarket_model::SealedCorrelation;
 use qmarket_sealing::Sealer;
@@ -29,6 +31,9 @@ pub const METERING_PATH: &str = "/api/metering";
 pub const BATCH_PATH: &str = "/api/metering/batch";
 const EVENTS_ROUTE: Route<'static> = Route::new("/api/services/:svc/metering-events");
 const USAGE_ROUTE: Route<'static> = Route::new("/api/subscriptions/:sub/usage");
+const CALLS_ROUTE: Route<'static> = Route::new("/api/subscriptions/:sub/calls");
+const CALL_ROUTE: Route<'static> = Route::new("/api/subscriptions/:sub/calls/:correlation");
+const SPEND_CAP_ROUTE: Route<'static> = Route::new("/api/subscriptions/:sub/spend-cap");
 /// The request header that carries an idempotency key (same as `eventId`).
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 /// Set to `true` on the answer to a report that repeated a recorded event id,
@@ -45,6 +50,9 @@ enum Endpoint {
     Batch,
     Events(Params),
     Usage(Params),
+    Calls(Params),
+    Call(Params),
+    SpendCap(Params),
 }
 
 fn endpoint(req: &Request) -> Result<Endpoint> {
@@ -61,6 +69,17 @@ fn endpoint(req: &Request) -> Result<Endpoint> {
         (Endpoint::Events(p), Method::Get)
     } else if let Some(p) = USAGE_ROUTE.matches(path) {
         (Endpoint::Usage(p), Method::Get)
+    } else if let Some(p) = CALLS_ROUTE.matches(path) {
+        (Endpoint::Calls(p), Method::Get)
+    } else if let Some(p) = CALL_ROUTE.matches(path) {
+        (Endpoint::Call(p), Method::Get)
+    } else if let Some(p) = SPEND_CAP_ROUTE.matches(path) {
+        return match req.method {
+            Method::Get | Method::Head | Method::Put | Method::Delete => Ok(Endpoint::SpendCap(p)),
+            _ => Err(Error::MethodNotAllowed(
+                "a spend cap answers GET, PUT and DELETE".into(),
+            )),
+        };
     } else {
         return Err(no_endpoint(req));
     };
@@ -88,7 +107,11 @@ pub fn route(req: &Request, kv: &dyn KeyValue, encryption_key: Option<&str>) -> 
         Endpoint::Report | Endpoint::Batch => {
             Some(Sealer::load(kv, encryption_key)?.for_purpose(SealedCorrelation::PURPOSE))
         }
-        Endpoint::Events(_) | Endpoint::Usage(_) => None,
+        Endpoint::Events(_)
+        | Endpoint::Usage(_)
+        | Endpoint::Calls(_)
+        | Endpoint::Call(_)
+        | Endpoint::SpendCap(_) => None,
     };
     let ingest = Ingest {
         kv,
@@ -167,6 +190,50 @@ pub fn route_as(req: &Request, ingest: &Ingest) -> HandlerResult {
                 now,
             )?;
             Ok(Response::ok(&usage(kv, caller, subscription_id, window)?))
+        }
+        Endpoint::Calls(params) => {
+            let subscription_id = params.get("sub")?;
+            let page = PageQuery::from_request(req)?;
+            let window = Window::for_usage(
+                req.query_param("from").as_deref(),
+                req.query_param("to").as_deref(),
+                now,
+            )?;
+            let found = list_calls(
+                kv,
+                caller,
+                subscription_id,
+                window,
+                page.limit,
+                page.cursor.as_deref(),
+            )?;
+            Ok(Response::list(found.items, found.next))
+        }
+        Endpoint::Call(params) => Ok(Response::ok(&get_call(
+            kv,
+            caller,
+            params.get("sub")?,
+            params.get("correlation")?,
+        )?)),
+        Endpoint::SpendCap(params) => {
+            let subscription_id = params.get("sub")?;
+            match req.method {
+                Method::Put => {
+                    let body: Value = json_body(req)?;
+                    Ok(Response::ok(&set_spend_cap(
+                        kv,
+                        caller,
+                        subscription_id,
+                        &body,
+                        now,
+                    )?))
+                }
+                Method::Delete => {
+                    remove_spend_cap(kv, caller, subscription_id)?;
+                    Ok(Response::no_content())
+                }
+                _ => Ok(Response::ok(&spend_cap(kv, caller, subscription_id, now)?)),
+            }
         }
     }
 }

@@ -43,6 +43,7 @@ pub fn create(
         }
     }
     let products = pricing_plan_input::check(&mut v, kind, &input.products, &[])?;
+    let limits = pricing_plan_input::check_limits(&mut v, input.limits);
     v.finish()?;
     let mut plan = PricingPlan {
         id: new_id(IdKind::PricingPlan)?,
@@ -54,6 +55,7 @@ pub fn create(
         created_at: now,
         updated_at: now,
         index_seq: 0,
+        limits,
     };
     plan.index_seq = plan_index(service_id).append(kv, &plan.id)?;
     plan.save(kv)?;
@@ -133,12 +135,23 @@ pub fn update(
             )?)
         }
     };
+    let limits = patch
+        .limits
+        .map(|limits| pricing_plan_input::check_limits(&mut v, limits));
     v.finish()?;
     plan.updated_at = now;
-    match products {
-        Some(products) if kind != plan.kind || products != plan.products => {
+    let products_change = products.filter(|p| kind != plan.kind || *p != plan.products);
+    let limits_change = limits.filter(|l| *l != plan.limits);
+    match (products_change, limits_change) {
+        (None, None) => plan.save(kv)?,
+        (products, limits) => {
             plan.kind = kind;
-            plan.products = products;
+            if let Some(products) = products {
+                plan.products = products;
+            }
+            if let Some(limits) = limits {
+                plan.limits = limits;
+            }
             while_unsubscribed(
                 kv,
                 plan_id,
@@ -146,12 +159,11 @@ pub fn update(
                 || plan.save(kv),
                 || {
                     format!(
-                    "pricing plan '{plan_id}' has subscriptions, so its type and products can no longer change; create a new plan instead (renaming is allowed)"
+                    "pricing plan '{plan_id}' has subscriptions, so its type, products and limits can no longer change; create a new plan instead (renaming is allowed)"
                 )
                 },
             )?;
         }
-        _ => plan.save(kv)?,
     }
     Ok(PricingPlanView::from(&plan))
 }

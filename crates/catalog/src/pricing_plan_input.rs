@@ -4,7 +4,7 @@
 use qmarket_core::decimal::{Price, Sign};
 use qmarket_core::id::new_id;
 use qmarket_core::{IdKind, Result};
-use qmarket_model::{PlanType, Product};
+use qmarket_model::{PlanLimits, PlanType, Product};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -29,6 +29,9 @@ pub struct NewPricingPlan {
     /// What it charges for; at least one for `COMMERCIAL`.
     #[serde(default)]
     pub products: Vec<ProductInput>,
+    /// The rate limit and quota of each subscription's gateway calls.
+    #[serde(default)]
+    pub limits: Option<PlanLimits>,
 }
 
 /// The body of `PATCH /api/services/{id}/pricing-plans/{planId}`.
@@ -46,6 +49,9 @@ pub struct UpdatePricingPlan {
     /// products keeps that id.
     #[serde(default)]
     pub products: Option<Vec<ProductInput>>,
+    /// New limits, `null` for none (not once the plan has subscriptions).
+    #[serde(default, deserialize_with = "crate::nullable::deserialize")]
+    pub limits: Option<Option<PlanLimits>>,
 }
 
 /// A product as sent.
@@ -143,4 +149,28 @@ pub(crate) fn check(
         });
     }
     Ok(products)
+}
+
+/// The most calls a limit may admit per window.
+pub const MAX_LIMIT_REQUESTS: u64 = 1_000_000_000;
+
+/// Checks a plan's limits: each admits 1 to [`MAX_LIMIT_REQUESTS`] calls
+/// per window. An empty `limits` object means no limits.
+pub(crate) fn check_limits(v: &mut Violations, limits: Option<PlanLimits>) -> Option<PlanLimits> {
+    let limits = limits.filter(|l| !l.is_empty())?;
+    let mut check = |field: &str, requests: u64| {
+        if !(1..=MAX_LIMIT_REQUESTS).contains(&requests) {
+            v.add(
+                field,
+                format!("must be a whole number from 1 to {MAX_LIMIT_REQUESTS}"),
+            );
+        }
+    };
+    if let Some(rate) = limits.rate_limit {
+        check("limits.rateLimit.requests", rate.requests);
+    }
+    if let Some(quota) = limits.quota {
+        check("limits.quota.requests", quota.requests);
+    }
+    Some(limits)
 }

@@ -4,7 +4,8 @@
 use qmarket_core::decimal::Price;
 use qmarket_core::Timestamp;
 use qmarket_model::{
-    Lifecycle, PlanType, PricingPlan, Product, Runtime, SecurityType, Service, ServiceType,
+    Lifecycle, PlanLimits, PlanType, PricingPlan, Product, Runtime, SecurityType, Service,
+    ServiceType,
 };
 use serde::Serialize;
 
@@ -109,6 +110,9 @@ pub struct PricingPlanView {
     pub currency: String,
     /// What it charges for.
     pub products: Vec<ProductView>,
+    /// The rate limit and quota of each subscription's gateway calls.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limits: Option<PlanLimits>,
     /// When it was created.
     pub created_at: Timestamp,
     /// When it last changed.
@@ -149,6 +153,7 @@ impl From<&PricingPlan> for PricingPlanView {
             kind: p.kind,
             currency: p.currency.clone(),
             products: p.products.iter().map(ProductView::from).collect(),
+            limits: p.limits,
             created_at: p.created_at,
             updated_at: p.updated_at,
         }

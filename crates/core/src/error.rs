@@ -45,6 +45,9 @@ pub enum Error {
     /// Valid credential, not allowed (403).
     #[error("{0}")]
     Forbidden(String),
+    /// The caller's own spending limit stops the request (402).
+    #[error("{0}")]
+    PaymentRequired(String),
     /// Unknown, or belonging to someone else (404).
     #[error("{0}")]
     NotFound(String),

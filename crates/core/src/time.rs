@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A point in time with millisecond precision, serialised as
@@ -20,7 +20,7 @@ impl Timestamp {
     }
 
     /// From milliseconds since the epoch.
-    pub fn from_millis(millis: i64) -> Self {
+    pub const fn from_millis(millis: i64) -> Self {
         Timestamp(millis)
     }
 
@@ -37,6 +37,44 @@ impl Timestamp {
     /// Days since the epoch (UTC), for day buckets.
     pub fn day(self) -> i64 {
         self.0.div_euclid(DAY_MILLIS)
+    }
+
+    /// The UTC date as the number `yyyymmdd` (for keys per day).
+    pub fn utc_date(self) -> u32 {
+        let date = self.utc().date_naive();
+        date.year_ce().1 * 10_000 + date.month() * 100 + date.day()
+    }
+
+    /// The UTC calendar month as the number `yyyymm` (for keys per month).
+    pub fn utc_month(self) -> u32 {
+        let date = self.utc().date_naive();
+        date.year_ce().1 * 100 + date.month()
+    }
+
+    /// Midnight UTC of the first day of this time's month.
+    pub fn month_start(self) -> Self {
+        let date = self.utc().date_naive();
+        Self::first_of(date.year(), date.month())
+    }
+
+    /// Midnight UTC of the first day of the month after this time's.
+    pub fn next_month_start(self) -> Self {
+        let date = self.utc().date_naive();
+        match date.month() {
+            12 => Self::first_of(date.year() + 1, 1),
+            month => Self::first_of(date.year(), month + 1),
+        }
+    }
+
+    fn utc(self) -> DateTime<Utc> {
+        DateTime::<Utc>::from_timestamp_millis(self.0).unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+
+    fn first_of(year: i32, month: u32) -> Self {
+        NaiveDate::from_ymd_opt(year, month, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| Timestamp(t.and_utc().timestamp_millis()))
+            .unwrap_or(Timestamp(i64::MIN))
     }
 
     /// Parses an RFC 3339 timestamp with any offset; `None` when it is not one.

@@ -1,8 +1,8 @@
 //! Who may call which service through the gateway.
 
 use qmarket_core::id::{is_well_formed, IdKind};
-use qmarket_core::{Error, Result};
-use qmarket_model::{Application, Lifecycle, Record, Service, Subscription};
+use qmarket_core::{Error, Result, Timestamp};
+use qmarket_model::{Application, CapReached, Lifecycle, Record, Service, SpendCap, Subscription};
 use qmarket_store::{decode_counter, KeyValue};
 
 /// The authenticated application making the call.
@@ -22,6 +22,31 @@ pub struct Grant {
     pub service: Service,
     /// The caller's active subscription to it.
     pub subscription: Subscription,
+    /// Its spend cap and this month's spending.
+    pub spending: Spending,
+}
+
+/// A subscription's spend cap, and whether the month's spending reached it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Spending {
+    /// The cap the subscriber set, if any.
+    pub cap: Option<SpendCap>,
+    /// What metering noted when the month's spending reached a cap.
+    pub reached: Option<CapReached>,
+}
+
+impl Spending {
+    /// The 402 for a call while the month's spending is at or over the cap
+    /// (a cap raised above what was spent lets calls through again).
+    pub fn refusal(&self) -> Option<Error> {
+        let (cap, reached) = (self.cap.as_ref()?, self.reached.as_ref()?);
+        (reached.spent >= cap.monthly_cap).then(|| {
+            Error::PaymentRequired(format!(
+                "the subscription's spend cap of {} EUR for this month is reached ({} EUR spent); raise the cap or wait for the next month",
+                cap.monthly_cap, reached.spent
+            ))
+        })
+    }
 }
 
 /// The keys a call of application `application_id` to `service_id` reads
@@ -49,7 +74,15 @@ pub fn authorization_keys(application_id: &str, service_id: &str) -> Vec<String>
 ///   anyone else);
 /// - 403 when the application has no active subscription to it (none, or
 ///   one that has ended).
-pub fn authorize(kv: &dyn KeyValue, caller: &Caller, service_id: &str) -> Result<Grant> {
+///
+/// The subscription is read together with its spend cap and the mark of the
+/// month of `now` reaching it.
+pub fn authorize(
+    kv: &dyn KeyValue,
+    caller: &Caller,
+    service_id: &str,
+    now: Timestamp,
+) -> Result<Grant> {
     let not_found = || Error::not_found("service", service_id);
     if !is_well_formed(IdKind::Service, service_id) {
         return Err(not_found());
@@ -73,15 +106,22 @@ pub fn authorize(kv: &dyn KeyValue, caller: &Caller, service_id: &str) -> Result
         .get(&key)?
         .and_then(|bytes| stored_id(&bytes))
         .ok_or_else(not_subscribed)?;
-    // The record and its ended mark in one round trip. Ending a
-    // subscription marks it first and removes the pointer after: the mark
+    // The record, its ended mark and its spending in one round trip. Ending
+    // a subscription marks it first and removes the pointer after: the mark
     // is what counts.
     let keys = [
         Subscription::key(&subscription_id),
         Subscription::ended_key(&subscription_id),
+        Subscription::spend_cap_key(&subscription_id),
+        Subscription::cap_reached_key(&subscription_id, now.utc_month()),
     ];
     let mut values = kv.get_many(&keys)?.into_iter();
-    let (record, ended) = (values.next().flatten(), values.next().flatten());
+    let mut next = || values.next().flatten();
+    let (record, ended, cap, reached) = (next(), next(), next(), next());
+    let spending = Spending {
+        cap: decoded(cap.as_deref(), "spend cap", &subscription_id)?,
+        reached: decoded(reached.as_deref(), "spend cap mark", &subscription_id)?,
+    };
     let subscription: Subscription = match record {
         Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
             qmarket_core::Error::Internal(format!(
@@ -108,7 +148,25 @@ pub fn authorize(kv: &dyn KeyValue, caller: &Caller, service_id: &str) -> Result
     Ok(Grant {
         service,
         subscription,
+        spending,
     })
+}
+
+/// A JSON record read by [`authorize`], if present.
+fn decoded<T: serde::de::DeserializeOwned>(
+    bytes: Option<&[u8]>,
+    what: &str,
+    subscription_id: &str,
+) -> Result<Option<T>> {
+    bytes
+        .map(|b| {
+            serde_json::from_slice(b).map_err(|e| {
+                Error::Internal(format!(
+                    "the {what} of subscription {subscription_id} is unreadable: {e}"
+                ))
+            })
+        })
+        .transpose()
 }
 
 /// An id kept under a pointer key, as a JSON string or as plain text.
@@ -134,6 +192,8 @@ pub(crate) mod tests {
     pub(crate) const SVC: &str = "svc_0123456789abcdefghjkmnpqrs";
     pub(crate) const SUB: &str = "sub_0123456789abcdefghjkmnpqrs";
     pub(crate) const APP: &str = "app_0123456789abcdefghjkmnpqrs";
+    /// 2027-01-15T08:00:00Z.
+    pub(crate) const NOW: Timestamp = Timestamp::from_millis(1_800_000_000_000);
 
     pub(crate) fn service(lifecycle: Lifecycle, kind: ServiceType) -> Service {
         Service {
@@ -157,6 +217,7 @@ pub(crate) mod tests {
             test_mode: false,
             created_at: Timestamp::from_millis(0),
             index_seq: 1,
+            limits: None,
         }
     }
 
@@ -183,7 +244,7 @@ pub(crate) mod tests {
     #[test]
     fn a_subscribed_application_is_granted_its_subscription() {
         let kv = subscribed_store();
-        let grant = authorize(&kv, &consumer(), SVC).unwrap();
+        let grant = authorize(&kv, &consumer(), SVC, NOW).unwrap();
         assert_eq!(grant.subscription, subscription());
         assert_eq!(grant.service.id, SVC);
     }
@@ -196,7 +257,7 @@ pub(crate) mod tests {
             SUB.as_bytes(),
         )
         .unwrap();
-        assert!(authorize(&kv, &consumer(), SVC).is_ok());
+        assert!(authorize(&kv, &consumer(), SVC, NOW).is_ok());
     }
 
     #[test]
@@ -204,7 +265,7 @@ pub(crate) mod tests {
         let kv = subscribed_store();
         for id in ["svc_zzzzzzzzzzzzzzzzzzzzzzzzzz", "svc_1", "../x", ""] {
             assert_eq!(
-                authorize(&kv, &consumer(), id).unwrap_err().status(),
+                authorize(&kv, &consumer(), id, NOW).unwrap_err().status(),
                 404,
                 "{id}"
             );
@@ -217,7 +278,10 @@ pub(crate) mod tests {
         service(Lifecycle::Created, ServiceType::External)
             .save_with_state(&kv)
             .unwrap();
-        assert_eq!(authorize(&kv, &consumer(), SVC).unwrap_err().status(), 404);
+        assert_eq!(
+            authorize(&kv, &consumer(), SVC, NOW).unwrap_err().status(),
+            404
+        );
     }
 
     #[test]
@@ -226,12 +290,15 @@ pub(crate) mod tests {
         service(Lifecycle::Accessible, ServiceType::External)
             .save_with_state(&kv)
             .unwrap();
-        assert_eq!(authorize(&kv, &consumer(), SVC).unwrap_err().status(), 404);
+        assert_eq!(
+            authorize(&kv, &consumer(), SVC, NOW).unwrap_err().status(),
+            404
+        );
         let owner = Caller {
             account_id: "acc_provider".into(),
             ..consumer()
         };
-        assert!(authorize(&kv, &owner, SVC).is_ok());
+        assert!(authorize(&kv, &owner, SVC, NOW).is_ok());
     }
 
     #[test]
@@ -240,7 +307,7 @@ pub(crate) mod tests {
         service(Lifecycle::Published, ServiceType::Managed)
             .save_with_state(&kv)
             .unwrap();
-        assert!(authorize(&kv, &consumer(), SVC).is_ok());
+        assert!(authorize(&kv, &consumer(), SVC, NOW).is_ok());
     }
 
     #[test]
@@ -250,21 +317,27 @@ pub(crate) mod tests {
             application_id: "app_zzzzzzzzzzzzzzzzzzzzzzzzzz".into(),
             account_id: "acc_consumer".into(),
         };
-        assert_eq!(authorize(&kv, &other, SVC).unwrap_err().status(), 403);
+        assert_eq!(authorize(&kv, &other, SVC, NOW).unwrap_err().status(), 403);
     }
 
     #[test]
     fn a_cancelled_subscription_is_forbidden() {
         let kv = subscribed_store();
         Subscription::remove(&kv, SUB).unwrap();
-        assert_eq!(authorize(&kv, &consumer(), SVC).unwrap_err().status(), 403);
+        assert_eq!(
+            authorize(&kv, &consumer(), SVC, NOW).unwrap_err().status(),
+            403
+        );
     }
 
     #[test]
     fn an_ended_subscription_is_forbidden_even_while_its_pointer_remains() {
         let kv = subscribed_store();
         kv.increment(&Subscription::ended_key(SUB), 1).unwrap();
-        assert_eq!(authorize(&kv, &consumer(), SVC).unwrap_err().status(), 403);
+        assert_eq!(
+            authorize(&kv, &consumer(), SVC, NOW).unwrap_err().status(),
+            403
+        );
     }
 
     #[test]
@@ -272,7 +345,7 @@ pub(crate) mod tests {
         let store = qmarket_store::Recording::new(subscribed_store());
         let kv = qmarket_store::Prefetched::new(&store);
         kv.prefetch(&authorization_keys(APP, SVC)).unwrap();
-        assert!(authorize(&kv, &consumer(), SVC).is_ok());
+        assert!(authorize(&kv, &consumer(), SVC, NOW).is_ok());
         assert_eq!(store.operations().len(), 2, "{:?}", store.operations());
         assert!(store.writes().is_empty());
     }
@@ -281,8 +354,59 @@ pub(crate) mod tests {
     fn authorizing_a_call_writes_nothing() {
         let kv = subscribed_store();
         let before = kv.dump();
-        assert!(authorize(&kv, &consumer(), SVC).is_ok());
+        assert!(authorize(&kv, &consumer(), SVC, NOW).is_ok());
         assert_eq!(kv.dump(), before);
+    }
+
+    fn spend(kv: &MemoryStore, cap: &str, spent: Option<&str>, month: u32) {
+        let amount = |text: &str| text.parse().unwrap();
+        let cap = SpendCap {
+            monthly_cap: amount(cap),
+            updated_at: NOW,
+        };
+        kv.set(
+            &Subscription::spend_cap_key(SUB),
+            &serde_json::to_vec(&cap).unwrap(),
+        )
+        .unwrap();
+        if let Some(spent) = spent {
+            let reached = CapReached {
+                spent: amount(spent),
+                cap: cap.monthly_cap,
+                at: NOW,
+            };
+            kv.set(
+                &Subscription::cap_reached_key(SUB, month),
+                &serde_json::to_vec(&reached).unwrap(),
+            )
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn a_call_is_refused_with_402_once_the_months_spending_reached_the_cap() {
+        let kv = subscribed_store();
+        spend(&kv, "2.5", Some("3"), 202701);
+        let grant = authorize(&kv, &consumer(), SVC, NOW).unwrap();
+        let refusal = grant.spending.refusal().expect("over the cap");
+        assert_eq!(refusal.status(), 402);
+        assert!(refusal.to_string().contains("2.5 EUR"), "{refusal}");
+    }
+
+    #[test]
+    fn a_cap_raised_above_the_spending_or_a_new_month_lets_calls_through() {
+        let kv = subscribed_store();
+        spend(&kv, "10", Some("3"), 202701);
+        let grant = authorize(&kv, &consumer(), SVC, NOW).unwrap();
+        assert_eq!(grant.spending.refusal(), None);
+        let kv = subscribed_store();
+        spend(&kv, "2.5", Some("3"), 202612);
+        let grant = authorize(&kv, &consumer(), SVC, NOW).unwrap();
+        assert_eq!(grant.spending.refusal(), None, "last month's mark");
+        let kv = subscribed_store();
+        spend(&kv, "2.5", None, 202701);
+        let grant = authorize(&kv, &consumer(), SVC, NOW).unwrap();
+        assert_eq!(grant.spending.refusal(), None, "a cap not reached");
     }
 
     #[test]
@@ -291,6 +415,9 @@ pub(crate) mod tests {
         let mut foreign = subscription();
         foreign.application_id = "app_other".into();
         foreign.save(&kv).unwrap();
-        assert_eq!(authorize(&kv, &consumer(), SVC).unwrap_err().status(), 403);
+        assert_eq!(
+            authorize(&kv, &consumer(), SVC, NOW).unwrap_err().status(),
+            403
+        );
     }
 }

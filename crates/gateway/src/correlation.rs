@@ -28,7 +28,7 @@ pub fn new_correlation(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access::tests::{consumer, subscribed_store, SUB, SVC};
+    use crate::access::tests::{consumer, subscribed_store, NOW, SUB, SVC};
     use crate::authorize;
     use qmarket_model::resolve_correlation;
     use qmarket_store::MemoryStore;
@@ -46,7 +46,7 @@ mod tests {
     #[test]
     fn a_correlation_records_who_called_what_under_which_plan() {
         let kv = subscribed_store();
-        let grant = authorize(&kv, &consumer(), SVC).unwrap();
+        let grant = authorize(&kv, &consumer(), SVC, NOW).unwrap();
         let c = new_correlation(&grant, Timestamp::from_millis(42), &sealer()).unwrap();
         assert_eq!(c.subscription_id, SUB);
         assert_eq!(c.application_id, consumer().application_id);
@@ -62,7 +62,7 @@ mod tests {
     fn correlation_ids_are_unique_and_made_without_writing() {
         let kv = subscribed_store();
         let before = kv.dump();
-        let grant = authorize(&kv, &consumer(), SVC).unwrap();
+        let grant = authorize(&kv, &consumer(), SVC, NOW).unwrap();
         let ids: HashSet<String> = (0..10_000)
             .map(|_| {
                 new_correlation(&grant, Timestamp::from_millis(0), &sealer())
@@ -77,7 +77,7 @@ mod tests {
     #[test]
     fn metering_resolves_a_new_correlation_to_the_same_attribution() {
         let kv = subscribed_store();
-        let grant = authorize(&kv, &consumer(), SVC).unwrap();
+        let grant = authorize(&kv, &consumer(), SVC, NOW).unwrap();
         let now = Timestamp::from_millis(20_000 * qmarket_core::time::DAY_MILLIS);
         let c = new_correlation(&grant, now, &sealer()).unwrap();
         assert_eq!(

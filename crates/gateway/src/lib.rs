@@ -41,16 +41,19 @@
 
 mod access;
 mod basic_auth;
+mod call_log;
 mod config;
 mod correlation;
 mod failure;
 mod forwarded;
 mod gateway_path;
 mod headers;
+pub mod limits;
 mod upstream_url;
 
-pub use access::{authorization_keys, authorize, Caller, Grant};
+pub use access::{authorization_keys, authorize, Caller, Grant, Spending};
 pub use basic_auth::{basic_authorization, upstream_authorization};
+pub use call_log::record_call;
 pub use config::{
     GatewayConfig, DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT_MS, MAX_BODY_BYTES_LIMIT,
     MAX_BODY_VARIABLE, MAX_TIMEOUT_MS, TIMEOUT_VARIABLE,

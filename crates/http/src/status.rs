@@ -14,6 +14,7 @@ impl StatusOf for Error {
         match self {
             Error::BadRequest { .. } => 400,
             Error::Unauthenticated(_) => 401,
+            Error::PaymentRequired(_) => 402,
             Error::Forbidden(_) => 403,
             Error::NotFound(_) => 404,
             Error::MethodNotAllowed(_) => 405,

@@ -14,7 +14,9 @@
 use qmarket_core::id::{is_well_formed, new_id};
 use qmarket_core::{Error, IdKind, Result, Timestamp};
 use qmarket_http::PageQuery;
-use qmarket_model::{Application, Lifecycle, PricingPlan, Record, Service, Subscription};
+use qmarket_model::{
+    Application, Lifecycle, PlanLimits, PricingPlan, Record, Service, Subscription,
+};
 use qmarket_store::{claim, counter, Announcements, Index, KeyValue};
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +50,9 @@ pub struct SubscriptionView {
     pub test_mode: bool,
     /// When it was created.
     pub created_at: Timestamp,
+    /// The plan's rate limit and quota that apply to its calls.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limits: Option<PlanLimits>,
 }
 
 impl From<Subscription> for SubscriptionView {
@@ -59,6 +64,7 @@ impl From<Subscription> for SubscriptionView {
             pricing_plan_id: sub.pricing_plan_id,
             test_mode: sub.test_mode,
             created_at: sub.created_at,
+            limits: sub.limits,
         }
     }
 }
@@ -224,6 +230,7 @@ fn record_subscription(
         test_mode,
         created_at: now,
         index_seq,
+        limits: plan.limits,
     };
     sub.save(kv)?;
     // The gateway's key last: calls are admitted once everything else exists.

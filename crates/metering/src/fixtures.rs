@@ -137,6 +137,7 @@ pub fn seed_subscription(kv: &dyn KeyValue, provider: &str, service: &str, plan:
         created_at: now(),
         updated_at: now(),
         index_seq: 1,
+        limits: None,
     }
     .save(kv)
     .unwrap();
@@ -150,6 +151,7 @@ pub fn seed_subscription(kv: &dyn KeyValue, provider: &str, service: &str, plan:
         test_mode: false,
         created_at: now(),
         index_seq: 1,
+        limits: None,
     }
     .save(kv)
     .unwrap();

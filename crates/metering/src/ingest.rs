@@ -26,8 +26,8 @@ use std::collections::{BTreeMap, HashMap};
 use qmarket_core::id::{new_id, IdKind};
 use qmarket_core::{secret, Error, Result, Timestamp};
 use qmarket_model::{
-    resolve_correlation, Correlation, MeteringEvent, PricingPlan, Record, SealedCorrelation,
-    Subscription,
+    resolve_correlation, CallRecord, Correlation, MeteringEvent, PricingPlan, Record,
+    SealedCorrelation, Subscription,
 };
 use qmarket_sealing::Sealer;
 use qmarket_store::{claim_value, value_key, Claim, Index, KeyValue, Prefetched};
@@ -36,6 +36,7 @@ use serde::{Deserialize, Serialize};
 use crate::placement::{LoggedEvent, Placement};
 use crate::report::UsageReport;
 use crate::rollup::{close_step, UsageLog, BLOCK};
+use crate::spend_cap::note_spending;
 use crate::window::month_of;
 
 /// How far in the future a reported `timestamp` may lie (clock skew).
@@ -184,6 +185,22 @@ pub fn record_reports(
             }
         }
     }
+    let mut subscriptions: Vec<&str> = items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Done(Ok(recorded)) if !recorded.replayed => {
+                Some(recorded.event.subscription_id.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    subscriptions.sort_unstable();
+    subscriptions.dedup();
+    for subscription_id in subscriptions {
+        if let Err(e) = note_spending(ingest.kv, ingest.caller, subscription_id, ingest.now) {
+            eprintln!("metering: checking the spend cap of {subscription_id} failed: {e}");
+        }
+    }
     Ok(Answered {
         items: items.iter().map(Item::result).collect(),
         replayed: false,
@@ -207,10 +224,13 @@ fn first_reads(
             let sealed = ingest
                 .correlations
                 .and_then(|sealer| SealedCorrelation::open(sealer, &report.correlation_id));
-            keys.push(match sealed {
-                Some(claims) => Subscription::key(&claims.subscription_id),
-                None => Correlation::key(&report.correlation_id),
-            });
+            match sealed {
+                Some(claims) => keys.extend([
+                    Subscription::key(&claims.subscription_id),
+                    Subscription::spend_cap_key(&claims.subscription_id),
+                ]),
+                None => keys.push(Correlation::key(&report.correlation_id)),
+            }
         }
         if let Some(event_id) = &report.event_id {
             let key = MeteringEvent::idempotency_key(ingest.caller, &secret::hash(event_id));
@@ -412,9 +432,11 @@ fn write(
         .filter(|(_, item)| matches!(item, Item::ToWrite(..)))
         .map(|(n, _)| n)
         .collect();
-    // One reservation per usage log and per listing, in first-seen order.
+    // One reservation per usage log, per listing and per call, in sorted
+    // order.
     let mut logs: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut listings: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut calls: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for &n in &pending {
         if let Item::ToWrite(_, event) = &items[n] {
             logs.entry(MeteringEvent::usage_log(
@@ -425,6 +447,13 @@ fn write(
             .push(n);
             listings
                 .entry(MeteringEvent::service_index(&event.service_id))
+                .or_default()
+                .push(n);
+            calls
+                .entry(CallRecord::events_index(
+                    &event.subscription_id,
+                    &event.correlation_id,
+                ))
                 .or_default()
                 .push(n);
         }
@@ -442,6 +471,13 @@ fn write(
     for (listing, members) in &listings {
         let range = Index::new(listing.as_str()).reserve_many(ingest.kv, members.len() as u64)?;
         listing_slots.extend(members.iter().copied().zip(range));
+    }
+    let mut call_slots: HashMap<usize, (String, u64)> = HashMap::new();
+    for (call, members) in &calls {
+        let range = Index::new(call.as_str()).reserve_many(ingest.kv, members.len() as u64)?;
+        for (n, slot) in members.iter().zip(range) {
+            call_slots.insert(*n, (call.clone(), slot));
+        }
     }
     let reserved_at = Timestamp::now();
 
@@ -474,6 +510,9 @@ fn write(
             .map_err(|e| Error::Internal(format!("cannot encode an event: {e}")))?;
         entries.push((Index::new(log).slot_key(log_slot), bytes.clone()));
         entries.push((listing.slot_key(listing_slot), bytes.clone()));
+        if let Some((call, slot)) = call_slots.remove(&n) {
+            entries.push((Index::new(call).slot_key(slot), bytes.clone()));
+        }
         if let Some(key) = idempotency_key {
             entries.push((value_key(&key), bytes));
         }

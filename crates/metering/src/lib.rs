@@ -71,16 +71,19 @@
 #![deny(missing_docs)]
 
 mod batch;
+mod calls;
 mod ingest;
 mod listing;
 mod placement;
 mod report;
 pub mod rollup;
+mod spend_cap;
 mod usage;
 mod view;
 mod window;
 
 pub use batch::{record_batch, MAX_BATCH};
+pub use calls::{get_call, list_calls, CallEventView, CallPage, CallView, MAX_EVENTS_PER_CALL};
 pub use ingest::{
     record_reports, record_usage, Answered, Ingest, Recorded, RequestKey, Waiting,
     MAX_FUTURE_SECONDS, MAX_PAST_SECONDS, WRITE_DEADLINE_SECONDS,
@@ -89,6 +92,9 @@ pub use listing::{list_events, EventFilter, EventPage, MAX_SCANNED_PER_PAGE};
 pub use placement::{LoggedEvent, Placement};
 pub use report::{UsageReport, MAX_COUNT_INTEGER_DIGITS, MAX_EVENT_ID_CHARS};
 pub use rollup::{Rollup, UsageLog, BLOCK, HOLE_GRACE_SECONDS};
+pub use spend_cap::{
+    remove_spend_cap, set_spend_cap, spend_cap, SpendCapView, MAX_CAP_INTEGER_DIGITS,
+};
 pub use usage::usage;
 pub use view::{EventView, Receipt, UsageLine, UsageView};
 pub use window::{current_month, month_of, Window, MAX_USAGE_DAYS};

@@ -93,7 +93,7 @@ fn a_report_is_recorded_priced_listed_and_billed() {
 }
 
 #[test]
-fn recording_a_report_makes_two_reads_four_writes_and_no_read_modify_write() {
+fn recording_a_report_makes_two_reads_five_writes_and_no_read_modify_write() {
     // Setup: a store that logs its operations.
     let kv: Recording = Recording::default();
     seed_service(&kv, PROVIDER, SERVICE);
@@ -106,27 +106,31 @@ fn recording_a_report_makes_two_reads_four_writes_and_no_read_modify_write() {
         &report(api_event(1, "w-1")),
     )
     .unwrap();
-    // Check: claim, two reservations, one atomic write of the three keys.
+    // Check: claim, three reservations (usage log, listing, the call's
+    // events), one atomic write of the four keys.
     let writes: Vec<String> = kv.writes().iter().map(ToString::to_string).collect();
-    assert_eq!(writes.len(), 4, "{writes:?}");
+    assert_eq!(writes.len(), 5, "{writes:?}");
     assert!(
         writes[0].starts_with("increment metering-idem/"),
         "{writes:?}"
     );
-    assert_eq!(kv.writes()[3].name, "set_many");
-    assert_eq!(kv.writes()[3].keys.len(), 3);
+    assert_eq!(kv.writes()[4].name, "set_many");
+    assert_eq!(kv.writes()[4].keys.len(), 4);
     // Reads: the correlation with the claim's value in one round trip,
-    // then the plan.
+    // then the plan, then the subscription's spend cap (a sealed gateway
+    // correlation names its subscription, so its cap comes with the first
+    // round trip instead).
     let reads: Vec<String> = kv.reads().iter().map(ToString::to_string).collect();
-    assert_eq!(reads.len(), 2, "{reads:?}");
+    assert_eq!(reads.len(), 3, "{reads:?}");
     assert!(reads[0].starts_with("get_many correlation/"), "{reads:?}");
+    assert!(reads[2].ends_with("/spend-cap"), "{reads:?}");
     kv.clear();
     record_usage(&ingest(&kv, PROVIDER, quick()), &report(api_call(1))).unwrap();
-    assert_eq!(kv.writes().len(), 3);
+    assert_eq!(kv.writes().len(), 4);
 }
 
 #[test]
-fn a_batch_of_a_hundred_reports_is_three_writes_without_event_ids() {
+fn a_batch_of_a_hundred_reports_of_one_call_is_four_writes_without_event_ids() {
     // Setup
     let kv: Recording = Recording::default();
     seed_service(&kv, PROVIDER, SERVICE);
@@ -138,17 +142,35 @@ fn a_batch_of_a_hundred_reports_is_three_writes_without_event_ids() {
     // written too.
     let body = json!({ "events": vec![call; 100] });
     let answered = record_batch(&ingest(&kv, PROVIDER, quick()), &body, None).unwrap();
-    // Check: two reservations, one write of 200 slots, one roll-up.
+    // Check: three reservations, one write of 300 slots, one roll-up.
     assert!(answered.items.iter().all(Result::is_ok));
     let writes = kv.writes();
     let names: Vec<&str> = writes.iter().map(|w| w.name).collect();
     assert_eq!(
         names,
-        ["increment", "increment", "set_many", "set"],
+        ["increment", "increment", "increment", "set_many", "set"],
         "{writes:?}"
     );
-    assert_eq!(writes[2].keys.len(), 200);
-    assert!(writes[3].keys[0].contains("/rollup/1/0"), "{writes:?}");
+    assert_eq!(writes[3].keys.len(), 300);
+    // Reads: the subscription and its spend cap in the first round trip,
+    // then the plan (the rest close the block's roll-up).
+    let reads = kv.reads();
+    assert_eq!(
+        reads[0].keys,
+        [
+            format!("sub/{SUBSCRIPTION}"),
+            format!("sub/{SUBSCRIPTION}/spend-cap")
+        ],
+        "{reads:?}"
+    );
+    assert_eq!(reads[1].keys, [format!("plan/{PLAN}")], "{reads:?}");
+    assert!(
+        reads[2..]
+            .iter()
+            .all(|r| r.keys.iter().all(|k| k.contains("/usage/"))),
+        "{reads:?}"
+    );
+    assert!(writes[4].keys[0].contains("/rollup/1/0"), "{writes:?}");
     assert_eq!(api_billed(&kv.inner), "100");
 }
 
@@ -164,7 +186,7 @@ fn a_batch_with_event_ids_claims_each_and_writes_once() {
         .iter()
         .all(|r| matches!(r, Ok(r) if !r.replayed)));
     let writes = kv.writes();
-    assert_eq!(writes.iter().filter(|w| w.name == "increment").count(), 102);
+    assert_eq!(writes.iter().filter(|w| w.name == "increment").count(), 103);
     assert_eq!(writes.iter().filter(|w| w.name == "set_many").count(), 1);
     assert_eq!(api_billed(&w.kv), "100");
     // The same batch again: every report answered with its first event.
@@ -812,4 +834,140 @@ fn malformed_batches_are_400s() {
         assert_eq!(err.status(), 400, "{body}");
     }
     assert_eq!(api_billed(&w.kv), "0");
+}
+
+// ------------------------------------------------------- calls and spend caps
+
+fn call_record(correlation_id: &str, at: Timestamp) -> qmarket_model::CallRecord {
+    qmarket_model::CallRecord {
+        correlation_id: correlation_id.into(),
+        subscription_id: SUBSCRIPTION.into(),
+        method: "POST".into(),
+        path: "/solve".into(),
+        status: 200,
+        duration_ms: 3,
+        request_bytes: 2,
+        response_bytes: 5,
+        complete: true,
+        started_at: at,
+    }
+}
+
+/// Saves `record` as the gateway does: in the day's index and under its id.
+fn seed_call(kv: &dyn KeyValue, record: &qmarket_model::CallRecord) {
+    let index = Index::new(qmarket_model::CallRecord::day_index(
+        &record.subscription_id,
+        record.started_at.utc_date(),
+    ));
+    let bytes = serde_json::to_vec(record).unwrap();
+    let seq = index.reserve(kv).unwrap();
+    kv.set_many(&[
+        (index.slot_key(seq), bytes.clone()),
+        (
+            qmarket_model::CallRecord::key(&record.subscription_id, &record.correlation_id),
+            bytes,
+        ),
+    ])
+    .unwrap();
+}
+
+#[test]
+fn a_call_shows_the_events_reported_for_it_and_what_they_cost() {
+    let w = world();
+    seed_call(&*w.kv, &call_record(CORRELATION, now()));
+    meter(&w, PROVIDER, api_call(3)).unwrap();
+    meter(&w, PROVIDER, api_event(2, "once")).unwrap();
+    meter(&w, PROVIDER, api_event(2, "once")).unwrap();
+    let call = get_call(&*w.kv, CONSUMER, SUBSCRIPTION, CORRELATION).unwrap();
+    let counts: Vec<String> = call.events.iter().map(|e| e.count.to_string()).collect();
+    assert_eq!(
+        counts,
+        ["3", "2"],
+        "the replayed report is not a second event"
+    );
+    // 5 calls at 0.00001 EUR.
+    assert_eq!(call.amount.to_string(), "0.00005");
+    assert_eq!(call.call.status, 200);
+    assert_eq!(
+        get_call(&*w.kv, STRANGER, SUBSCRIPTION, CORRELATION)
+            .unwrap_err()
+            .status(),
+        404
+    );
+    assert_eq!(
+        get_call(&*w.kv, CONSUMER, SUBSCRIPTION, "unknown")
+            .unwrap_err()
+            .status(),
+        404
+    );
+}
+
+#[test]
+fn calls_are_listed_newest_first_across_days_and_pages() {
+    let w = world();
+    let day = 86_400;
+    let times = [
+        now().plus_seconds(-2 * day),
+        now().plus_seconds(-day),
+        now(),
+    ];
+    for (n, at) in times.iter().enumerate() {
+        seed_call(&*w.kv, &call_record(&format!("c{n}"), *at));
+        seed_call(&*w.kv, &call_record(&format!("d{n}"), *at));
+    }
+    let window = Window::for_usage(None, None, now()).unwrap();
+    let window = Window {
+        from: now().plus_seconds(-3 * day),
+        ..window
+    };
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page =
+            list_calls(&*w.kv, PROVIDER, SUBSCRIPTION, window, 4, cursor.as_deref()).unwrap();
+        seen.extend(page.items.iter().map(|c| c.call.correlation_id.clone()));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["d2", "c2", "d1", "c1", "d0", "c0"]);
+}
+
+#[test]
+fn usage_that_reaches_the_spend_cap_marks_the_month() {
+    let w = world();
+    let cap = json!({"monthlyCap": "0.00002"});
+    let set = set_spend_cap(&*w.kv, CONSUMER, SUBSCRIPTION, &cap, now()).unwrap();
+    assert!(!set.reached);
+    let mark = qmarket_model::Subscription::cap_reached_key(SUBSCRIPTION, now().utc_month());
+    meter(&w, PROVIDER, api_call(1)).unwrap();
+    assert_eq!(w.kv.get(&mark).unwrap(), None, "0.00001 is below the cap");
+    meter(&w, PROVIDER, api_call(1)).unwrap();
+    let reached: qmarket_model::CapReached =
+        serde_json::from_slice(&w.kv.get(&mark).unwrap().expect("the cap is reached")).unwrap();
+    assert_eq!(reached.spent.to_string(), "0.00002");
+    let shown = spend_cap(&*w.kv, PROVIDER, SUBSCRIPTION, now()).unwrap();
+    assert!(shown.reached);
+    assert_eq!(
+        set_spend_cap(&*w.kv, PROVIDER, SUBSCRIPTION, &cap, now())
+            .unwrap_err()
+            .status(),
+        403,
+        "only the subscriber sets it"
+    );
+    for bad in [json!({"monthlyCap": "-1"}), json!({"monthlyCap": "x"})] {
+        assert_eq!(
+            set_spend_cap(&*w.kv, CONSUMER, SUBSCRIPTION, &bad, now())
+                .unwrap_err()
+                .status(),
+            422
+        );
+    }
+    assert_eq!(
+        set_spend_cap(&*w.kv, CONSUMER, SUBSCRIPTION, &json!({"cap": 1}), now())
+            .unwrap_err()
+            .status(),
+        400
+    );
 }

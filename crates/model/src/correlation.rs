@@ -222,6 +222,7 @@ mod tests {
             test_mode: true,
             created_at: Timestamp::from_millis(0),
             index_seq: 1,
+            limits: None,
         }
     }
 

@@ -30,6 +30,13 @@
 //! | `app/{app}/service/{svc}` | the application's active subscription id to that service |
 //! | `app/{app}/service/{svc}/active` | counter: admits one active subscription of the application to that service |
 //! | `sub/{sub}/ended` | claim counter: the subscription has ended (record kept for billing) |
+//! | `sub/{sub}/rate/{seconds}/{window}` | counter: the subscription's calls in a rate-limit window |
+//! | `sub/{sub}/quota/{yyyymmdd\|yyyymm}` | counter: the subscription's calls in a quota period |
+//! | `sub/{sub}/spend-cap` | [`SpendCap`] set by the subscriber |
+//! | `sub/{sub}/cap-reached/{yyyymm}` | [`CapReached`]: the month's spending reached the cap |
+//! | `sub/{sub}/calls/{yyyymmdd}/…` | index of the subscription's calls of a day ([`CallRecord`]) |
+//! | `sub/{sub}/call/{correlationId}` | one call's [`CallRecord`] |
+//! | `sub/{sub}/call/{correlationId}/events/…` | index of the metering events the call caused |
 //! | `service/{svc}/subscriptions/count` | counter: active subscriptions |
 //! | `plan/{plan}/subscriptions/count` | counter: subscriptions ever made to the plan |
 //! | `correlation/{execution id}` | [`Correlation`] of a managed execution (a gateway call's is sealed in its id: [`SealedCorrelation`]) |
@@ -43,8 +50,10 @@
 
 mod account;
 mod application;
+mod call;
 mod correlation;
 mod metering_event;
+mod plan_limits;
 mod pricing_plan;
 mod record;
 mod service;
@@ -52,8 +61,12 @@ mod subscription;
 
 pub use account::{AccessToken, Account, Scope};
 pub use application::Application;
+pub use call::CallRecord;
 pub use correlation::{resolve_correlation, Correlation, SealedCorrelation, SEALED_ID_LEN};
 pub use metering_event::MeteringEvent;
+pub use plan_limits::{
+    CapReached, PlanLimits, Quota, QuotaPeriod, RateLimit, RateWindow, SpendCap,
+};
 pub use pricing_plan::{PlanType, PricingPlan, Product, CURRENCY};
 pub use record::Record;
 pub use service::{

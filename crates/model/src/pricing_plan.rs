@@ -5,6 +5,7 @@ use qmarket_core::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::record::record;
+use crate::PlanLimits;
 
 /// The only currency.
 pub const CURRENCY: &str = "EUR";
@@ -50,6 +51,9 @@ pub struct PricingPlan {
     pub currency: String,
     /// What it charges for.
     pub products: Vec<Product>,
+    /// The rate limit and quota of each subscription's gateway calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<PlanLimits>,
     /// When it was created.
     pub created_at: Timestamp,
     /// When it last changed.

@@ -4,6 +4,7 @@ use qmarket_core::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::record::record;
+use crate::PlanLimits;
 
 /// An application's subscription to a service under one pricing plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +28,10 @@ pub struct Subscription {
     pub created_at: Timestamp,
     /// Sequence number in the application's subscription index.
     pub index_seq: u64,
+    /// The plan's limits as they were when it subscribed (a plan with
+    /// subscriptions cannot change them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<PlanLimits>,
 }
 record!(Subscription, "sub");
 
@@ -56,5 +61,29 @@ impl Subscription {
     /// and no longer admits gateway calls.
     pub fn ended_key(sub: &str) -> String {
         format!("sub/{sub}/ended")
+    }
+
+    /// The counter of subscription `sub`'s calls in rate-limit window
+    /// number `window` of `seconds` seconds.
+    pub fn rate_key(sub: &str, seconds: u64, window: i64) -> String {
+        format!("sub/{sub}/rate/{seconds}/{window}")
+    }
+
+    /// The counter of subscription `sub`'s calls in quota period `period`
+    /// (`yyyymmdd` or `yyyymm`).
+    pub fn quota_key(sub: &str, period: &str) -> String {
+        format!("sub/{sub}/quota/{period}")
+    }
+
+    /// The subscriber's spend cap of subscription `sub` (a
+    /// [`crate::SpendCap`]).
+    pub fn spend_cap_key(sub: &str) -> String {
+        format!("sub/{sub}/spend-cap")
+    }
+
+    /// Written when subscription `sub`'s spending in month `month`
+    /// (`yyyymm`) reached its cap (a [`crate::CapReached`]).
+    pub fn cap_reached_key(sub: &str, month: u32) -> String {
+        format!("sub/{sub}/cap-reached/{month}")
     }
 }

@@ -50,7 +50,9 @@ impl Index {
         self.slot_key(seq)
     }
 
-    fn seq_key(&self) -> String {
+    /// The key of the counter of sequence numbers handed out: for callers
+    /// that read the counters of many indexes in one round trip.
+    pub fn seq_key(&self) -> String {
         format!("{}/seq", self.prefix)
     }
 

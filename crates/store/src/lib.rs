@@ -42,6 +42,7 @@ mod once;
 mod prefetch;
 mod rate_limit;
 mod recording;
+mod window_counter;
 
 pub use announce::{Announced, Announcements, ANNOUNCE_PREFIX, MAX_ANNOUNCED, WINDOW};
 pub use expiry::{day_start, DailyExpiry, ExpirySlot};
@@ -53,6 +54,7 @@ pub use once::{
 pub use prefetch::Prefetched;
 pub use rate_limit::{Admission, FixedWindow, BUCKETS};
 pub use recording::{Operation, Recording};
+pub use window_counter::{count_in_window, uncount_in_window};
 
 #[cfg(test)]
 mod counter_tests {

@@ -63,6 +63,7 @@ pub fn plan(kv: &MemoryStore, svc: &str) -> String {
         created_at: now(),
         updated_at: now(),
         index_seq: 1,
+        limits: None,
     }
     .save(kv)
     .unwrap();
