@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use qmarket_core::{secret, Timestamp};
 
-use crate::{DailyExpiry, KeyValue, Result};
+use crate::{count_in_window, DailyExpiry, KeyValue, Result};
 
 /// Counters per window.
 pub const BUCKETS: u64 = 4096;
@@ -60,14 +60,9 @@ impl FixedWindow {
         let digest = secret::hash(client);
         let bucket = u64::from_str_radix(&digest[..12], 16).unwrap_or(0) % BUCKETS;
         let key = self.key(window, bucket);
-        let count = kv.increment(&key, 1)?;
-        if count == 1 {
-            let expiry = DailyExpiry::new(format!("{}/expiry", self.name), 0);
-            let (slot, value) = expiry.slot(kv, now, &[&key])?.entry;
-            kv.set(&slot, &value)?;
-            expiry.sweep_step(kv, now)?;
-        }
-        if u64::try_from(count).unwrap_or(u64::MAX) <= self.limit {
+        let expiry = DailyExpiry::new(format!("{}/expiry", self.name), 0);
+        let count = count_in_window(kv, &key, &expiry, now)?;
+        if count <= self.limit {
             return Ok(Admission::Admitted);
         }
         let ends = (window + 1) * size;
