@@ -17,10 +17,12 @@
 //! # What recording writes
 //!
 //! An accepted event gets a random `evt_…` id and is written, in one atomic
-//! `set_many`, into two slots whose numbers come from atomic `increment`s:
+//! `set_many`, into three slots whose numbers come from atomic `increment`s:
 //! one in its subscription's usage log of the event's month
-//! (`sub/{sub}/usage/{yyyymm}`, what bills are made of) and one in its
-//! service's listing index (`service/{svc}/events`). Nothing is ever read,
+//! (`sub/{sub}/usage/{yyyymm}`, what bills are made of), one in its
+//! service's listing index (`service/{svc}/events`) and one in the index of
+//! its call's events (`sub/{sub}/call/{correlationId}/events`, what a call's
+//! view shows). Nothing is ever read,
 //! modified and written back, and no counter is ever added to: bills are
 //! derived from the slots alone ([`rollup`]), through roll-ups of closed
 //! blocks of slots that any writer computes identically. A report is
@@ -28,7 +30,7 @@
 //! when it was acknowledged, whatever crashes or store failures cut a
 //! request short: the only write that matters is one atomic step. A batch
 //! is recorded the same way, all its events in one `set_many` after one
-//! reservation per usage log and listing ([`record_reports`]).
+//! reservation per usage log, listing and call ([`record_reports`]).
 //!
 //! # Exactly once per `eventId`
 //!
