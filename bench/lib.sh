@@ -181,8 +181,8 @@ log_mark() {
 # the fields the host writes on each request line (see qmarket-host's
 # request_stats): "n mean_done_ms mean_inst_ms mean_store_ms mean_out_ms
 # mean_guest_ms mean_reads mean_writes mean_outbound kind=mean…".
-breakdown() { # mark method path_prefix
-    tail -n +"$(( $1 + 1 ))" "$PLATFORM_LOG" | awk -v m="$2" -v p="$3" '
+breakdown() { # mark method path_prefix [end_mark]
+    sed -n "$(( $1 + 1 )),${4:-\$}p" "$PLATFORM_LOG" | awk -v m="$2" -v p="$3" '
         $1 == m && index($2, p) == 1 && $6 ~ /^done=/ {
             n++
             for (i = 6; i <= NF; i++) {
@@ -208,9 +208,9 @@ breakdown() { # mark method path_prefix
 }
 
 # Prints a breakdown line for humans and adds it to the summary.
-report_breakdown() { # label mark method path_prefix
+report_breakdown() { # label mark method path_prefix [end_mark]
     local b
-    b=$(breakdown "$2" "$3" "$4")
+    b=$(breakdown "$2" "$3" "$4" "${5:-}")
     read -r n done inst store out guest reads writes outbound kinds <<<"$b"
     if [ "${n:-0}" = 0 ]; then
         echo "  $1: no requests logged"
@@ -223,6 +223,6 @@ report_breakdown() { # label mark method path_prefix
 }
 
 # The mean number of store writes of the requests `METHOD PATH…` after MARK.
-writes_per_request() { # mark method path_prefix
-    breakdown "$1" "$2" "$3" | awk '{print ($1 == 0) ? "nan" : $8}'
+writes_per_request() { # mark method path_prefix [end_mark]
+    breakdown "$1" "$2" "$3" "${4:-}" | awk '{print ($1 == 0) ? "nan" : $8}'
 }
