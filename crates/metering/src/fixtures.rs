@@ -121,18 +121,8 @@ pub fn seed_subscription(kv: &dyn KeyValue, provider: &str, service: &str, plan:
         kind: PlanType::Commercial,
         currency: "EUR".into(),
         products: vec![
-            Product {
-                id: API.into(),
-                name: "API".into(),
-                unit_price: "0.00001".parse().unwrap(),
-                unit: "call".into(),
-            },
-            Product {
-                id: CPU.into(),
-                name: "CPU".into(),
-                unit_price: "0.0000000001".parse().unwrap(),
-                unit: "ms".into(),
-            },
+            Product::per_unit(API, "API", "0.00001".parse().unwrap(), "call"),
+            Product::per_unit(CPU, "CPU", "0.0000000001".parse().unwrap(), "ms"),
         ],
         created_at: now(),
         updated_at: now(),

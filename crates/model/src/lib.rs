@@ -45,6 +45,7 @@ mod account;
 mod application;
 mod correlation;
 mod metering_event;
+mod pricing;
 mod pricing_plan;
 mod record;
 mod service;
@@ -54,6 +55,7 @@ pub use account::{AccessToken, Account, Scope};
 pub use application::Application;
 pub use correlation::{resolve_correlation, Correlation, SealedCorrelation, SEALED_ID_LEN};
 pub use metering_event::MeteringEvent;
+pub use pricing::{Band, Charge, Pricing, PricingModel, Tier};
 pub use pricing_plan::{PlanType, PricingPlan, Product, CURRENCY};
 pub use record::Record;
 pub use service::{
