@@ -14,7 +14,7 @@ use qmarket_model::{
 use qmarket_sealing::Sealer;
 use qmarket_store::{KeyValue, MemoryStore};
 
-use crate::{Ingest, Waiting};
+use crate::{Grace, Ingest, Waiting};
 
 /// The sealer gateway correlation ids of the fixtures are sealed with.
 pub static CORRELATIONS: LazyLock<Sealer> =
@@ -29,6 +29,7 @@ pub fn ingest<'a>(kv: &'a dyn KeyValue, caller: &'a str, waiting: Waiting) -> In
         correlations: Some(&CORRELATIONS),
         now: now(),
         waiting,
+        grace: Grace::default(),
     }
 }
 

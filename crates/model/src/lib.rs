@@ -27,6 +27,7 @@
 //! | `service/{svc}/plans/…` | index of the service's plans |
 //! | `sub/{sub}` | [`Subscription`] |
 //! | `app/{app}/subs/…` | index of the application's subscriptions |
+//! | `service/{svc}/subs/…` | index of every subscription ever made to the service (ended ones too) |
 //! | `app/{app}/service/{svc}` | the application's active subscription id to that service |
 //! | `app/{app}/service/{svc}/active` | counter: admits one active subscription of the application to that service |
 //! | `sub/{sub}/ended` | claim counter: the subscription has ended (record kept for billing) |
