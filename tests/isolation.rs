@@ -354,6 +354,7 @@ fn snapshot(app: &TestApp, a: &Tenant) -> BTreeMap<String, (u16, Value)> {
     for sub in [&a.subscription, &a.test_subscription] {
         paths.push(format!("/api/subscriptions/{sub}"));
         paths.push(format!("/api/subscriptions/{sub}/usage"));
+        paths.push(format!("/api/subscriptions/{sub}/invoices"));
     }
     for offer in [&a.published, &a.internal, &a.draft] {
         let service = &offer.service;
@@ -365,6 +366,7 @@ fn snapshot(app: &TestApp, a: &Tenant) -> BTreeMap<String, (u16, Value)> {
             offer.plan.id
         ));
         paths.push(format!("/api/services/{service}/metering-events"));
+        paths.push(format!("/api/services/{service}/revenue"));
     }
     let managed = &a.managed.offer.service;
     let execution = &a.managed.execution;
@@ -553,6 +555,27 @@ fn probes(a: &Tenant, b: &Tenant) -> Vec<Probe> {
             format!("/api/subscriptions/{sub}/usage"),
             404,
         ));
+        let month = &qmarket_core::Timestamp::now().to_rfc3339()[..7];
+        all.extend([
+            probe(
+                "listInvoices",
+                "GET",
+                format!("/api/subscriptions/{sub}/invoices"),
+                404,
+            ),
+            probe(
+                "getInvoice",
+                "GET",
+                format!("/api/subscriptions/{sub}/invoices/{month}"),
+                404,
+            ),
+            probe(
+                "exportInvoiceEvents",
+                "GET",
+                format!("/api/subscriptions/{sub}/invoices/{month}/events.csv"),
+                404,
+            ),
+        ]);
         all.push(probe(
             "unsubscribe",
             "DELETE",
@@ -607,6 +630,7 @@ fn probes(a: &Tenant, b: &Tenant) -> Vec<Probe> {
                 format!("{s}/metering-events"),
                 404,
             ),
+            probe("getRevenue", "GET", format!("{s}/revenue"), 404),
         ]);
         if !published {
             all.extend([

@@ -128,10 +128,25 @@ fn usage_reported_by_a_service_through_the_gateway_is_listed_and_billed() {
         .json();
     assert_eq!(bill["testMode"], true);
     assert_eq!(bill["currency"], "EUR");
+    // The fields a per-unit line always had, unchanged, and how it was
+    // priced: one band, nothing free.
+    let lines = bill["lines"].as_array().expect("lines");
+    assert_eq!(lines.len(), 1);
+    for (field, value) in [
+        ("productId", json!(plan.product_id)),
+        ("productName", json!("API")),
+        ("unit", json!("call")),
+        ("unitPrice", json!("0.00001")),
+        ("quantity", json!("3")),
+        ("amount", json!("0.00003")),
+        ("pricingModel", json!("PER_UNIT")),
+        ("freeQuantity", json!("0")),
+    ] {
+        assert_eq!(lines[0][field], value, "{field}");
+    }
     assert_eq!(
-        bill["lines"],
-        json!([{"productId": plan.product_id, "productName": "API", "unit": "call",
-                "unitPrice": "0.00001", "quantity": "3", "amount": "0.00003"}])
+        lines[0]["breakdown"],
+        json!([{"from": "0", "upTo": null, "quantity": "3", "unitPrice": "0.00001", "amount": "0.00003"}])
     );
     assert_eq!(bill["total"], "0.00003");
 }

@@ -479,6 +479,35 @@ fn provider_flow(app: &TestApp, doc: &Value) {
         .send()
         .expect(200);
     check(doc, "get", "/api/subscriptions/{id}/usage", &usage);
+    let invoices = app
+        .get(&format!("/api/subscriptions/{subscription_id}/invoices"))
+        .bearer(&provider.token)
+        .send()
+        .expect(200);
+    check(doc, "get", "/api/subscriptions/{id}/invoices", &invoices);
+    let month = invoices.json()["items"][0]["month"]
+        .as_str()
+        .expect("the current month's invoice")
+        .to_string();
+    let invoice = app
+        .get(&format!(
+            "/api/subscriptions/{subscription_id}/invoices/{month}"
+        ))
+        .bearer(&provider.token)
+        .send()
+        .expect(200);
+    check(
+        doc,
+        "get",
+        "/api/subscriptions/{id}/invoices/{month}",
+        &invoice,
+    );
+    let revenue = app
+        .get(&format!("{service_path}/revenue"))
+        .bearer(&provider.token)
+        .send()
+        .expect(200);
+    check(doc, "get", "/api/services/{id}/revenue", &revenue);
     let events = app
         .get(&format!("{service_path}/metering-events"))
         .bearer(&provider.token)

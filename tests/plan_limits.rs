@@ -34,12 +34,14 @@ struct Scene {
 
 impl Scene {
     fn new(app: &TestApp, url: &str, unit_price: &str, limits: Value) -> Scene {
+        let product = json!({"name": "API", "unitPrice": unit_price, "unit": "call"});
+        Scene::with_product(app, url, product, limits)
+    }
+
+    fn with_product(app: &TestApp, url: &str, product: Value, limits: Value) -> Scene {
         let provider = sign_up(app, "limited-provider");
         let service_id = create_external_service(app, &provider, url);
-        let mut body = json!({
-            "name": "Limited",
-            "products": [{"name": "API", "unitPrice": unit_price, "unit": "call"}],
-        });
+        let mut body = json!({"name": "Limited", "products": [product]});
         if !limits.is_null() {
             body["limits"] = limits;
         }
@@ -461,6 +463,52 @@ fn each_call_shows_the_events_it_caused_and_the_calls_add_up_to_the_bill() {
         .bearer(&scene.provider.token)
         .send()
         .expect_problem(404);
+}
+
+#[test]
+fn under_graduated_tiers_with_a_free_allowance_each_call_costs_its_margin_and_they_add_up_to_the_bill(
+) {
+    let app = platform();
+    // 1 call free a month, then 1 EUR each up to 2 billable calls, 0.5 EUR beyond.
+    let product = json!({
+        "name": "API", "unit": "call", "pricingModel": "GRADUATED", "freeAllowance": "1",
+        "tiers": [{"upTo": "2", "unitPrice": "1"}, {"upTo": null, "unitPrice": "0.5"}],
+    });
+    let scene = Scene::with_product(&app, &upstream(), product, Value::Null);
+    let mut correlations = Vec::new();
+    for count in [1, 2, 3] {
+        let reply = scene.call(&app).expect(200);
+        let id = reply.header("x-correlation-id").unwrap().to_string();
+        scene.meter(&app, &id, count);
+        correlations.push(id);
+    }
+    // Month to date 1, 3, 6 calls; billable beyond the free one 0, 2, 5;
+    // P(0) = 0, P(2) = 2 × 1 = 2, P(5) = 2 × 1 + 3 × 0.5 = 3.5.
+    // Margins: 0, 2 − 0 = 2, 3.5 − 2 = 1.5.
+    let calls_path = format!("/api/subscriptions/{}/calls", scene.subscription_id);
+    let amounts: Vec<String> = correlations
+        .iter()
+        .map(|id| {
+            let call = app
+                .get(&format!("{calls_path}/{id}"))
+                .bearer(&scene.provider.token)
+                .send()
+                .expect(200)
+                .json();
+            call["amount"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(amounts, ["0", "2", "1.5"]);
+    let bill = app
+        .get(&format!(
+            "/api/subscriptions/{}/usage",
+            scene.subscription_id
+        ))
+        .bearer(&scene.provider.token)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(bill["total"], "3.5", "{bill}");
 }
 
 #[test]

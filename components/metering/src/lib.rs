@@ -9,14 +9,19 @@
 //! | `GET /api/subscriptions/{id}/usage` | the subscription's bill (subscriber or provider) |
 //! | `GET /api/subscriptions/{id}/calls`, `…/calls/{correlationId}` | its gateway calls with their events and cost |
 //! | `GET\|PUT\|DELETE /api/subscriptions/{id}/spend-cap` | its monthly spend cap (set by the subscriber) |
+//! | `GET /api/subscriptions/{id}/invoices` | its monthly invoices, newest first |
+//! | `GET /api/subscriptions/{id}/invoices/{month}` | one invoice |
+//! | `GET /api/subscriptions/{id}/invoices/{month}/events.csv` | the events behind it, priced |
+//! | `GET /api/services/{id}/revenue?month=` | the service's revenue of a month (owner) |
 use qmarket_core::{Error, Result, Timestamp};
 use qmarket_http::{
-    json_body, no_endpoint, problem, HandlerResult, Method, PageQuery, Params, Request, Response,
-    Route, StatusOf,
+    csv_response, json_body, no_endpoint, problem, HandlerResult, Method, PageQuery, Params,
+    Request, Response, Route, StatusOf,
 };
 use qmarket_metering::{
-    get_call, list_calls, list_events, record_batch, record_usage, remove_spend_cap, set_spend_cap,
-    spend_cap, usage, EventFilter, Ingest, Receipt, UsageReport, Waiting, Window,
+    get_call, invoice, invoice_events, invoices, list_calls, list_events, month_of, parse_month,
+    record_batch, record_usage, remove_spend_cap, revenue, set_spend_cap, spend_cap, usage,
+    Billing, EventFilter, Grace, Ingest, Receipt, UsageReport, Waiting, Window,
 };
 use qmarket_model::SealedCorrelation;
 use qmarket_sealing::Sealer;
@@ -34,6 +39,22 @@ const USAGE_ROUTE: Route<'static> = Route::new("/api/subscriptions/:sub/usage");
 const CALLS_ROUTE: Route<'static> = Route::new("/api/subscriptions/:sub/calls");
 const CALL_ROUTE: Route<'static> = Route::new("/api/subscriptions/:sub/calls/:correlation");
 const SPEND_CAP_ROUTE: Route<'static> = Route::new("/api/subscriptions/:sub/spend-cap");
+const INVOICES_ROUTE: Route<'static> = Route::new("/api/subscriptions/:sub/invoices");
+const INVOICE_ROUTE: Route<'static> = Route::new("/api/subscriptions/:sub/invoices/:month");
+const INVOICE_EVENTS_ROUTE: Route<'static> =
+    Route::new("/api/subscriptions/:sub/invoices/:month/events.csv");
+const REVENUE_ROUTE: Route<'static> = Route::new("/api/services/:svc/revenue");
+/// The columns of an invoice's events export.
+pub const INVOICE_EVENT_COLUMNS: [&str; 8] = [
+    "id",
+    "timestamp",
+    "productId",
+    "productName",
+    "unit",
+    "count",
+    "amount",
+    "correlationId",
+];
 /// The request header that carries an idempotency key (same as `eventId`).
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 /// Set to `true` on the answer to a report that repeated a recorded event id,
@@ -42,6 +63,9 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 /// Spin variable holding the platform key gateway correlation ids are
 /// sealed with (a key derived from it).
 pub const ENCRYPTION_KEY_VARIABLE: &str = "encryption_key";
+/// Spin variable: whole days after a month's end before its invoices are
+/// final and late reports for it are refused (default 2).
+pub const INVOICE_GRACE_DAYS_VARIABLE: &str = "invoice_grace_days";
 
 /// The endpoints, matched before the caller is authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +77,10 @@ enum Endpoint {
     Calls(Params),
     Call(Params),
     SpendCap(Params),
+    Invoices(Params),
+    Invoice(Params),
+    InvoiceEvents(Params),
+    Revenue(Params),
 }
 
 fn endpoint(req: &Request) -> Result<Endpoint> {
@@ -80,6 +108,14 @@ fn endpoint(req: &Request) -> Result<Endpoint> {
                 "a spend cap answers GET, PUT and DELETE".into(),
             )),
         };
+    } else if let Some(p) = INVOICES_ROUTE.matches(path) {
+        (Endpoint::Invoices(p), Method::Get)
+    } else if let Some(p) = INVOICE_EVENTS_ROUTE.matches(path) {
+        (Endpoint::InvoiceEvents(p), Method::Get)
+    } else if let Some(p) = INVOICE_ROUTE.matches(path) {
+        (Endpoint::Invoice(p), Method::Get)
+    } else if let Some(p) = REVENUE_ROUTE.matches(path) {
+        (Endpoint::Revenue(p), Method::Get)
     } else {
         return Err(no_endpoint(req));
     };
@@ -98,8 +134,14 @@ fn endpoint(req: &Request) -> Result<Endpoint> {
 /// personal access token with scope `API` in `X-Auth-Token` or
 /// `Authorization: Bearer`), and serves it. `encryption_key` is the
 /// platform key's variable (gateway correlation ids are sealed with a key
-/// derived from it).
-pub fn route(req: &Request, kv: &dyn KeyValue, encryption_key: Option<&str>) -> HandlerResult {
+/// derived from it); `grace_days` the value of
+/// [`INVOICE_GRACE_DAYS_VARIABLE`].
+pub fn route(
+    req: &Request,
+    kv: &dyn KeyValue,
+    encryption_key: Option<&str>,
+    grace_days: Option<&str>,
+) -> HandlerResult {
     let now = Timestamp::now();
     endpoint(req)?;
     let principal = qmarket_identity::authenticate_api(req, kv, now)?;
@@ -107,11 +149,7 @@ pub fn route(req: &Request, kv: &dyn KeyValue, encryption_key: Option<&str>) -> 
         Endpoint::Report | Endpoint::Batch => {
             Some(Sealer::load(kv, encryption_key)?.for_purpose(SealedCorrelation::PURPOSE))
         }
-        Endpoint::Events(_)
-        | Endpoint::Usage(_)
-        | Endpoint::Calls(_)
-        | Endpoint::Call(_)
-        | Endpoint::SpendCap(_) => None,
+        _ => None,
     };
     let ingest = Ingest {
         kv,
@@ -119,6 +157,7 @@ pub fn route(req: &Request, kv: &dyn KeyValue, encryption_key: Option<&str>) -> 
         correlations: correlations.as_ref(),
         now,
         waiting: Waiting::default(),
+        grace: Grace::from_setting(grace_days)?,
     };
     route_as(req, &ingest)
 }
@@ -235,6 +274,67 @@ pub fn route_as(req: &Request, ingest: &Ingest) -> HandlerResult {
                 _ => Ok(Response::ok(&spend_cap(kv, caller, subscription_id, now)?)),
             }
         }
+        Endpoint::Invoices(params) => {
+            let page = PageQuery::from_request(req)?;
+            let found = invoices(
+                &billing(ingest),
+                params.get("sub")?,
+                page.limit,
+                page.cursor.as_deref(),
+            )?;
+            Ok(Response::list(found.items, found.next))
+        }
+        Endpoint::Invoice(params) => Ok(Response::ok(&invoice(
+            &billing(ingest),
+            params.get("sub")?,
+            params.get("month")?,
+        )?)),
+        Endpoint::InvoiceEvents(params) => {
+            let (subscription_id, month) = (params.get("sub")?, params.get("month")?);
+            let events = invoice_events(&billing(ingest), subscription_id, month)?;
+            let rows: Vec<Vec<String>> = events
+                .into_iter()
+                .map(|priced| {
+                    let e = priced.event;
+                    vec![
+                        e.id,
+                        e.timestamp.to_rfc3339(),
+                        e.product_id,
+                        e.product_name,
+                        e.unit,
+                        e.count.to_string(),
+                        priced.amount.to_string(),
+                        e.correlation_id,
+                    ]
+                })
+                .collect();
+            Ok(csv_response(
+                &format!("{subscription_id}-{month}-events.csv"),
+                &INVOICE_EVENT_COLUMNS,
+                &rows,
+            ))
+        }
+        Endpoint::Revenue(params) => {
+            let month = match req.query_param("month").as_deref() {
+                None | Some("") => month_of(now)?,
+                Some(text) => parse_month("month", text)?,
+            };
+            Ok(Response::ok(&revenue(
+                &billing(ingest),
+                params.get("svc")?,
+                month,
+            )?))
+        }
+    }
+}
+
+/// The billing context of `ingest`'s caller.
+fn billing<'a>(ingest: &Ingest<'a>) -> Billing<'a> {
+    Billing {
+        kv: ingest.kv,
+        caller: ingest.caller,
+        now: ingest.now,
+        grace: ingest.grace,
     }
 }
 
@@ -253,7 +353,10 @@ fn test_mode(req: &Request) -> Result<Option<bool>> {
 #[cfg_attr(target_arch = "wasm32", spin_sdk::http_component)]
 pub fn handle(req: spin_sdk::http::IncomingRequest) -> spin_sdk::http::Response {
     let encryption_key = qmarket_spin::variable(ENCRYPTION_KEY_VARIABLE);
-    qmarket_spin::serve(req, |req, kv| route(req, kv, encryption_key.as_deref()))
+    let grace_days = qmarket_spin::variable(INVOICE_GRACE_DAYS_VARIABLE);
+    qmarket_spin::serve(req, |req, kv| {
+        route(req, kv, encryption_key.as_deref(), grace_days.as_deref())
+    })
 }
 
 #[cfg(test)]

@@ -381,6 +381,108 @@ fn usage_states_its_window_and_defaults_to_the_current_month() {
     assert_eq!(r.status, 400);
 }
 
+#[test]
+fn invoices_their_events_as_csv_and_revenue_are_served_and_mapped_to_http() {
+    let w = world();
+    for count in [2, 3] {
+        call(
+            &w,
+            PROVIDER,
+            post(
+                METERING_PATH,
+                &format!(
+                    r#"{{"correlationId":"{CORRELATION}","productId":"{API}","count":{count}}}"#
+                ),
+            ),
+        );
+    }
+    let list = call(
+        &w,
+        CONSUMER,
+        get(&format!("/api/subscriptions/{SUBSCRIPTION}/invoices")),
+    );
+    assert_eq!(list.status, 200);
+    let body = list.json_value();
+    assert_eq!(body["items"][0]["month"], "2026-11");
+    assert_eq!(body["items"][0]["status"], "OPEN");
+    assert_eq!(body["items"][0]["total"], "0.00005");
+    assert_eq!(body["nextCursor"], Value::Null);
+    let one = call(
+        &w,
+        PROVIDER,
+        get(&format!(
+            "/api/subscriptions/{SUBSCRIPTION}/invoices/2026-11"
+        )),
+    );
+    assert_eq!(one.json_value()["finalAt"], "2026-12-03T00:00:00.000Z");
+    let csv = call(
+        &w,
+        CONSUMER,
+        get(&format!(
+            "/api/subscriptions/{SUBSCRIPTION}/invoices/2026-11/events.csv"
+        )),
+    );
+    assert_eq!(csv.status, 200);
+    assert_eq!(
+        csv.header("content-type"),
+        Some(qmarket_http::CSV_CONTENT_TYPE)
+    );
+    let text = String::from_utf8(csv.body).unwrap();
+    let rows: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(rows[0], INVOICE_EVENT_COLUMNS.join(","));
+    let amounts: Vec<&str> = rows[1..]
+        .iter()
+        .map(|r| r.split(',').nth(6).unwrap())
+        .collect();
+    assert_eq!(amounts, ["0.00002", "0.00003"]);
+    for (path, status) in [
+        (
+            format!("/api/subscriptions/{SUBSCRIPTION}/invoices/2026-12"),
+            404,
+        ),
+        (
+            format!("/api/subscriptions/{SUBSCRIPTION}/invoices/december"),
+            404,
+        ),
+        (
+            format!("/api/subscriptions/{SUBSCRIPTION}/invoices/2026-10/events.csv"),
+            404,
+        ),
+        (
+            format!("/api/subscriptions/{SUBSCRIPTION}/invoices?cursor=x"),
+            400,
+        ),
+        (format!("/api/services/{SERVICE}/revenue?month=2026-1"), 400),
+    ] {
+        assert_eq!(call(&w, CONSUMER, get(&path)).status, status, "{path}");
+    }
+    let revenue = call(
+        &w,
+        PROVIDER,
+        get(&format!("/api/services/{SERVICE}/revenue")),
+    );
+    assert_eq!(revenue.status, 200);
+    assert_eq!(revenue.json_value()["month"], "2026-11");
+    assert_eq!(
+        call(
+            &w,
+            CONSUMER,
+            get(&format!("/api/services/{SERVICE}/revenue"))
+        )
+        .status,
+        404
+    );
+    let posted = call(
+        &w,
+        PROVIDER,
+        Request::new(
+            Method::Post,
+            &format!("/api/subscriptions/{SUBSCRIPTION}/invoices"),
+        ),
+    );
+    assert_eq!(posted.status, 405);
+}
+
 mod authentication {
     use super::*;
     use qmarket_identity::access_token::{create, NewAccessToken};
@@ -414,7 +516,7 @@ mod authentication {
     }
 
     fn serve(w: &World, req: Request) -> Response {
-        route(&req, &*w.kv, Some(KEY)).unwrap_or_else(|e| problem(&e))
+        route(&req, &*w.kv, Some(KEY), None).unwrap_or_else(|e| problem(&e))
     }
 
     /// The platform key of these tests.

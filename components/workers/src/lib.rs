@@ -25,7 +25,7 @@ use qmarket_managed::protocol::{
     WORKER_TOKEN_VARIABLE,
 };
 use qmarket_managed::queue;
-use qmarket_metering::{record_usage, Ingest, UsageReport, Waiting};
+use qmarket_metering::{record_usage, Grace, Ingest, UsageReport, Waiting};
 use qmarket_model::{Correlation, PricingPlan, Record};
 use qmarket_store::KeyValue;
 
@@ -40,11 +40,18 @@ const EXECUTION_ATTEMPT: Route =
 const EXECUTION_FILE: Route =
     Route::new("/api/workers/executions/:exe/attempts/:attempt/files/:file");
 
+/// Spin variable: whole days after a month's end before its usage is final
+/// (as the metering component reads it).
+pub const INVOICE_GRACE_DAYS_VARIABLE: &str = "invoice_grace_days";
+
 /// What the component is configured with.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     /// The worker credential; the worker API is closed without one.
     pub worker_token: Option<Secret>,
+    /// When a month's usage becomes final (the platform's
+    /// `invoice_grace_days`): executions are metered like any report.
+    pub grace: Grace,
 }
 
 /// Whether `req` uploads bytes that are streamed to the store (and must not
@@ -214,7 +221,7 @@ pub fn route(
                 // execution ended sees its usage too. A finish sent again
                 // meters nothing twice (each report has an event id of its
                 // own).
-                meter(kv, &e, &outcome, now)?;
+                meter(kv, &e, &outcome, settings.grace, now)?;
                 execution::finish(kv, id, outcome)?;
                 Ok(Response::ok(&execution::view(kv, &e)?))
             }
@@ -246,7 +253,13 @@ fn store_upload(
 /// each product counted per `call` or `execution`, and its run time for
 /// products counted in `second`s (wall clock) or `cpu-second`s. Each report
 /// has an event id of its own, so finishing twice meters once.
-fn meter(kv: &dyn KeyValue, e: &Execution, end: &ExecutionEnd, now: Timestamp) -> Result<()> {
+fn meter(
+    kv: &dyn KeyValue,
+    e: &Execution,
+    end: &ExecutionEnd,
+    grace: Grace,
+    now: Timestamp,
+) -> Result<()> {
     if end.started_at.is_none() {
         return Ok(());
     }
@@ -281,6 +294,7 @@ fn meter(kv: &dyn KeyValue, e: &Execution, end: &ExecutionEnd, now: Timestamp) -
             correlations: None,
             now,
             waiting: Waiting::default(),
+            grace,
         };
         record_usage(&ingest, &report)?;
     }
@@ -292,8 +306,16 @@ fn meter(kv: &dyn KeyValue, e: &Execution, end: &ExecutionEnd, now: Timestamp) -
 // library, since component export names cannot be linked into a native cdylib.
 #[cfg_attr(target_arch = "wasm32", spin_sdk::http_component)]
 pub fn handle(req: spin_sdk::http::IncomingRequest) -> spin_sdk::http::Response {
+    let grace = Grace::from_setting(qmarket_spin::variable(INVOICE_GRACE_DAYS_VARIABLE).as_deref())
+        .unwrap_or_else(|e| {
+            // The metering API answers 500 for the same setting, so the
+            // misconfiguration is seen; executions still meter meanwhile.
+            eprintln!("workers: {e}; using the default grace period");
+            Grace::default()
+        });
     let settings = Settings {
         worker_token: qmarket_spin::variable(WORKER_TOKEN_VARIABLE).map(Secret::new),
+        grace,
     };
     let head = qmarket_spin::request_head(&req);
     if streams_body(&head) {

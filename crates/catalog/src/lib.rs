@@ -36,6 +36,7 @@ pub mod lifecycle;
 mod listing;
 pub mod marketplace;
 mod nullable;
+mod pricing_model_input;
 pub mod pricing_plan;
 mod pricing_plan_input;
 pub mod quantum_backend;
@@ -46,6 +47,7 @@ mod validation;
 mod view;
 
 pub use listing::Listing;
+pub use pricing_model_input::{MAX_PRICE_INTEGER_DIGITS, MAX_QUANTITY_INTEGER_DIGITS, MAX_TIERS};
 pub use pricing_plan_input::{NewPricingPlan, ProductInput, UpdatePricingPlan};
 pub use service_input::{NewService, ResourcesInput, SecurityInput, UpdateService};
 pub use view::{

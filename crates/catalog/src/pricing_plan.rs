@@ -1,4 +1,6 @@
-//! Pricing plans: what subscribers of a service pay, per product unit.
+//! Pricing plans: what subscribers of a service pay for each product, by
+//! its pricing model (per unit, graduated or volume tiers, packages, after
+//! a monthly free allowance; see `qmarket_model::Pricing`).
 //!
 //! A plan somebody subscribed to is what their usage is billed under, so its
 //! products and type are frozen from the first subscription on (only the
@@ -117,15 +119,10 @@ pub fn update(
         )?),
         // A type change re-checks the current products against the new type.
         (None, Some(_)) => {
-            let inputs: Vec<_> = plan
+            let inputs: Vec<crate::ProductInput> = plan
                 .products
                 .iter()
-                .map(|p| crate::ProductInput {
-                    id: Some(p.id.clone()),
-                    name: p.name.clone(),
-                    unit_price: serde_json::Value::String(p.unit_price.to_string()),
-                    unit: p.unit.clone(),
-                })
+                .map(crate::ProductInput::from)
                 .collect();
             Some(pricing_plan_input::check(
                 &mut v,

@@ -1,21 +1,19 @@
 //! What a provider may send to create or change a pricing plan, and how it
 //! is checked.
 
-use qmarket_core::decimal::{Price, Sign};
 use qmarket_core::id::new_id;
 use qmarket_core::{IdKind, Result};
-use qmarket_model::{PlanLimits, PlanType, Product};
+use qmarket_model::{PlanLimits, PlanType, PricingModel, Product};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 
+use crate::pricing_model_input::{self, CheckedPricing, PricingFields};
 use crate::validation::Violations;
 
 /// The longest plan name, product name or unit.
 pub const MAX_TEXT_CHARS: usize = 100;
 /// The most products a plan may have.
 pub const MAX_PRODUCTS: usize = 50;
-/// The most integer digits of a unit price.
-pub const MAX_PRICE_INTEGER_DIGITS: usize = 9;
 
 /// The body of `POST /api/services/{id}/pricing-plans`.
 #[derive(Debug, Clone, Deserialize)]
@@ -63,11 +61,49 @@ pub struct ProductInput {
     pub id: Option<String>,
     /// 1–100 characters, unique within the plan (ignoring case).
     pub name: String,
-    /// EUR per unit: a JSON number or numeric string, ≥ 0, at most 10
-    /// fractional and 9 integer digits.
-    pub unit_price: Value,
+    /// EUR per unit (per package for `PACKAGE`): a JSON number or numeric
+    /// string, ≥ 0, at most 10 fractional and 9 integer digits. Required
+    /// unless the product has tiers, whose first tier's price it then is.
+    #[serde(default)]
+    pub unit_price: Option<Value>,
     /// 1–100 characters, e.g. `call`.
     pub unit: String,
+    /// `PER_UNIT` (the default), `GRADUATED`, `VOLUME` or `PACKAGE`.
+    #[serde(default)]
+    pub pricing_model: Option<Value>,
+    /// `[{upTo, unitPrice}]` of a `GRADUATED` or `VOLUME` product.
+    #[serde(default)]
+    pub tiers: Option<Value>,
+    /// Units per package of a `PACKAGE` product.
+    #[serde(default)]
+    pub package_size: Option<Value>,
+    /// Units per month and subscription that cost nothing (default 0).
+    #[serde(default)]
+    pub free_allowance: Option<Value>,
+}
+
+impl From<&Product> for ProductInput {
+    /// The input that gives `product` again (its id kept).
+    fn from(p: &Product) -> Self {
+        let text = |q: qmarket_core::decimal::Quantity| Value::String(q.to_string());
+        ProductInput {
+            id: Some(p.id.clone()),
+            name: p.name.clone(),
+            unit_price: Some(Value::String(p.unit_price.to_string())),
+            unit: p.unit.clone(),
+            pricing_model: Some(Value::String(p.pricing_model.as_str().into())),
+            tiers: p.pricing_model.is_tiered().then(|| {
+                Value::Array(
+                    p.tiers
+                        .iter()
+                        .map(|t| json!({"upTo": t.up_to.map(text), "unitPrice": t.unit_price.to_string()}))
+                        .collect(),
+                )
+            }),
+            package_size: p.package_size.map(text),
+            free_allowance: Some(text(p.free_allowance)),
+        }
+    }
 }
 
 /// Checks a plan's name, type and products (`existing` are the plan's
@@ -107,22 +143,24 @@ pub(crate) fn check(
         }
         seen_names.push(folded);
         let unit = v.text(&field("unit"), &input.unit, MAX_TEXT_CHARS);
-        let unit_price = match Price::from_json(
-            &input.unit_price,
-            MAX_PRICE_INTEGER_DIGITS,
-            Sign::NonNegative,
-        ) {
-            Ok(price) => {
-                if kind == PlanType::Free && price != Price::ZERO {
-                    v.add(field("unitPrice"), "must be 0 in a FREE plan");
-                }
-                price
-            }
-            Err(e) => {
-                v.add(field("unitPrice"), e.to_string());
-                Price::ZERO
-            }
-        };
+        let CheckedPricing {
+            model,
+            unit_price,
+            tiers,
+            package_size,
+            free_allowance,
+        } = pricing_model_input::check(
+            v,
+            kind,
+            i,
+            &PricingFields {
+                unit_price: input.unit_price.as_ref(),
+                pricing_model: input.pricing_model.as_ref(),
+                tiers: input.tiers.as_ref(),
+                package_size: input.package_size.as_ref(),
+                free_allowance: input.free_allowance.as_ref(),
+            },
+        );
         let id = match input.id.as_deref() {
             None => new_id(IdKind::Product)?,
             Some(id) if !existing.iter().any(|p| p.id == id) => {
@@ -146,6 +184,10 @@ pub(crate) fn check(
             name,
             unit_price,
             unit,
+            pricing_model: model,
+            tiers: if model.is_tiered() { tiers } else { Vec::new() },
+            package_size: package_size.filter(|_| model == PricingModel::Package),
+            free_allowance,
         });
     }
     Ok(products)

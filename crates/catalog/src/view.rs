@@ -1,11 +1,11 @@
 //! What clients are shown: response shapes built from the stored records,
 //! without sealed secrets or bookkeeping fields.
 
-use qmarket_core::decimal::Price;
+use qmarket_core::decimal::{Price, Quantity};
 use qmarket_core::Timestamp;
 use qmarket_model::{
-    Lifecycle, PlanLimits, PlanType, PricingPlan, Product, Runtime, SecurityType, Service,
-    ServiceType,
+    Lifecycle, PlanLimits, PlanType, PricingModel, PricingPlan, Product, Runtime, SecurityType,
+    Service, ServiceType, Tier,
 };
 use serde::Serialize;
 
@@ -127,10 +127,21 @@ pub struct ProductView {
     pub id: String,
     /// Unique within the plan.
     pub name: String,
-    /// EUR per unit, as a decimal string.
+    /// EUR per unit (per package for `PACKAGE`, the first tier's price
+    /// for `GRADUATED` and `VOLUME`), as a decimal string.
     pub unit_price: Price,
     /// The unit, e.g. `call`.
     pub unit: String,
+    /// `PER_UNIT`, `GRADUATED`, `VOLUME` or `PACKAGE`.
+    pub pricing_model: PricingModel,
+    /// `[{upTo, unitPrice}]` (`GRADUATED` and `VOLUME` only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tiers: Vec<Tier>,
+    /// Units per package (`PACKAGE` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package_size: Option<Quantity>,
+    /// Units per calendar month and subscription that cost nothing.
+    pub free_allowance: Quantity,
 }
 
 impl From<&Product> for ProductView {
@@ -140,6 +151,10 @@ impl From<&Product> for ProductView {
             name: p.name.clone(),
             unit_price: p.unit_price,
             unit: p.unit.clone(),
+            pricing_model: p.pricing_model,
+            tiers: p.tiers.clone(),
+            package_size: p.package_size,
+            free_allowance: p.free_allowance,
         }
     }
 }

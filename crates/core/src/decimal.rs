@@ -125,12 +125,34 @@ impl<const SCALE: u32> Fixed<SCALE> {
     pub fn checked_add(self, other: Self) -> Option<Self> {
         self.0.checked_add(other.0).map(Fixed)
     }
+
+    /// `self - other` (negative when `other` is larger), or `None` on
+    /// overflow.
+    pub fn checked_sub(self, other: Self) -> Option<Self> {
+        self.0.checked_sub(other.0).map(Fixed)
+    }
+
+    /// `self - other`, or zero when `other` is larger.
+    pub fn saturating_sub_to_zero(self, other: Self) -> Self {
+        Fixed(self.0.saturating_sub(other.0).max(0))
+    }
 }
 
 impl Quantity {
     /// `self × price`, exact, or `None` on overflow.
     pub fn times(self, price: Price) -> Option<Amount> {
         self.0.checked_mul(price.0).map(Fixed)
+    }
+
+    /// How many whole packages of `size` units hold `self` units, a partial
+    /// package counted as a whole one (`None` when `size` is not positive
+    /// or the result overflows). `2501` in packages of `1000` is `3`.
+    pub fn packages_of(self, size: Quantity) -> Option<Quantity> {
+        if size.0 <= 0 || self.0 < 0 {
+            return None;
+        }
+        let whole = self.0 / size.0 + i128::from(self.0 % size.0 != 0);
+        whole.checked_mul(10i128.pow(6)).map(Fixed)
     }
 }
 
@@ -259,6 +281,45 @@ mod tests {
             sum = sum.checked_add(tenth).unwrap();
         }
         assert_eq!(sum.to_string(), "1");
+    }
+
+    #[test]
+    fn differences_may_be_negative_and_saturate_to_zero_on_request() {
+        let a: Amount = "0.1".parse().unwrap();
+        let b: Amount = "0.3".parse().unwrap();
+        assert_eq!(a.checked_sub(b).unwrap().to_string(), "-0.2");
+        let q: Quantity = "2.5".parse().unwrap();
+        let r: Quantity = "4".parse().unwrap();
+        assert_eq!(q.saturating_sub_to_zero(r), Quantity::ZERO);
+        assert_eq!(r.saturating_sub_to_zero(q).to_string(), "1.5");
+    }
+
+    #[test]
+    fn partial_packages_count_as_whole_ones() {
+        let size: Quantity = "1000".parse().unwrap();
+        let packages = |q: &str| {
+            q.parse::<Quantity>()
+                .unwrap()
+                .packages_of(size)
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(packages("0"), "0");
+        assert_eq!(packages("0.000001"), "1");
+        assert_eq!(packages("1000"), "1");
+        assert_eq!(packages("1000.000001"), "2");
+        assert_eq!(packages("2501"), "3");
+        let half: Quantity = "0.5".parse().unwrap();
+        assert_eq!(
+            "1.2"
+                .parse::<Quantity>()
+                .unwrap()
+                .packages_of(half)
+                .unwrap()
+                .to_string(),
+            "3"
+        );
+        assert_eq!(size.packages_of(Quantity::ZERO), None);
     }
 
     #[test]

@@ -220,6 +220,9 @@ fn record_subscription(
 ) -> Result<Subscription> {
     let id = new_id(IdKind::Subscription)?;
     let index_seq = Index::new(Subscription::application_index(app_id)).append(kv, &id)?;
+    // The service's index (its revenue) is never pruned: an entry whose
+    // record was never saved is skipped by its readers.
+    Index::new(Subscription::service_index(&service.id)).append(kv, &id)?;
     let sub = Subscription {
         id,
         application_id: app_id.to_string(),

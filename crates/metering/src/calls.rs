@@ -8,17 +8,23 @@
 //! atomic write as the event's other slots. A call's view reads both; the
 //! events are the ones the bill counts (a copy written by a stalled writer
 //! after a takeover is left out, as the bill leaves it out), and each
-//! event's amount is what the bill charges for it, so the calls of a month
-//! add up to its bill.
+//! event's amount is what the bill charges for it: its marginal cost in the
+//! order of the month's usage log ([`event_amounts`]), as in the invoice's
+//! events export. So the calls of a month add up to its bill, tiers and free
+//! allowances included.
+
+use std::collections::{BTreeMap, HashMap};
 
 use qmarket_core::decimal::Amount;
 use qmarket_core::time::DAY_MILLIS;
 use qmarket_core::{Error, Result, Timestamp};
-use qmarket_model::{CallRecord, Record, Subscription, CURRENCY};
+use qmarket_model::{CallRecord, PricingPlan, Record, Subscription, CURRENCY};
 use qmarket_store::{decode_counter, Index, KeyValue};
 use serde::Serialize;
 
+use crate::marginal::event_amounts;
 use crate::placement::{decode, with_settled, LoggedEvent};
+use crate::rollup::UsageLog;
 use crate::window::Window;
 
 /// The most events a call's view shows.
@@ -68,11 +74,23 @@ pub struct CallPage {
     pub next: Option<String>,
 }
 
-fn subscription_for(kv: &dyn KeyValue, caller: &str, id: &str) -> Result<Subscription> {
-    match Subscription::load(kv, id)? {
-        Some(s) if s.subscriber_id == caller || s.provider_id == caller => Ok(s),
-        _ => Err(Error::not_found("subscription", id)),
-    }
+/// Subscription `id` and its plan, for its subscriber or provider.
+fn subscription_for(
+    kv: &dyn KeyValue,
+    caller: &str,
+    id: &str,
+) -> Result<(Subscription, PricingPlan)> {
+    let subscription = match Subscription::load(kv, id)? {
+        Some(s) if s.subscriber_id == caller || s.provider_id == caller => s,
+        _ => return Err(Error::not_found("subscription", id)),
+    };
+    let plan = PricingPlan::load(kv, &subscription.pricing_plan_id)?.ok_or_else(|| {
+        Error::Internal(format!(
+            "plan {} of subscription {} is missing",
+            subscription.pricing_plan_id, subscription.id
+        ))
+    })?;
+    Ok((subscription, plan))
 }
 
 /// A listing cursor: the day (`yyyymmdd`) and the index position to
@@ -97,7 +115,7 @@ pub fn list_calls(
     limit: usize,
     cursor: Option<&str>,
 ) -> Result<CallPage> {
-    let subscription = subscription_for(kv, caller, subscription_id)?;
+    let (subscription, plan) = subscription_for(kv, caller, subscription_id)?;
     let start = cursor.map(parse_cursor).transpose()?;
     let days: Vec<u32> = window
         .day_range()
@@ -135,7 +153,7 @@ pub fn list_calls(
         }
     }
     Ok(CallPage {
-        items: with_events(kv, records)?,
+        items: with_events(kv, &plan, records)?,
         next,
     })
 }
@@ -149,14 +167,14 @@ pub fn get_call(
     subscription_id: &str,
     correlation_id: &str,
 ) -> Result<CallView> {
-    let subscription = subscription_for(kv, caller, subscription_id)?;
+    let (subscription, plan) = subscription_for(kv, caller, subscription_id)?;
     let not_found = || Error::not_found("call", correlation_id);
     let bytes = kv
         .get(&CallRecord::key(&subscription.id, correlation_id))?
         .ok_or_else(not_found)?;
     let record: CallRecord = serde_json::from_slice(&bytes)
         .map_err(|e| Error::Internal(format!("call {correlation_id} is unreadable: {e}")))?;
-    with_events(kv, vec![record])?
+    with_events(kv, &plan, vec![record])?
         .pop()
         .ok_or_else(|| Error::Internal("a call lost its view".into()))
 }
@@ -164,7 +182,11 @@ pub fn get_call(
 /// The views of `records`: their events read for all of them at once (one
 /// round trip for the counters, one for the slots, one for the events'
 /// settled copies).
-fn with_events(kv: &dyn KeyValue, records: Vec<CallRecord>) -> Result<Vec<CallView>> {
+fn with_events(
+    kv: &dyn KeyValue,
+    plan: &PricingPlan,
+    records: Vec<CallRecord>,
+) -> Result<Vec<CallView>> {
     let indexes: Vec<Index> = records
         .iter()
         .map(|r| {
@@ -204,8 +226,8 @@ fn with_events(kv: &dyn KeyValue, records: Vec<CallRecord>) -> Result<Vec<CallVi
     }
     let all: Vec<LoggedEvent> = logged.iter().flatten().cloned().collect();
     let mut settled = with_settled(kv, all)?.into_iter();
-    let mut views = Vec::with_capacity(records.len());
-    for (record, events) in records.into_iter().zip(logged) {
+    let mut counted: Vec<Vec<LoggedEvent>> = Vec::with_capacity(records.len());
+    for events in &logged {
         let mut shown = Vec::new();
         for _ in 0..events.len() {
             let Some((event, first)) = settled.next() else {
@@ -215,7 +237,15 @@ fn with_events(kv: &dyn KeyValue, records: Vec<CallRecord>) -> Result<Vec<CallVi
                 shown.push(event);
             }
         }
-        let events = priced(shown);
+        counted.push(shown);
+    }
+    let amounts = amounts(kv, plan, counted.iter().flatten())?;
+    let mut views = Vec::with_capacity(records.len());
+    for (record, shown) in records.into_iter().zip(counted) {
+        let events = shown
+            .into_iter()
+            .map(|logged| view(logged, &amounts))
+            .collect::<Result<Vec<_>>>()?;
         let amount = events
             .iter()
             .try_fold(Amount::ZERO, |sum, e| sum.checked_add(e.amount))
@@ -230,21 +260,43 @@ fn with_events(kv: &dyn KeyValue, records: Vec<CallRecord>) -> Result<Vec<CallVi
     Ok(views)
 }
 
-/// What the bill charges for each of `events`.
-fn priced(events: Vec<LoggedEvent>) -> Vec<CallEventView> {
-    events
-        .into_iter()
-        .map(|logged| {
-            let e = logged.event;
-            CallEventView {
-                id: e.id,
-                timestamp: e.timestamp,
-                product_id: e.product_id,
-                product_name: e.product_name,
-                unit: e.unit,
-                count: e.count,
-                amount: e.amount,
-            }
-        })
-        .collect()
+/// What the bill charges for each of `events` (counted copies), by
+/// usage log and slot: one [`event_amounts`] per month's log.
+fn amounts<'a>(
+    kv: &dyn KeyValue,
+    plan: &PricingPlan,
+    events: impl Iterator<Item = &'a LoggedEvent>,
+) -> Result<HashMap<(String, u64), Amount>> {
+    let mut slots: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for logged in events {
+        slots
+            .entry(logged.placement.log.as_str())
+            .or_default()
+            .push(logged.placement.log_slot);
+    }
+    let mut amounts = HashMap::new();
+    for (log, slots) in slots {
+        for priced in event_amounts(kv, plan, &UsageLog::at(log), &slots)? {
+            amounts.insert((log.to_string(), priced.slot), priced.amount);
+        }
+    }
+    Ok(amounts)
+}
+
+/// The view of a counted event, with its amount.
+fn view(logged: LoggedEvent, amounts: &HashMap<(String, u64), Amount>) -> Result<CallEventView> {
+    let key = (logged.placement.log, logged.placement.log_slot);
+    let amount = *amounts
+        .get(&key)
+        .ok_or_else(|| Error::Internal(format!("event {} was not priced", logged.event.id)))?;
+    let e = logged.event;
+    Ok(CallEventView {
+        id: e.id,
+        timestamp: e.timestamp,
+        product_id: e.product_id,
+        product_name: e.product_name,
+        unit: e.unit,
+        count: e.count,
+        amount,
+    })
 }

@@ -14,7 +14,7 @@ use qmarket_model::{
 use qmarket_sealing::Sealer;
 use qmarket_store::{KeyValue, MemoryStore};
 
-use crate::{Ingest, Waiting};
+use crate::{Grace, Ingest, Waiting};
 
 /// The sealer gateway correlation ids of the fixtures are sealed with.
 pub static CORRELATIONS: LazyLock<Sealer> =
@@ -29,6 +29,7 @@ pub fn ingest<'a>(kv: &'a dyn KeyValue, caller: &'a str, waiting: Waiting) -> In
         correlations: Some(&CORRELATIONS),
         now: now(),
         waiting,
+        grace: Grace::default(),
     }
 }
 
@@ -121,18 +122,8 @@ pub fn seed_subscription(kv: &dyn KeyValue, provider: &str, service: &str, plan:
         kind: PlanType::Commercial,
         currency: "EUR".into(),
         products: vec![
-            Product {
-                id: API.into(),
-                name: "API".into(),
-                unit_price: "0.00001".parse().unwrap(),
-                unit: "call".into(),
-            },
-            Product {
-                id: CPU.into(),
-                name: "CPU".into(),
-                unit_price: "0.0000000001".parse().unwrap(),
-                unit: "ms".into(),
-            },
+            Product::per_unit(API, "API", "0.00001".parse().unwrap(), "call"),
+            Product::per_unit(CPU, "CPU", "0.0000000001".parse().unwrap(), "ms"),
         ],
         created_at: now(),
         updated_at: now(),

@@ -33,6 +33,7 @@ use qmarket_sealing::Sealer;
 use qmarket_store::{claim_value, value_key, Claim, Index, KeyValue, Prefetched};
 use serde::{Deserialize, Serialize};
 
+use crate::finality::Grace;
 use crate::placement::{LoggedEvent, Placement};
 use crate::report::UsageReport;
 use crate::rollup::{close_step, UsageLog, BLOCK};
@@ -66,6 +67,9 @@ pub struct Ingest<'a> {
     pub now: Timestamp,
     /// How long a copy waits for its first copy's write.
     pub waiting: Waiting,
+    /// When a month becomes final: a report of usage in a final month is
+    /// refused (422 on `timestamp`).
+    pub grace: Grace,
 }
 
 /// An accepted report.
@@ -311,6 +315,16 @@ impl<'a> Checks<'a> {
         Ok(found)
     }
 
+    /// Whether `report`'s `eventId` was recorded already (its claim's
+    /// value is written; read with the request's first reads).
+    fn recorded_before(&self, report: &UsageReport) -> Result<bool> {
+        let Some(event_id) = &report.event_id else {
+            return Ok(false);
+        };
+        let key = MeteringEvent::idempotency_key(self.ingest.caller, &secret::hash(event_id));
+        Ok(self.ingest.kv.get(&value_key(&key))?.is_some())
+    }
+
     /// The event `report` stands for, refusing what may not be metered.
     fn event(&mut self, report: &UsageReport) -> Result<MeteringEvent> {
         let (caller, now) = (self.ingest.caller, self.ingest.now);
@@ -347,6 +361,13 @@ impl<'a> Checks<'a> {
                 "timestamp",
                 "lies more than 35 days in the past",
             ));
+        }
+        if let Err(late) = self.ingest.grace.admit(month_of(timestamp)?, now) {
+            // A repeat of an event recorded while its month was open is
+            // answered with that event (step 2), not refused.
+            if !self.recorded_before(report)? {
+                return Err(late);
+            }
         }
         let amount = report.count.times(product.unit_price).ok_or_else(|| {
             Error::unprocessable_field("count", "times the unit price is too large")

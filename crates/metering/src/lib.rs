@@ -9,8 +9,8 @@
 //! fields, and a typo such as `cout` should not pass unnoticed);
 //! [`record_usage`] checks it against the store (404 for a correlation that is
 //! unknown or of someone else's service, 422 for a product outside the
-//! subscription's plan or a timestamp more than 5 minutes ahead or 35 days
-//! back) and records it. A gateway call's correlation id is sealed
+//! subscription's plan, a timestamp more than 5 minutes ahead or 35 days
+//! back, or one in a month whose invoices are final) and records it. A gateway call's correlation id is sealed
 //! ([`qmarket_model::SealedCorrelation`]): it is opened, not looked up, and
 //! names the subscription to read.
 //!
@@ -63,6 +63,22 @@
 //! bill states the effective `[from, to)`. Events fall into the day of their
 //! usage `timestamp`.
 //!
+//! # Pricing, invoices and late reports
+//!
+//! A product's amount is a function of the quantity a subscription used in
+//! one calendar month, by the product's pricing model (per unit, graduated
+//! or volume tiers, packages; a monthly free allowance first):
+//! [`qmarket_model::Pricing`]. A usage window is priced month by month as
+//! the difference of the month-to-date amounts at its ends ([`bill`]).
+//! Every month is a subscription's invoice ([`invoices`]), `OPEN` until the
+//! month's end plus a grace period ([`Grace`], 2 days by default) and
+//! `FINAL` after; a report of usage in a final month is refused (422 on
+//! `timestamp`), so a final invoice never changes. Each event's own cost is
+//! its marginal amount in the order of the month's usage log
+//! ([`event_amounts`], [`month_events`]); the events of an invoice add up
+//! to its total exactly. A provider's revenue of a month is the invoice
+//! totals of a service's subscriptions ([`revenue`]).
+//!
 //! # Listing order
 //!
 //! Listings are newest *received* first (index order), which is not strictly
@@ -73,11 +89,16 @@
 #![deny(missing_docs)]
 
 mod batch;
+pub mod bill;
 mod calls;
+mod finality;
 mod ingest;
+mod invoice;
 mod listing;
+pub mod marginal;
 mod placement;
 mod report;
+mod revenue;
 pub mod rollup;
 mod spend_cap;
 mod usage;
@@ -86,21 +107,29 @@ mod window;
 
 pub use batch::{record_batch, MAX_BATCH};
 pub use calls::{get_call, list_calls, CallEventView, CallPage, CallView, MAX_EVENTS_PER_CALL};
+pub use finality::{Grace, InvoiceStatus, DEFAULT_GRACE_DAYS, MAX_GRACE_DAYS};
 pub use ingest::{
     record_reports, record_usage, Answered, Ingest, Recorded, RequestKey, Waiting,
     MAX_FUTURE_SECONDS, MAX_PAST_SECONDS, WRITE_DEADLINE_SECONDS,
 };
+pub use invoice::{invoice, invoice_events, invoices, Billing, InvoicePage, InvoiceView};
 pub use listing::{list_events, EventFilter, EventPage, MAX_SCANNED_PER_PAGE};
+pub use marginal::{event_amounts, month_events, PricedEvent};
 pub use placement::{LoggedEvent, Placement};
 pub use report::{UsageReport, MAX_COUNT_INTEGER_DIGITS, MAX_EVENT_ID_CHARS};
+pub use revenue::{revenue, RevenueLine, RevenueView};
 pub use rollup::{Rollup, UsageLog, BLOCK, HOLE_GRACE_SECONDS};
 pub use spend_cap::{
     remove_spend_cap, set_spend_cap, spend_cap, SpendCapView, MAX_CAP_INTEGER_DIGITS,
 };
 pub use usage::usage;
 pub use view::{EventView, Receipt, UsageLine, UsageView};
-pub use window::{current_month, month_of, Window, MAX_USAGE_DAYS};
+pub use window::{
+    current_month, month_of, month_text, month_window, parse_month, Window, MAX_USAGE_DAYS,
+};
 
+#[cfg(test)]
+mod billing_tests;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 #[cfg(test)]

@@ -93,6 +93,11 @@ impl Rollup {
         Ok(())
     }
 
+    /// The units of `product` on every day.
+    pub fn product_units(&self, product: &str) -> Result<Quantity> {
+        self.units(product, i64::MIN..i64::MAX)
+    }
+
     /// The units of `product` on the days in `days`.
     pub fn units(&self, product: &str, days: std::ops::Range<i64>) -> Result<Quantity> {
         self.days
@@ -132,7 +137,7 @@ impl UsageLog {
     }
 
     /// The events in slots `seqs` (empty and unreadable slots left out).
-    fn events(
+    pub(crate) fn events(
         &self,
         kv: &dyn KeyValue,
         seqs: impl IntoIterator<Item = u64>,
@@ -147,7 +152,7 @@ impl UsageLog {
 }
 
 /// The slots of block `block`.
-fn block_slots(block: u64) -> std::ops::RangeInclusive<u64> {
+pub(crate) fn block_slots(block: u64) -> std::ops::RangeInclusive<u64> {
     block * BLOCK + 1..=(block + 1) * BLOCK
 }
 
@@ -280,17 +285,29 @@ fn complete_parents(kv: &dyn KeyValue, log: &UsageLog, level: u32, n: u64) -> Re
 pub fn total(kv: &dyn KeyValue, log: &UsageLog) -> Result<Rollup> {
     let last_seq = log.index.last_seq(kv)?;
     let complete_blocks = last_seq / BLOCK;
+    let mut sum = blocks_total(kv, log, complete_blocks)?;
+    let tail = complete_blocks * BLOCK + 1..=last_seq;
+    if !tail.is_empty() {
+        sum.merge(&sum_counted(kv, log.events(kv, tail)?)?)?;
+    }
+    Ok(sum)
+}
+
+/// Everything counted in the first `blocks` blocks of `log` (read-only):
+/// the largest roll-ups that fit, and the slots of the blocks that have
+/// none yet. A handful of `get_many` calls whatever `blocks` is.
+pub(crate) fn blocks_total(kv: &dyn KeyValue, log: &UsageLog, blocks: u64) -> Result<Rollup> {
     // The largest roll-ups that fit, from the start: the digits of the
-    // number of complete blocks in base BLOCK.
+    // number of blocks in base BLOCK.
     let mut wanted: Vec<(u32, u64)> = Vec::new();
     let mut level = 1u32;
-    while BLOCK.saturating_pow(level) <= complete_blocks {
+    while BLOCK.saturating_pow(level) <= blocks {
         level += 1;
     }
     let mut position = 0u64;
     while level >= 1 {
         let size = BLOCK.saturating_pow(level - 1);
-        while position + size <= complete_blocks {
+        while position + size <= blocks {
             wanted.push((level, position / size));
             position += size;
         }
@@ -319,10 +336,6 @@ pub fn total(kv: &dyn KeyValue, log: &UsageLog) -> Result<Rollup> {
     }
     for block in open_blocks {
         sum.merge(&sum_counted(kv, log.events(kv, block_slots(block))?)?)?;
-    }
-    let tail = complete_blocks * BLOCK + 1..=last_seq;
-    if !tail.is_empty() {
-        sum.merge(&sum_counted(kv, log.events(kv, tail)?)?)?;
     }
     Ok(sum)
 }

@@ -24,6 +24,17 @@ fn meter(w: &World, caller: &str, body: Value) -> qmarket_core::Result<Recorded>
     record_usage(&ingest(&*w.kv, caller, quick()), &report)
 }
 
+/// Meters as [`meter`], with months open for 40 days after their end (so
+/// reports 35 days back are still admitted).
+fn meter_late(w: &World, caller: &str, body: Value) -> qmarket_core::Result<Recorded> {
+    let report = UsageReport::from_json(&body, None)?;
+    let ingest = Ingest {
+        grace: Grace::days(40).unwrap(),
+        ..ingest(&*w.kv, caller, quick())
+    };
+    record_usage(&ingest, &report)
+}
+
 fn api_call(count: impl Into<Value>) -> Value {
     json!({"correlationId": CORRELATION, "productId": API, "count": count.into()})
 }
@@ -320,16 +331,37 @@ fn timestamps_more_than_5_minutes_ahead_or_35_days_back_are_422() {
         now().plus_seconds(299),
         now().plus_seconds(-35 * 86_400 + 1),
     ] {
-        let e = meter(&w, PROVIDER, at(good)).unwrap().event;
+        let e = meter_late(&w, PROVIDER, at(good)).unwrap().event;
         assert_eq!(e.timestamp, good);
     }
+}
+
+#[test]
+fn a_report_for_a_month_whose_invoices_are_final_is_422_on_timestamp() {
+    let w = world();
+    let at = |t: &str| json!({"correlationId": CORRELATION, "productId": API, "count": 1, "timestamp": t});
+    // October 2026 is final since 2026-11-03 (now is 2026-11-22).
+    let err = meter(&w, PROVIDER, at("2026-10-31T23:59:59.999Z")).unwrap_err();
+    assert_eq!(err.status(), 422);
+    assert_eq!(err.field_errors()[0].field, "timestamp");
+    assert!(err.to_string().contains("2026-10"), "{err}");
+    assert!(
+        err.to_string().contains("2026-11-03T00:00:00.000Z"),
+        "{err}"
+    );
+    assert!(meter(&w, PROVIDER, at("2026-11-01T00:00:00Z")).is_ok());
+    // In a batch, the late report alone is refused.
+    let batch = json!({"events": [at("2026-10-20T00:00:00Z"), at("2026-11-20T00:00:00Z")]});
+    let answered = record_batch(&ingest(&*w.kv, PROVIDER, quick()), &batch, None).unwrap();
+    assert_eq!(answered.items[0].as_ref().unwrap_err().status(), 422);
+    assert!(answered.items[1].is_ok());
 }
 
 #[test]
 fn events_are_logged_in_the_month_of_their_usage() {
     let w = world();
     let at = |t: &str| json!({"correlationId": CORRELATION, "productId": API, "count": 1, "timestamp": t});
-    let october = meter(&w, PROVIDER, at("2026-10-31T23:59:59.999Z")).unwrap();
+    let october = meter_late(&w, PROVIDER, at("2026-10-31T23:59:59.999Z")).unwrap();
     let november = meter(&w, PROVIDER, at("2026-11-01T00:00:00Z")).unwrap();
     assert_eq!(
         october.placement.log,
@@ -673,7 +705,9 @@ fn usage_is_priced_exactly_per_product() {
     assert_eq!(
         v["lines"][0],
         json!({"productId": API, "productName": "API", "unit": "call",
-        "unitPrice": "0.00001", "quantity": "3", "amount": "0.00003"})
+        "unitPrice": "0.00001", "quantity": "3", "amount": "0.00003",
+        "pricingModel": "PER_UNIT", "freeQuantity": "0",
+        "breakdown": [{"from": "0", "upTo": null, "quantity": "3", "unitPrice": "0.00001", "amount": "0.00003"}]})
     );
     assert_eq!(v["lines"][1]["quantity"], "1.000007");
     assert_eq!(v["lines"][1]["amount"], "0.0000000001000007");

@@ -2,7 +2,7 @@
 
 use qmarket_core::decimal::{Amount, Price, Quantity};
 use qmarket_core::Timestamp;
-use qmarket_model::{MeteringEvent, CURRENCY};
+use qmarket_model::{Band, MeteringEvent, PricingModel, CURRENCY};
 use serde::Serialize;
 
 /// The answer to an accepted usage report.
@@ -56,7 +56,10 @@ pub struct EventView {
     pub currency: &'static str,
     /// Units counted.
     pub count: Quantity,
-    /// `count × unitPrice`, exact.
+    /// `count × unitPrice`, exact: what the event costs for a `PER_UNIT`
+    /// product without a free allowance. For other products an event's
+    /// cost depends on the month's usage before it: see the events of an
+    /// invoice.
     pub amount: Amount,
     /// The correlation reported for.
     pub correlation_id: String,
@@ -118,10 +121,20 @@ pub struct UsageLine {
     pub product_name: String,
     /// Its unit.
     pub unit: String,
-    /// Its unit price under the subscription's plan.
+    /// Its unit price under the subscription's plan (per package for
+    /// `PACKAGE`, the first tier's for `GRADUATED` and `VOLUME`).
     pub unit_price: Price,
     /// Units used in the window.
     pub quantity: Quantity,
-    /// `quantity × unitPrice`, exact.
+    /// The exact amount by the product's pricing model: `quantity ×
+    /// unitPrice` for `PER_UNIT` without a free allowance; the sum of the
+    /// breakdown's amounts always.
     pub amount: Amount,
+    /// How the product is priced.
+    pub pricing_model: PricingModel,
+    /// The units of the window that fell into the monthly free allowance.
+    pub free_quantity: Quantity,
+    /// How the amount was reached, tier by tier (one band for `PER_UNIT`
+    /// and `PACKAGE`).
+    pub breakdown: Vec<Band>,
 }

@@ -70,12 +70,59 @@ pub fn month_of(t: Timestamp) -> Result<u32> {
 }
 
 /// The month after `month` (`yyyymm`).
-fn next_month(month: u32) -> u32 {
+pub(crate) fn next_month(month: u32) -> u32 {
     if month % 100 == 12 {
         (month / 100 + 1) * 100 + 1
     } else {
         month + 1
     }
+}
+
+/// The month before `month` (`yyyymm`).
+pub(crate) fn previous_month(month: u32) -> u32 {
+    if month % 100 == 1 {
+        (month / 100 - 1) * 100 + 12
+    } else {
+        month - 1
+    }
+}
+
+/// Month `month` (`yyyymm`) as the API writes it: `2026-12`.
+pub fn month_text(month: u32) -> String {
+    format!("{:04}-{:02}", month / 100, month % 100)
+}
+
+/// Reads a month as the API writes it (`2026-12`) into `yyyymm`; a 400
+/// naming `field` otherwise.
+pub fn parse_month(field: &str, text: &str) -> Result<u32> {
+    let invalid = || Error::invalid_field(field, "must be a month such as 2026-12 (YYYY-MM)");
+    let (year, month) = text.split_once('-').ok_or_else(invalid)?;
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(year, 4) || !digits(month, 2) {
+        return Err(invalid());
+    }
+    let (year, month) = (
+        year.parse::<u32>().map_err(|_| invalid())?,
+        month.parse::<u32>().map_err(|_| invalid())?,
+    );
+    if !(1..=12).contains(&month) || year < 1970 {
+        return Err(invalid());
+    }
+    Ok(year * 100 + month)
+}
+
+/// The whole UTC month `month` (`yyyymm`): `[first midnight, next month's)`.
+pub fn month_window(month: u32) -> Result<Window> {
+    let start = |m: u32| {
+        i32::try_from(m / 100)
+            .ok()
+            .and_then(|year| month_start(year, m % 100))
+            .ok_or_else(|| Error::Internal(format!("month {m} out of range")))
+    };
+    Ok(Window {
+        from: start(month)?,
+        to: start(next_month(month))?,
+    })
 }
 
 /// The calendar month (UTC) that contains `now`.
@@ -243,6 +290,33 @@ mod tests {
         let w = Window::for_usage(None, None, now).unwrap();
         assert_eq!(w.months().unwrap(), [202612]);
         assert_eq!(month_of(t("2026-01-31T23:59:59.999Z")).unwrap(), 202601);
+    }
+
+    #[test]
+    fn months_are_read_and_written_as_yyyy_mm() {
+        assert_eq!(parse_month("month", "2026-12").unwrap(), 202612);
+        assert_eq!(month_text(202601), "2026-01");
+        for bad in [
+            "2026-13",
+            "2026-00",
+            "2026-1",
+            "26-12",
+            "2026/12",
+            "2026-12-01",
+            "",
+            "abcd-ef",
+        ] {
+            assert_eq!(
+                parse_month("month", bad).unwrap_err().status(),
+                400,
+                "{bad}"
+            );
+        }
+        let december = month_window(202612).unwrap();
+        assert_eq!(december.from, t("2026-12-01T00:00:00Z"));
+        assert_eq!(december.to, t("2027-01-01T00:00:00Z"));
+        assert_eq!(previous_month(202601), 202512);
+        assert_eq!(next_month(202612), 202701);
     }
 
     #[test]

@@ -27,6 +27,7 @@
 //! | `service/{svc}/plans/…` | index of the service's plans |
 //! | `sub/{sub}` | [`Subscription`] |
 //! | `app/{app}/subs/…` | index of the application's subscriptions |
+//! | `service/{svc}/subs/…` | index of every subscription ever made to the service (ended ones too) |
 //! | `app/{app}/service/{svc}` | the application's active subscription id to that service |
 //! | `app/{app}/service/{svc}/active` | counter: admits one active subscription of the application to that service |
 //! | `sub/{sub}/ended` | claim counter: the subscription has ended (record kept for billing) |
@@ -54,6 +55,7 @@ mod call;
 mod correlation;
 mod metering_event;
 mod plan_limits;
+mod pricing;
 mod pricing_plan;
 mod record;
 mod service;
@@ -67,6 +69,7 @@ pub use metering_event::MeteringEvent;
 pub use plan_limits::{
     CapReached, PlanLimits, Quota, QuotaPeriod, RateLimit, RateWindow, SpendCap,
 };
+pub use pricing::{Band, Charge, Pricing, PricingModel, Tier};
 pub use pricing_plan::{PlanType, PricingPlan, Product, CURRENCY};
 pub use record::Record;
 pub use service::{

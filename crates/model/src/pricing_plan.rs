@@ -1,9 +1,10 @@
 //! Pricing plans and their products.
 
-use qmarket_core::decimal::Price;
+use qmarket_core::decimal::{Price, Quantity};
 use qmarket_core::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::pricing::{Pricing, PricingModel, Tier};
 use crate::record::record;
 use crate::PlanLimits;
 
@@ -21,6 +22,9 @@ pub enum PlanType {
 }
 
 /// Something a plan charges for, e.g. `API` at `0.00001` EUR per `call`.
+///
+/// Products stored before pricing models existed read as `PER_UNIT`
+/// without a free allowance, which is how they were billed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Product {
@@ -28,10 +32,50 @@ pub struct Product {
     pub id: String,
     /// Unique within the plan.
     pub name: String,
-    /// EUR per unit, exact.
+    /// EUR per unit (`PER_UNIT`), per package (`PACKAGE`), or the first
+    /// tier's price (`GRADUATED`, `VOLUME`), exact.
     pub unit_price: Price,
     /// The unit, e.g. `call`.
     pub unit: String,
+    /// How the month's quantity is priced.
+    #[serde(default)]
+    pub pricing_model: PricingModel,
+    /// The tiers of a `GRADUATED` or `VOLUME` product.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tiers: Vec<Tier>,
+    /// Units per package of a `PACKAGE` product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_size: Option<Quantity>,
+    /// Units per calendar month and subscription that cost nothing.
+    #[serde(default)]
+    pub free_allowance: Quantity,
+}
+
+impl Product {
+    /// A `PER_UNIT` product without a free allowance.
+    pub fn per_unit(id: &str, name: &str, unit_price: Price, unit: &str) -> Self {
+        Product {
+            id: id.to_string(),
+            name: name.to_string(),
+            unit_price,
+            unit: unit.to_string(),
+            pricing_model: PricingModel::PerUnit,
+            tiers: Vec::new(),
+            package_size: None,
+            free_allowance: Quantity::ZERO,
+        }
+    }
+
+    /// What prices the product's monthly usage.
+    pub fn pricing(&self) -> Pricing<'_> {
+        Pricing {
+            model: self.pricing_model,
+            unit_price: self.unit_price,
+            tiers: &self.tiers,
+            package_size: self.package_size,
+            free_allowance: self.free_allowance,
+        }
+    }
 }
 
 /// A service's pricing plan.

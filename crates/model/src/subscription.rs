@@ -48,6 +48,13 @@ impl Subscription {
         format!("app/{app}/subs")
     }
 
+    /// The index of every subscription ever made to service `svc` (values:
+    /// subscription ids), ended ones included: their usage is still
+    /// billed, and the service's revenue is read from it.
+    pub fn service_index(svc: &str) -> String {
+        format!("service/{svc}/subs")
+    }
+
     /// The counter that admits one active subscription of application `app`
     /// to service `svc`: the subscriber whose increment returns 1 holds it,
     /// and ending the subscription gives it back (decrement).
