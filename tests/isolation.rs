@@ -575,6 +575,37 @@ fn probes(a: &Tenant, b: &Tenant) -> Vec<Probe> {
                 format!("/api/subscriptions/{sub}/invoices/{month}/events.csv"),
                 404,
             ),
+            probe(
+                "listCalls",
+                "GET",
+                format!("/api/subscriptions/{sub}/calls"),
+                404,
+            ),
+            probe(
+                "getCall",
+                "GET",
+                format!("/api/subscriptions/{sub}/calls/a-call"),
+                404,
+            ),
+            probe(
+                "getSpendCap",
+                "GET",
+                format!("/api/subscriptions/{sub}/spend-cap"),
+                404,
+            ),
+            probe(
+                "setSpendCap",
+                "PUT",
+                format!("/api/subscriptions/{sub}/spend-cap"),
+                404,
+            )
+            .with(json!({"monthlyCap": "0"})),
+            probe(
+                "removeSpendCap",
+                "DELETE",
+                format!("/api/subscriptions/{sub}/spend-cap"),
+                404,
+            ),
         ]);
         all.push(probe(
             "unsubscribe",

@@ -315,13 +315,15 @@ fn a_spend_cap_stops_calls_with_402_until_it_is_raised() {
     let app = platform();
     let scene = Scene::new(&app, &upstream(), "1", Value::Null);
     let cap_path = format!("/api/subscriptions/{}/spend-cap", scene.subscription_id);
-    let set = app
-        .put(&cap_path)
-        .bearer(&scene.provider.token)
-        .json(&json!({"monthlyCap": "2.5"}))
-        .send()
-        .expect(200)
-        .json();
+    let set_cap = |cap: &str| {
+        app.put(&cap_path)
+            .bearer(&scene.provider.token)
+            .json(&json!({ "monthlyCap": cap }))
+            .send()
+            .expect(200)
+            .json()
+    };
+    let set = set_cap("2.5");
     assert_eq!(set["monthlyCap"], "2.5");
     assert_eq!(set["reached"], false);
     // Three calls of 1 EUR each: the third reaches the cap.
@@ -349,18 +351,10 @@ fn a_spend_cap_stops_calls_with_402_until_it_is_raised() {
         (Some("3"), Some(true))
     );
     // A higher cap lets calls through again.
-    app.put(&cap_path)
-        .bearer(&scene.provider.token)
-        .json(&json!({"monthlyCap": "10"}))
-        .send()
-        .expect(200);
+    set_cap("10");
     scene.call(&app).expect(200);
     // A cap below what was spent stops calls at once; removing it ends that.
-    app.put(&cap_path)
-        .bearer(&scene.provider.token)
-        .json(&json!({"monthlyCap": "1"}))
-        .send()
-        .expect(200);
+    set_cap("1");
     scene.call(&app).expect_problem(402);
     app.delete(&cap_path)
         .bearer(&scene.provider.token)

@@ -18,10 +18,11 @@ use std::collections::{BTreeMap, HashMap};
 use qmarket_core::decimal::Amount;
 use qmarket_core::time::DAY_MILLIS;
 use qmarket_core::{Error, Result, Timestamp};
-use qmarket_model::{CallRecord, PricingPlan, Record, Subscription, CURRENCY};
+use qmarket_model::{CallRecord, PricingPlan, CURRENCY};
 use qmarket_store::{decode_counter, Index, KeyValue};
 use serde::Serialize;
 
+use crate::bill::billed_subscription;
 use crate::marginal::event_amounts;
 use crate::placement::{decode, with_settled, LoggedEvent};
 use crate::rollup::UsageLog;
@@ -74,25 +75,6 @@ pub struct CallPage {
     pub next: Option<String>,
 }
 
-/// Subscription `id` and its plan, for its subscriber or provider.
-fn subscription_for(
-    kv: &dyn KeyValue,
-    caller: &str,
-    id: &str,
-) -> Result<(Subscription, PricingPlan)> {
-    let subscription = match Subscription::load(kv, id)? {
-        Some(s) if s.subscriber_id == caller || s.provider_id == caller => s,
-        _ => return Err(Error::not_found("subscription", id)),
-    };
-    let plan = PricingPlan::load(kv, &subscription.pricing_plan_id)?.ok_or_else(|| {
-        Error::Internal(format!(
-            "plan {} of subscription {} is missing",
-            subscription.pricing_plan_id, subscription.id
-        ))
-    })?;
-    Ok((subscription, plan))
-}
-
 /// A listing cursor: the day (`yyyymmdd`) and the index position to
 /// continue below.
 fn parse_cursor(cursor: &str) -> Result<(u32, u64)> {
@@ -115,7 +97,7 @@ pub fn list_calls(
     limit: usize,
     cursor: Option<&str>,
 ) -> Result<CallPage> {
-    let (subscription, plan) = subscription_for(kv, caller, subscription_id)?;
+    let (subscription, plan) = billed_subscription(kv, caller, subscription_id)?;
     let start = cursor.map(parse_cursor).transpose()?;
     let days: Vec<u32> = window
         .day_range()
@@ -167,7 +149,7 @@ pub fn get_call(
     subscription_id: &str,
     correlation_id: &str,
 ) -> Result<CallView> {
-    let (subscription, plan) = subscription_for(kv, caller, subscription_id)?;
+    let (subscription, plan) = billed_subscription(kv, caller, subscription_id)?;
     let not_found = || Error::not_found("call", correlation_id);
     let bytes = kv
         .get(&CallRecord::key(&subscription.id, correlation_id))?

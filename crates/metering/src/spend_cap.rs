@@ -15,11 +15,12 @@
 
 use qmarket_core::decimal::{Amount, Sign};
 use qmarket_core::{Error, Result, Timestamp};
-use qmarket_model::{CapReached, Record, SpendCap, Subscription, CURRENCY};
+use qmarket_model::{CapReached, SpendCap, Subscription, CURRENCY};
 use qmarket_store::KeyValue;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::bill::billed_subscription;
 use crate::usage::usage;
 use crate::window::current_month;
 
@@ -42,13 +43,6 @@ pub struct SpendCapView {
     pub spent: Amount,
     /// Whether the gateway refuses calls (402) for the rest of the month.
     pub reached: bool,
-}
-
-fn subscription_for(kv: &dyn KeyValue, caller: &str, id: &str) -> Result<Subscription> {
-    match Subscription::load(kv, id)? {
-        Some(s) if s.subscriber_id == caller || s.provider_id == caller => Ok(s),
-        _ => Err(Error::not_found("subscription", id)),
-    }
 }
 
 fn cap_of(kv: &dyn KeyValue, subscription_id: &str) -> Result<Option<SpendCap>> {
@@ -77,7 +71,7 @@ pub fn spend_cap(
     subscription_id: &str,
     now: Timestamp,
 ) -> Result<SpendCapView> {
-    let subscription = subscription_for(kv, caller, subscription_id)?;
+    let (subscription, _) = billed_subscription(kv, caller, subscription_id)?;
     let cap = cap_of(kv, &subscription.id)?;
     let spent = spent(kv, caller, &subscription.id, now)?;
     Ok(view(
@@ -110,7 +104,7 @@ pub fn set_spend_cap(
     body: &Value,
     now: Timestamp,
 ) -> Result<SpendCapView> {
-    let subscription = subscription_for(kv, caller, subscription_id)?;
+    let (subscription, _) = billed_subscription(kv, caller, subscription_id)?;
     if subscription.subscriber_id != caller {
         return Err(Error::Forbidden(
             "only the subscriber sets a subscription's spend cap".into(),
@@ -144,7 +138,7 @@ pub fn set_spend_cap(
 /// Removes the spend cap of subscription `subscription_id` (its subscriber
 /// only, as [`set_spend_cap`]).
 pub fn remove_spend_cap(kv: &dyn KeyValue, caller: &str, subscription_id: &str) -> Result<()> {
-    let subscription = subscription_for(kv, caller, subscription_id)?;
+    let (subscription, _) = billed_subscription(kv, caller, subscription_id)?;
     if subscription.subscriber_id != caller {
         return Err(Error::Forbidden(
             "only the subscriber removes a subscription's spend cap".into(),
