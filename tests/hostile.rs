@@ -396,6 +396,21 @@ struct Snapshot(BTreeMap<(String, String), u64>);
 /// then refused), and the expiry indexes that clean them up.
 const ATTEMPT_COUNTERS: [&str; 3] = ["ratelimit/", "announce/", "expiry/"];
 
+/// What the gateway keeps under a subscription for every call it answers,
+/// refused or not, by design: the calls' records (written just after each
+/// answer, so one may land while the next request runs) and the counters of
+/// the plan's rate limit and quota.
+const CALL_KEYS: [&str; 4] = ["call/", "calls/", "rate/", "quota/"];
+
+/// Whether snapshots leave `key` out.
+fn left_out(key: &str) -> bool {
+    ATTEMPT_COUNTERS.iter().any(|p| key.starts_with(p))
+        || key
+            .strip_prefix("sub/")
+            .and_then(|rest| rest.split_once('/'))
+            .is_some_and(|(_, rest)| CALL_KEYS.iter().any(|p| rest.starts_with(p)))
+}
+
 impl Snapshot {
     fn take(conn: &rusqlite::Connection) -> Snapshot {
         let mut statement = conn
@@ -411,9 +426,7 @@ impl Snapshot {
             .expect("the store reads");
         Snapshot(
             rows.map(|r| r.expect("a row"))
-                .filter(|((_, key), _): &((String, String), u64)| {
-                    !ATTEMPT_COUNTERS.iter().any(|p| key.starts_with(p))
-                })
+                .filter(|((_, key), _): &((String, String), u64)| !left_out(key))
                 .collect(),
         )
     }
