@@ -116,6 +116,9 @@ for dump in "$out_dir"/callgrind.out*; do
         /^[ 0-9,]+ \([ 0-9.]+%\)  / {
             ir = $1; gsub(",", "", ir)
             line = $0; sub(/^[ 0-9,]+ \([ 0-9.]+%\)  /, "", line)
+            # The totals line, and a function listed again further down.
+            if (line ~ /PROGRAM TOTALS/ || (line in seen)) next
+            seen[line] = 1
             group = "other"
             if (line ~ /^\?\?\?/) group = "guest code (JIT)"
             else if (line ~ /sqlite3|libsqlite/) group = "SQLite"
