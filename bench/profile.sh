@@ -112,7 +112,7 @@ for dump in "$out_dir"/callgrind.out*; do
     echo
     printf '== %s: %s instructions per request\n' "$label" "$(( total / REQUESTS ))"
     # Self cost by function, grouped.
-    callgrind_annotate --threshold=100 "$dump" 2>/dev/null | awk -v n="$REQUESTS" -v total="$total" '
+    callgrind_annotate --auto=no --threshold=100 "$dump" 2>/dev/null | awk -v n="$REQUESTS" -v total="$total" '
         /^[ 0-9,]+ \([ 0-9.]+%\)  / {
             ir = $1; gsub(",", "", ir)
             line = $0; sub(/^[ 0-9,]+ \([ 0-9.]+%\)  /, "", line)
