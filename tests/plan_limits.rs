@@ -76,6 +76,18 @@ impl Scene {
             .send()
     }
 
+    /// The subscription's bill of the current month.
+    fn bill(&self, app: &TestApp) -> Value {
+        app.get(&format!(
+            "/api/subscriptions/{}/usage",
+            self.subscription_id
+        ))
+        .bearer(&self.provider.token)
+        .send()
+        .expect(200)
+        .json()
+    }
+
     /// Reports `count` units of `API` for the call with `correlation_id`,
     /// as the provider's service does.
     fn meter(&self, app: &TestApp, correlation_id: &str, count: u32) {
@@ -426,15 +438,7 @@ fn each_call_shows_the_events_it_caused_and_the_calls_add_up_to_the_bill() {
         assert_eq!(call["responseBytes"], 11);
         assert_eq!(call["complete"], true);
     }
-    let bill = app
-        .get(&format!(
-            "/api/subscriptions/{}/usage",
-            scene.subscription_id
-        ))
-        .bearer(&scene.provider.token)
-        .send()
-        .expect(200)
-        .json();
+    let bill = scene.bill(&app);
     assert_eq!(
         bill["total"], "1.5",
         "the calls' amounts add up to the bill: {bill}"
@@ -493,15 +497,7 @@ fn under_graduated_tiers_with_a_free_allowance_each_call_costs_its_margin_and_th
         })
         .collect();
     assert_eq!(amounts, ["0", "2", "1.5"]);
-    let bill = app
-        .get(&format!(
-            "/api/subscriptions/{}/usage",
-            scene.subscription_id
-        ))
-        .bearer(&scene.provider.token)
-        .send()
-        .expect(200)
-        .json();
+    let bill = scene.bill(&app);
     assert_eq!(bill["total"], "3.5", "{bill}");
 }
 

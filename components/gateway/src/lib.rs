@@ -6,8 +6,11 @@
 //! where to forward ([`admit`]), and moves the bytes over `wasi:http` with
 //! the configured timeouts (`upstream`, wasm only). A forwarded call reads
 //! the store in two round trips (the application, service and subscription
-//! pointer together, then the subscription) and writes nothing: its
-//! correlation id is sealed, not stored.
+//! pointer together, then the subscription with its spend cap); its
+//! correlation id is sealed, not stored. Before forwarding it counts the
+//! plan's rate limit and quota, if any ([`limit_call`]: one increment each);
+//! after the consumer has the answer it records the call (one reservation
+//! and one `set_many`, `qmarket_gateway::record_call`).
 //!
 //! Bodies: the request body is buffered (it must be counted against the
 //! limit before anything leaves, and buffering keeps the upstream request
