@@ -239,17 +239,7 @@ fn commit_group(conn: &mut Connection, group: Vec<Write>, counts: &WriteCounts) 
     }
     let mut results = Vec::with_capacity(group.len());
     for write in &group {
-        let result = conn
-            .execute_batch("SAVEPOINT write")
-            .map_err(sql_error)
-            .and_then(|()| apply(conn, &write.label, &write.op));
-        let undo = if result.is_err() {
-            "ROLLBACK TO write; RELEASE write"
-        } else {
-            "RELEASE write"
-        };
-        let _ = conn.execute_batch(undo);
-        results.push(result);
+        results.push(apply_alone(conn, &write.label, &write.op));
     }
     if let Err(e) = conn.execute_batch("COMMIT") {
         let _ = conn.execute_batch("ROLLBACK");
@@ -262,6 +252,35 @@ fn commit_group(conn: &mut Connection, group: Vec<Write>, counts: &WriteCounts) 
     for (write, result) in group.into_iter().zip(results) {
         let _ = write.reply.send(result);
     }
+}
+
+/// Does one write inside the open transaction so that, when it fails, none
+/// of it stays: a write of several rows runs in a savepoint of its own; a
+/// write that changes at most one row with one statement is atomic by
+/// itself (SQLite undoes a failed statement), and saves the savepoint's two
+/// statements, which are most of a small write's cost.
+fn apply_alone(conn: &Connection, label: &str, op: &WriteOp) -> Result<Done, KvError> {
+    let several = match op {
+        WriteOp::SetMany(entries) => entries.len() > 1,
+        WriteOp::DeleteMany(keys) => keys.len() > 1,
+        _ => false,
+    };
+    if !several {
+        return apply(conn, label, op);
+    }
+    let run = |sql: &str| {
+        conn.prepare_cached(sql)
+            .and_then(|mut s| s.execute([]))
+            .map(drop)
+            .map_err(sql_error)
+    };
+    run("SAVEPOINT write")?;
+    let result = apply(conn, label, op);
+    if result.is_err() {
+        let _ = run("ROLLBACK TO write");
+    }
+    let _ = run("RELEASE write");
+    result
 }
 
 /// Does one write inside the open transaction.
