@@ -19,16 +19,19 @@ use commands::access_tokens::AccessTokensCommand;
 use commands::applications::ApplicationsCommand;
 use commands::bill::BillCommand;
 use commands::call::CallCommand;
+use commands::calls::CallsCommand;
 use commands::completions::CompletionsCommand;
 use commands::deploy::DeployCommand;
 use commands::executions::ExecutionsCommand;
 use commands::init::InitCommand;
+use commands::invoices::InvoicesCommand;
 use commands::login::{LoginCommand, LogoutCommand, WhoamiCommand};
 use commands::marketplace::MarketplaceCommand;
 use commands::metering::MeteringCommand;
 use commands::plans::PlansCommand;
 use commands::run::RunCommand;
 use commands::services::ServicesCommand;
+use commands::spend_cap::SpendCapCommand;
 use commands::subscribe::{SubscribeCommand, UnsubscribeCommand};
 use commands::token::TokenCommand;
 use commands::up::UpCommand;
@@ -94,6 +97,9 @@ enum Command {
     Call(CallCommand),
     Usage(UsageCommand),
     Bill(BillCommand),
+    Invoices(InvoicesCommand),
+    Calls(CallsCommand),
+    SpendCap(SpendCapCommand),
     Init(InitCommand),
     Deploy(DeployCommand),
     Run(RunCommand),
@@ -126,6 +132,9 @@ impl Command {
             Command::Call(command) => command.run(context),
             Command::Usage(command) => command.run(context),
             Command::Bill(command) => command.run(context),
+            Command::Invoices(command) => command.run(context),
+            Command::Calls(command) => command.run(context),
+            Command::SpendCap(command) => command.run(context),
             Command::Init(command) => command.run(context),
             Command::Deploy(command) => command.run(context),
             Command::Run(command) => command.run(context),

@@ -164,6 +164,38 @@ fn the_seed_tutorial_done_with_the_cli_meters_each_call_and_bills_it() {
     );
     let readable = cli.run(&["usage", &subscription_id]).expect(0);
     readable.assert_stdout_contains("Total: 0.00002 EUR");
+
+    // The calls behind the bill (recorded just after each answer), the
+    // month's invoice, and a spend cap that stops the next call.
+    let calls = (0..50)
+        .find_map(|attempt| {
+            if attempt > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            let calls = cli.json(&["calls", &subscription_id]);
+            (calls.as_array().map_or(0, Vec::len) == 2).then_some(calls)
+        })
+        .expect("both calls are listed within 5 s");
+    assert_eq!(calls[0]["correlationId"], printed[1].as_str());
+    assert_eq!(calls[1]["amount"], "0.00001", "{calls}");
+    cli.run(&["calls", &subscription_id])
+        .expect(0)
+        .assert_stdout_contains("1 call API");
+    let invoices = cli.json(&["invoices", &subscription_id]);
+    assert_eq!(invoices[0]["status"], "OPEN", "{invoices}");
+    assert_eq!(invoices[0]["total"], "0.00002");
+    let month = text(&invoices, "/0/month");
+    cli.run(&["invoices", &subscription_id, "--month", &month])
+        .expect(0)
+        .assert_stdout_contains("Total: 0.00002 EUR");
+    let cap = cli.json(&["spend-cap", &subscription_id, "--set", "0.00002"]);
+    assert_eq!(cap["reached"], true, "{cap}");
+    cli.run(&["call", &service_id, "/run", "-d", "{}"])
+        .expect(3)
+        .assert_stdout_contains("402");
+    cli.run(&["spend-cap", &subscription_id, "--remove"])
+        .expect(0)
+        .assert_stdout_contains("monthly cap:   none");
 }
 
 #[test]

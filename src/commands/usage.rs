@@ -1,7 +1,7 @@
 //! `qmarket usage`: one subscription's usage bill.
 
 use clap::Args;
-use qmarket_client::Usage;
+use qmarket_client::{Usage, UsageLine};
 
 use crate::commands::metering::WindowArgs;
 use crate::context::Context;
@@ -19,16 +19,21 @@ pub struct UsageCommand {
     window: WindowArgs,
 }
 
-/// Prints the lines of `usage` and its total.
+/// Prints the lines of `usage`.
 pub fn print_usage(usage: &Usage) {
+    print_usage_lines(&usage.lines, &usage.currency);
+}
+
+/// Prints bill lines (of a usage bill or an invoice).
+pub fn print_usage_lines(lines: &[UsageLine], currency: &str) {
     let mut rows = Rows::new(&["PRODUCT", "UNIT PRICE", "QUANTITY", "UNIT", "AMOUNT"]);
-    for line in &usage.lines {
+    for line in lines {
         rows.row(vec![
             line.product_name.clone(),
             line.unit_price.clone(),
             line.quantity.clone(),
             line.unit.clone(),
-            format!("{} {}", line.amount, usage.currency),
+            format!("{} {currency}", line.amount),
         ]);
     }
     rows.print("No usage.");

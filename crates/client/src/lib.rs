@@ -36,6 +36,7 @@
 
 mod account;
 mod application;
+mod billing;
 mod client;
 mod error;
 mod gateway;
@@ -48,6 +49,7 @@ mod service;
 
 pub use account::{AccessToken, Account, CreatedAccessToken, NewAccessToken};
 pub use application::{Application, CreatedApplication, Subscription};
+pub use billing::{Call, CallEvent, Invoice, SpendCap};
 pub use client::Client;
 pub use error::{Error, FieldError, Problem};
 pub use gateway::{ClientCredentials, Gateway, GatewayReply, TokenAnswer, CORRELATION_HEADER};

@@ -1,0 +1,158 @@
+//! Invoices, a subscription's gateway calls with what they cost, and its
+//! spend cap.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::client::escape;
+use crate::{Client, Error, Other, Page, PageRequest, UsageLine, Window};
+
+/// A subscription's invoice of one month.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Invoice {
+    /// The subscription.
+    pub subscription_id: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    /// `OPEN` or `FINAL`.
+    pub status: String,
+    /// When it becomes (or became) final.
+    pub final_at: String,
+    /// `EUR`.
+    pub currency: String,
+    /// One line per product.
+    pub lines: Vec<UsageLine>,
+    /// The exact sum of the lines' amounts.
+    pub total: String,
+    /// Everything else it carries.
+    #[serde(flatten)]
+    pub other: Other,
+}
+
+/// A gateway call of a subscription, with the metering events it caused.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Call {
+    /// The call's `x-correlation-id`.
+    pub correlation_id: String,
+    /// The request method.
+    pub method: String,
+    /// The path after `/gateway/{serviceId}`.
+    pub path: String,
+    /// The status the consumer got.
+    pub status: u16,
+    /// From admission to the answer's last byte.
+    pub duration_ms: u64,
+    /// When the gateway admitted it.
+    pub started_at: String,
+    /// The events reported for it.
+    pub events: Vec<CallEvent>,
+    /// What its events cost.
+    pub amount: String,
+    /// `EUR`.
+    pub currency: String,
+    /// Everything else it carries.
+    #[serde(flatten)]
+    pub other: Other,
+}
+
+/// A metering event as a call shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallEvent {
+    /// The product's name.
+    pub product_name: String,
+    /// Units counted.
+    pub count: String,
+    /// The unit.
+    pub unit: String,
+    /// What the bill charges for it.
+    pub amount: String,
+    /// Everything else it carries.
+    #[serde(flatten)]
+    pub other: Other,
+}
+
+/// A subscription's monthly spend cap and the month's spending.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpendCap {
+    /// The subscription.
+    pub subscription_id: String,
+    /// EUR per month, if a cap is set.
+    pub monthly_cap: Option<String>,
+    /// `EUR`.
+    pub currency: String,
+    /// The current month, `YYYY-MM`.
+    pub month: String,
+    /// The month's bill so far.
+    pub spent: String,
+    /// Whether the gateway refuses calls for the rest of the month.
+    pub reached: bool,
+}
+
+impl Client {
+    /// `GET /api/subscriptions/{id}/invoices`, newest month first.
+    pub fn invoices(&self, subscription: &str, page: &PageRequest) -> Result<Page<Invoice>, Error> {
+        let [limit, cursor] = page.query();
+        self.get(
+            &format!("/api/subscriptions/{}/invoices", escape(subscription)),
+            &[limit, cursor],
+        )
+    }
+
+    /// `GET /api/subscriptions/{id}/invoices/{month}`.
+    pub fn invoice(&self, subscription: &str, month: &str) -> Result<Invoice, Error> {
+        self.get(
+            &format!(
+                "/api/subscriptions/{}/invoices/{}",
+                escape(subscription),
+                escape(month)
+            ),
+            &[],
+        )
+    }
+
+    /// `GET /api/subscriptions/{id}/calls`, newest first.
+    pub fn calls(
+        &self,
+        subscription: &str,
+        window: &Window,
+        page: &PageRequest,
+    ) -> Result<Page<Call>, Error> {
+        let [limit, cursor] = page.query();
+        self.get(
+            &format!("/api/subscriptions/{}/calls", escape(subscription)),
+            &[
+                ("from", window.from.clone()),
+                ("to", window.to.clone()),
+                limit,
+                cursor,
+            ],
+        )
+    }
+
+    /// `GET /api/subscriptions/{id}/spend-cap`.
+    pub fn spend_cap(&self, subscription: &str) -> Result<SpendCap, Error> {
+        self.get(&spend_cap_path(subscription), &[])
+    }
+
+    /// `PUT /api/subscriptions/{id}/spend-cap` with `monthly_cap` EUR.
+    pub fn set_spend_cap(&self, subscription: &str, monthly_cap: &str) -> Result<SpendCap, Error> {
+        self.send(
+            "PUT",
+            &spend_cap_path(subscription),
+            &json!({ "monthlyCap": monthly_cap }),
+        )
+    }
+
+    /// `DELETE /api/subscriptions/{id}/spend-cap`.
+    pub fn remove_spend_cap(&self, subscription: &str) -> Result<(), Error> {
+        self.delete(&spend_cap_path(subscription))
+    }
+}
+
+fn spend_cap_path(subscription: &str) -> String {
+    format!("/api/subscriptions/{}/spend-cap", escape(subscription))
+}
