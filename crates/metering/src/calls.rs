@@ -114,8 +114,12 @@ pub fn list_calls(
     let mut records = Vec::new();
     let mut next = None;
     for ((date, index), last) in days.iter().zip(&indexes).zip(lasts) {
-        let last = last.as_deref().and_then(decode_counter).unwrap_or(0);
-        if last <= 0 {
+        let last = last
+            .as_deref()
+            .and_then(decode_counter)
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0);
+        if last == 0 {
             continue;
         }
         if records.len() == limit {
@@ -123,7 +127,7 @@ pub fn list_calls(
             break;
         }
         let before = start.filter(|(from, _)| from == date).map(|(_, seq)| seq);
-        let page = index.page(kv, before, limit - records.len())?;
+        let page = index.page_up_to(kv, last, before, limit - records.len())?;
         for (_, text) in &page.entries {
             if let Ok(record) = serde_json::from_str::<CallRecord>(text) {
                 records.push(record);

@@ -15,14 +15,13 @@
 
 use qmarket_core::decimal::{Amount, Sign};
 use qmarket_core::{Error, Result, Timestamp};
-use qmarket_model::{CapReached, SpendCap, Subscription, CURRENCY};
+use qmarket_model::{CapReached, PricingPlan, SpendCap, Subscription, CURRENCY};
 use qmarket_store::KeyValue;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::bill::billed_subscription;
-use crate::usage::usage;
-use crate::window::current_month;
+use crate::bill::{billed_subscription, priced_lines};
+use crate::window::{current_month, month_text};
 
 /// The most integer digits of a cap.
 pub const MAX_CAP_INTEGER_DIGITS: usize = 12;
@@ -57,10 +56,31 @@ fn cap_of(kv: &dyn KeyValue, subscription_id: &str) -> Result<Option<SpendCap>> 
         .transpose()
 }
 
-/// The month's bill of subscription `subscription_id` so far, for `caller`
-/// (its subscriber or provider).
-fn spent(kv: &dyn KeyValue, caller: &str, subscription_id: &str, now: Timestamp) -> Result<Amount> {
-    Ok(usage(kv, caller, subscription_id, current_month(now)?)?.total)
+/// The month's bill of `subscription` (billed under `plan`) so far.
+fn spent(
+    kv: &dyn KeyValue,
+    subscription: &Subscription,
+    plan: &PricingPlan,
+    now: Timestamp,
+) -> Result<Amount> {
+    Ok(priced_lines(kv, subscription, plan, current_month(now)?)?.1)
+}
+
+/// Subscription `subscription_id` and its plan, when `caller` is its
+/// subscriber (the provider gets 403 for `doing`, anyone else 404).
+fn as_subscriber(
+    kv: &dyn KeyValue,
+    caller: &str,
+    subscription_id: &str,
+    doing: &str,
+) -> Result<(Subscription, PricingPlan)> {
+    let (subscription, plan) = billed_subscription(kv, caller, subscription_id)?;
+    if subscription.subscriber_id != caller {
+        return Err(Error::Forbidden(format!(
+            "only the subscriber {doing} a subscription's spend cap"
+        )));
+    }
+    Ok((subscription, plan))
 }
 
 /// The spend cap of subscription `subscription_id` with this month's
@@ -71,9 +91,9 @@ pub fn spend_cap(
     subscription_id: &str,
     now: Timestamp,
 ) -> Result<SpendCapView> {
-    let (subscription, _) = billed_subscription(kv, caller, subscription_id)?;
+    let (subscription, plan) = billed_subscription(kv, caller, subscription_id)?;
     let cap = cap_of(kv, &subscription.id)?;
-    let spent = spent(kv, caller, &subscription.id, now)?;
+    let spent = spent(kv, &subscription, &plan, now)?;
     Ok(view(
         &subscription.id,
         cap.map(|c| c.monthly_cap),
@@ -88,7 +108,7 @@ fn view(subscription_id: &str, cap: Option<Amount>, spent: Amount, now: Timestam
         subscription_id: subscription_id.to_string(),
         monthly_cap: cap,
         currency: CURRENCY,
-        month: format!("{}-{:02}", month / 100, month % 100),
+        month: month_text(month),
         spent,
         reached: cap.is_some_and(|cap| spent >= cap),
     }
@@ -104,12 +124,7 @@ pub fn set_spend_cap(
     body: &Value,
     now: Timestamp,
 ) -> Result<SpendCapView> {
-    let (subscription, _) = billed_subscription(kv, caller, subscription_id)?;
-    if subscription.subscriber_id != caller {
-        return Err(Error::Forbidden(
-            "only the subscriber sets a subscription's spend cap".into(),
-        ));
-    }
+    let (subscription, plan) = as_subscriber(kv, caller, subscription_id, "sets")?;
     let object = body
         .as_object()
         .ok_or_else(|| Error::bad_request("the body must be a JSON object"))?;
@@ -131,19 +146,14 @@ pub fn set_spend_cap(
     let bytes = serde_json::to_vec(&cap)
         .map_err(|e| Error::Internal(format!("cannot encode a spend cap: {e}")))?;
     kv.set(&Subscription::spend_cap_key(&subscription.id), &bytes)?;
-    let spent = note(kv, caller, &subscription.id, &cap, now)?;
+    let spent = note(kv, &subscription, &plan, &cap, now)?;
     Ok(view(&subscription.id, Some(monthly_cap), spent, now))
 }
 
 /// Removes the spend cap of subscription `subscription_id` (its subscriber
 /// only, as [`set_spend_cap`]).
 pub fn remove_spend_cap(kv: &dyn KeyValue, caller: &str, subscription_id: &str) -> Result<()> {
-    let (subscription, _) = billed_subscription(kv, caller, subscription_id)?;
-    if subscription.subscriber_id != caller {
-        return Err(Error::Forbidden(
-            "only the subscriber removes a subscription's spend cap".into(),
-        ));
-    }
+    let (subscription, _) = as_subscriber(kv, caller, subscription_id, "removes")?;
     kv.delete(&Subscription::spend_cap_key(&subscription.id))
         .map_err(Into::into)
 }
@@ -158,20 +168,24 @@ pub(crate) fn note_spending(
     now: Timestamp,
 ) -> Result<()> {
     match cap_of(kv, subscription_id)? {
-        Some(cap) => note(kv, caller, subscription_id, &cap, now).map(drop),
+        Some(cap) => {
+            let (subscription, plan) = billed_subscription(kv, caller, subscription_id)?;
+            note(kv, &subscription, &plan, &cap, now).map(drop)
+        }
         None => Ok(()),
     }
 }
 
-/// Sums the month's bill and writes the mark when it reached `cap`.
+/// Sums the month's bill of `subscription` and writes the mark when it
+/// reached `cap`.
 fn note(
     kv: &dyn KeyValue,
-    caller: &str,
-    subscription_id: &str,
+    subscription: &Subscription,
+    plan: &PricingPlan,
     cap: &SpendCap,
     now: Timestamp,
 ) -> Result<Amount> {
-    let spent = spent(kv, caller, subscription_id, now)?;
+    let spent = spent(kv, subscription, plan, now)?;
     if spent >= cap.monthly_cap {
         let reached = CapReached {
             spent,
@@ -181,7 +195,7 @@ fn note(
         let bytes = serde_json::to_vec(&reached)
             .map_err(|e| Error::Internal(format!("cannot encode a spend cap mark: {e}")))?;
         kv.set(
-            &Subscription::cap_reached_key(subscription_id, now.utc_month()),
+            &Subscription::cap_reached_key(&subscription.id, now.utc_month()),
             &bytes,
         )?;
     }

@@ -111,6 +111,19 @@ impl Index {
     /// `None`), newest first.
     pub fn page(&self, kv: &dyn KeyValue, before: Option<u64>, limit: usize) -> Result<Page> {
         let last = self.last_seq(kv)?;
+        self.page_up_to(kv, last, before, limit)
+    }
+
+    /// [`Index::page`] for a caller that already read the index's last
+    /// sequence number (`last`, e.g. with other indexes' in one round
+    /// trip).
+    pub fn page_up_to(
+        &self,
+        kv: &dyn KeyValue,
+        last: u64,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Page> {
         let mut seq = before.map_or(last, |b| b.saturating_sub(1).min(last));
         let mut entries = Vec::new();
         let mut holes = 0;
