@@ -24,6 +24,7 @@
 mod app;
 mod bindings;
 mod connection;
+mod durability;
 mod engine;
 mod error;
 pub mod freshness;

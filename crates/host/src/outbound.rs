@@ -207,6 +207,8 @@ pub(crate) struct OutboundHooks {
     pub(crate) client: std::sync::Arc<OutboundClient>,
     /// Where the time to each response head is counted.
     pub(crate) stats: std::sync::Arc<crate::request_stats::RequestStats>,
+    /// Passed before a request leaves: what it may carry is durable.
+    pub(crate) gate: std::sync::Arc<crate::durability::OutputGate>,
 }
 
 type SendFuture = Box<
@@ -256,7 +258,13 @@ impl WasiHttpHooks for OutboundHooks {
         };
         let stats = self.stats.clone();
         let client = self.client.clone();
+        let gate = self.gate.clone();
         Box::new(async move {
+            gate.pass().await.map_err(|e| {
+                HttpError::InternalError(Some(format!(
+                    "the request depends on a write that could not be made durable: {e}"
+                )))
+            })?;
             let started = std::time::Instant::now();
             let sent = client.send(request, options).await;
             stats.outbound(started.elapsed());

@@ -16,6 +16,7 @@
 
 use crate::app::{App, LoadedComponent};
 use crate::connection::{self, Activity, DeadlineBody, WatchedIo};
+use crate::durability::{GatedBody, OutputGate};
 use crate::lingering::LingeringBody;
 use crate::outbound::OutboundHooks;
 use crate::request_stats::RequestStats;
@@ -415,6 +416,7 @@ async fn invoke_guest(
         .stdout(output.clone())
         .stderr(output)
         .build();
+    let gate = Arc::new(OutputGate::default());
     let state = RequestState {
         wasi,
         http: WasiHttpCtx::new(),
@@ -424,8 +426,10 @@ async fn invoke_guest(
             self_authority: Some(shared.self_authority.clone()),
             client: shared.app.outbound.clone(),
             stats: stats.clone(),
+            gate: gate.clone(),
         },
         key_value: component.key_value.clone(),
+        gate: gate.clone(),
         variables: component.variables.clone(),
         stats: stats.clone(),
         limits: StoreLimitsBuilder::new()
@@ -468,6 +472,13 @@ async fn invoke_guest(
 
     match receiver.await {
         Ok(Ok(response)) => {
+            if let Err(e) = gate.pass().await {
+                return Err((
+                    format!("the answer depends on a write that could not be made durable: {e}"),
+                    line,
+                ));
+            }
+            let response = response.map(|body| GatedBody::new(body, gate).boxed_unsync());
             // The guest may still be streaming the body: its task keeps
             // running, until the deadline at most.
             let id = component.id.clone();

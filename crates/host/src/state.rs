@@ -1,5 +1,6 @@
 //! The data of one request's `Store`.
 
+use crate::durability::OutputGate;
 use crate::key_value::KeyValueAccess;
 use crate::outbound::OutboundHooks;
 use crate::request_stats::RequestStats;
@@ -17,6 +18,8 @@ pub(crate) struct RequestState {
     pub(crate) table: ResourceTable,
     pub(crate) outbound: OutboundHooks,
     pub(crate) key_value: KeyValueAccess,
+    /// What must be durable before anything of the request leaves.
+    pub(crate) gate: Arc<OutputGate>,
     pub(crate) variables: Arc<ComponentVariables>,
     /// What the request's store operations and outbound calls cost.
     pub(crate) stats: Arc<RequestStats>,

@@ -218,13 +218,16 @@ impl atomics::Host for RequestState {
         delta: i64,
     ) -> Result<Result<i64, wasi_kv::Error>> {
         let store = self.store_of(&bucket)?;
-        Ok(measured(
+        let counted = measured(
             &self.stats,
             StoreOp::Increment,
             store.increment(&key, delta),
         )
-        .await
-        .map_err(Into::into))
+        .await;
+        if counted.is_ok() && store.defers_increment_syncs() {
+            self.gate.note(&store);
+        }
+        Ok(counted.map_err(Into::into))
     }
 
     async fn swap(

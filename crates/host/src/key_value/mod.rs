@@ -85,6 +85,17 @@ pub trait Store: Send + Sync {
     async fn delete_many(&self, keys: Vec<String>) -> Result<(), KvError>;
     /// Atomically adds `delta` to the counter at `key` (missing = 0); returns the new value.
     async fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError>;
+    /// Whether an increment may be answered before it is durable (SQLite
+    /// with durable WAL commits); [`Store::sync_answered`] then makes it so.
+    /// Every other write is durable when answered.
+    fn defers_increment_syncs(&self) -> bool {
+        false
+    }
+    /// Waits until every write this store answered so far is durable:
+    /// nothing to wait for unless [`Store::defers_increment_syncs`].
+    async fn sync_answered(&self) -> Result<(), KvError> {
+        Ok(())
+    }
     /// Atomically sets `key` to `new` if its value is still `expected`
     /// (`None` = absent); returns whether it did.
     async fn compare_and_swap(

@@ -1,20 +1,32 @@
 //! The SQLite backend: one table `spin_key_value(store, key, value)`, as Spin
 //! lays it out, in WAL mode with a busy timeout.
 //!
-//! **Durable, with group commit.** Every acknowledged write has been synced
-//! to disk (`synchronous=FULL`): an OS crash or a power cut loses nothing that
-//! was answered (`QMARKET_SQLITE_SYNCHRONOUS=normal` gives that up for
-//! speed, see [`SYNCHRONOUS_ENV`]). The sync is what a write costs, so writes do not each pay
-//! one: they go to one writer thread per database, which takes every write
-//! waiting when it is free, applies them in order in one `BEGIN IMMEDIATE`
-//! transaction (each under a savepoint of its own, so one that fails —
-//! incrementing a value that is not a counter — fails alone), commits once,
-//! and only then answers them all. Under load the writes of concurrent
-//! requests share one sync; alone, a write costs one. Atomic operations
-//! (increment, compare-and-swap, the batches) stay atomic: they run inside
-//! the transaction, and `BEGIN IMMEDIATE` also holds off other processes
-//! that share the file. Reads use a connection of their own and see every
-//! committed write (WAL readers never wait for the writer).
+//! **Durable, with group commit.** Writes go to one writer thread per
+//! database, which takes every write waiting when it is free, applies them
+//! in order in one `BEGIN IMMEDIATE` transaction (a write of several rows
+//! under a savepoint of its own, so one that fails — incrementing a value
+//! that is not a counter — fails alone) and commits once. Under load the
+//! writes of concurrent requests share one commit and one sync; alone, a
+//! write costs one. Atomic operations (increment, compare-and-swap, the
+//! batches) stay atomic: they run inside the transaction, and `BEGIN
+//! IMMEDIATE` also holds off other processes that share the file. Reads use
+//! a connection of their own and see every committed write (WAL readers
+//! never wait for the writer).
+//!
+//! **When a write is answered.** Every write but an increment is answered
+//! once its commit is synced to disk: an OS crash or a power cut loses
+//! nothing that was answered. An increment is answered as soon as its
+//! commit is done, before the sync: its value is final and visible to every
+//! request, and the WAL orders it before every later write, so it becomes
+//! durable with the next sync — that of any later write, one that a request
+//! asks for with [`Store::sync_answered`], or at the latest [`SYNC_DELAY`]
+//! after its commit. A power cut can only lose increments whose effects
+//! never left the host: the host syncs a request's increments before it
+//! lets anything of that request out (its response, an outbound request;
+//! see `crate::durability`). This spares an increment — a reservation, a
+//! claim, a rate-limit counter — the wait for a sync of its own before the
+//! request goes on. (`QMARKET_SQLITE_SYNCHRONOUS=normal` gives up syncing
+//! altogether, see [`SYNCHRONOUS_ENV`].)
 //!
 //! **As Spin sets it up.** `QMARKET_SQLITE_JOURNAL=delete` ([`JOURNAL_ENV`])
 //! gives the store Spin's default set-up instead: a rollback journal and
@@ -30,6 +42,9 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// How long an answered increment may stay unsynced when no request asks
+/// for a sync and no other write brings one.
+pub const SYNC_DELAY: Duration = Duration::from_millis(5);
 /// How long a statement waits for another writer before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most writes one commit takes (the rest wait for the next).
@@ -80,16 +95,27 @@ pub struct SqliteDatabase {
 struct Writer {
     queue: mpsc::Sender<Write>,
     counts: Arc<WriteCounts>,
+    /// Whether increments are answered before their sync (WAL with
+    /// durable commits).
+    defers_increments: bool,
 }
 
-/// How many writes were committed, in how many commits.
+/// How many writes were committed, in how many commits and syncs.
 #[derive(Debug, Default)]
 pub struct WriteCounts {
     writes: AtomicU64,
     commits: AtomicU64,
+    syncs: AtomicU64,
+    /// The number of the last commit, and of the last one synced: every
+    /// commit up to `synced` is durable.
+    committed: AtomicU64,
+    synced: AtomicU64,
     /// Held by tests to keep the writer from starting a commit.
     #[cfg(test)]
     gate: Mutex<()>,
+    /// Held by tests to keep the writer from syncing.
+    #[cfg(test)]
+    sync_hold: Mutex<()>,
 }
 
 impl WriteCounts {
@@ -97,9 +123,18 @@ impl WriteCounts {
     pub fn writes(&self) -> u64 {
         self.writes.load(Ordering::Relaxed)
     }
-    /// Commits (syncs) so far.
+    /// Commits (transactions) so far.
     pub fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
+    }
+    /// Syncs so far: with increments answered before their sync, those
+    /// the writer made itself; otherwise each commit is one.
+    pub fn syncs(&self) -> u64 {
+        self.syncs.load(Ordering::Relaxed)
+    }
+    /// Whether every commit so far is synced.
+    fn all_synced(&self) -> bool {
+        self.synced.load(Ordering::Acquire) >= self.committed.load(Ordering::Acquire)
     }
 }
 
@@ -122,6 +157,15 @@ enum WriteOp {
         expected: Option<Vec<u8>>,
         new: Vec<u8>,
     },
+    /// Writes nothing: answered once every earlier commit is synced.
+    Sync,
+}
+
+impl WriteOp {
+    /// Whether the write is answered before its commit is synced.
+    fn answered_before_sync(&self, defers_increments: bool) -> bool {
+        defers_increments && matches!(self, WriteOp::Increment(..))
+    }
 }
 
 /// What a write answers.
@@ -167,19 +211,47 @@ impl SqliteDatabase {
             [],
         )?;
         let reader = connect()?;
+        // With durable WAL commits, the writer syncs the WAL itself (so it
+        // can answer increments before the sync): SQLite's own commits need
+        // not (`NORMAL` still syncs around checkpoints and when the WAL is
+        // reused). The WAL exists once the table statement above ran.
+        let wal = if setup.durable && !setup.rollback_journal {
+            let mut name = path.as_os_str().to_owned();
+            name.push("-wal");
+            match std::fs::File::open(std::path::PathBuf::from(name)) {
+                Ok(wal) => {
+                    writer.pragma_update(None, "synchronous", "NORMAL")?;
+                    Some(wal)
+                }
+                Err(_) => None,
+            }
+        } else {
+            None
+        };
+        let defers_increments = wal.is_some();
         let counts = Arc::new(WriteCounts::default());
         let (queue, writes) = mpsc::channel();
         let group = if setup.rollback_journal { 1 } else { MAX_GROUP };
         {
             let counts = counts.clone();
+            let thread = WriterThread {
+                conn: writer,
+                wal,
+                counts,
+                most: group,
+            };
             std::thread::Builder::new()
                 .name("sqlite-writer".into())
-                .spawn(move || write_until_closed(writer, &writes, &counts, group))
+                .spawn(move || thread.write_until_closed(&writes))
                 .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
         }
         Ok(Self {
             reader: Arc::new(Mutex::new(reader)),
-            writer: Arc::new(Writer { queue, counts }),
+            writer: Arc::new(Writer {
+                queue,
+                counts,
+                defers_increments,
+            }),
         })
     }
 
@@ -204,53 +276,129 @@ impl SqliteDatabase {
     }
 }
 
-/// The writer thread: commits groups of at most `most` writes until every
-/// sender is gone.
-fn write_until_closed(
-    mut conn: Connection,
-    writes: &mpsc::Receiver<Write>,
-    counts: &WriteCounts,
+/// The writer thread's connection and what it counts.
+struct WriterThread {
+    conn: Connection,
+    /// The WAL, synced by the writer itself when increments are answered
+    /// before their sync; `None` when SQLite syncs each commit (or nothing).
+    wal: Option<std::fs::File>,
+    counts: Arc<WriteCounts>,
+    /// The most writes one commit takes.
     most: usize,
-) {
-    while let Ok(first) = writes.recv() {
-        let mut group = vec![first];
-        while group.len() < most {
-            match writes.try_recv() {
-                Ok(write) => group.push(write),
-                Err(_) => break,
-            }
-        }
-        #[cfg(test)]
-        let _gate = counts.gate.lock().unwrap_or_else(|p| p.into_inner());
-        commit_group(&mut conn, group, counts);
-    }
 }
 
-/// Applies `group` in one transaction and answers each write after the
-/// commit (all with the error when the transaction fails).
-fn commit_group(conn: &mut Connection, group: Vec<Write>, counts: &WriteCounts) {
-    let fail_all = |group: Vec<Write>, why: String| {
-        for write in group {
-            let _ = write.reply.send(Err(KvError::Other(why.clone())));
+impl WriterThread {
+    /// Commits groups of writes until every sender is gone; syncs commits
+    /// left unsynced for [`SYNC_DELAY`] (and before it ends).
+    fn write_until_closed(&self, writes: &mpsc::Receiver<Write>) {
+        loop {
+            let first = if self.wal.is_some() && !self.counts.all_synced() {
+                match writes.recv_timeout(SYNC_DELAY) {
+                    Ok(write) => write,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        // Nobody waits for it: a failure shows at the next sync.
+                        let _ = self.sync();
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            } else {
+                match writes.recv() {
+                    Ok(write) => write,
+                    Err(_) => break,
+                }
+            };
+            let mut group = vec![first];
+            while group.len() < self.most {
+                match writes.try_recv() {
+                    Ok(write) => group.push(write),
+                    Err(_) => break,
+                }
+            }
+            #[cfg(test)]
+            let _gate = self.counts.gate.lock().unwrap_or_else(|p| p.into_inner());
+            self.commit_group(group);
         }
-    };
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-        return fail_all(group, format!("sqlite: {e}"));
+        let _ = self.sync();
     }
-    let mut results = Vec::with_capacity(group.len());
-    for write in &group {
-        results.push(apply_alone(conn, &write.label, &write.op));
+
+    /// Syncs the WAL when a commit is not synced yet.
+    fn sync(&self) -> std::io::Result<()> {
+        let Some(wal) = &self.wal else { return Ok(()) };
+        let committed = self.counts.committed.load(Ordering::Acquire);
+        if self.counts.synced.load(Ordering::Acquire) >= committed {
+            return Ok(());
+        }
+        #[cfg(test)]
+        let _hold = self.counts.sync_hold.lock().unwrap_or_else(|p| p.into_inner());
+        wal.sync_data()?;
+        self.counts.syncs.fetch_add(1, Ordering::Relaxed);
+        self.counts.synced.store(committed, Ordering::Release);
+        Ok(())
     }
-    if let Err(e) = conn.execute_batch("COMMIT") {
-        let _ = conn.execute_batch("ROLLBACK");
-        return fail_all(group, format!("sqlite: {e}"));
-    }
-    counts.commits.fetch_add(1, Ordering::Relaxed);
-    counts
-        .writes
-        .fetch_add(group.len() as u64, Ordering::Relaxed);
-    for (write, result) in group.into_iter().zip(results) {
-        let _ = write.reply.send(result);
+
+    /// Applies `group` in one transaction and answers each write: an
+    /// increment once committed (when the WAL is synced here), every other
+    /// write once the commit is synced; all with the error when the
+    /// transaction fails.
+    fn commit_group(&self, group: Vec<Write>) {
+        let defers = self.wal.is_some();
+        let fail_all = |group: Vec<Write>, why: String| {
+            for write in group {
+                let _ = write.reply.send(Err(KvError::Other(why.clone())));
+            }
+        };
+        let writes = group
+            .iter()
+            .filter(|w| !matches!(w.op, WriteOp::Sync))
+            .count();
+        let mut results = Vec::with_capacity(group.len());
+        if writes > 0 {
+            if let Err(e) = self.conn.execute_batch("BEGIN IMMEDIATE") {
+                return fail_all(group, format!("sqlite: {e}"));
+            }
+            for write in &group {
+                results.push(apply_alone(&self.conn, &write.label, &write.op));
+            }
+            if let Err(e) = self.conn.execute_batch("COMMIT") {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return fail_all(group, format!("sqlite: {e}"));
+            }
+            self.counts.commits.fetch_add(1, Ordering::Relaxed);
+            self.counts
+                .writes
+                .fetch_add(writes as u64, Ordering::Relaxed);
+            let number = self.counts.committed.fetch_add(1, Ordering::AcqRel) + 1;
+            if !defers {
+                // SQLite synced it (or nothing is synced at all).
+                self.counts.syncs.fetch_add(1, Ordering::Relaxed);
+                self.counts.synced.store(number, Ordering::Release);
+            }
+        } else {
+            results.resize_with(group.len(), || Ok(Done::Nothing));
+        }
+        let mut after_sync = Vec::new();
+        for (write, result) in group.into_iter().zip(results) {
+            if write.op.answered_before_sync(defers) {
+                let _ = write.reply.send(result);
+            } else {
+                after_sync.push((write, result));
+            }
+        }
+        if after_sync.is_empty() {
+            return;
+        }
+        match self.sync() {
+            Ok(()) => {
+                for (write, result) in after_sync {
+                    let _ = write.reply.send(result);
+                }
+            }
+            Err(e) => fail_all(
+                after_sync.into_iter().map(|(write, _)| write).collect(),
+                format!("sqlite: syncing the WAL: {e}"),
+            ),
+        }
     }
 }
 
@@ -336,6 +484,7 @@ fn apply(conn: &Connection, label: &str, op: &WriteOp) -> Result<Done, KvError> 
             upsert(key, new)?;
             Ok(Done::Swapped(true))
         }
+        WriteOp::Sync => Ok(Done::Nothing),
     }
 }
 
@@ -473,6 +622,17 @@ impl Store for SqliteStore {
                 "sqlite: an increment answered no counter".into(),
             )),
         }
+    }
+
+    fn defers_increment_syncs(&self) -> bool {
+        self.database.writer.defers_increments
+    }
+
+    async fn sync_answered(&self) -> Result<(), KvError> {
+        if !self.database.writer.defers_increments || self.database.writer.counts.all_synced() {
+            return Ok(());
+        }
+        self.write(WriteOp::Sync).await.map(drop)
     }
 
     async fn compare_and_swap(
@@ -646,6 +806,78 @@ mod tests {
         assert_eq!(good.await.unwrap(), Ok(()));
         assert_eq!(store.get("text").await, Ok(Some(b"abc".to_vec())));
         assert_eq!(store.get("b").await, Ok(Some(b"2".to_vec())));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    // The hold is kept across awaits on purpose: it keeps the writer from syncing.
+    #[allow(clippy::await_holding_lock)]
+    async fn an_increment_is_answered_before_its_sync_and_every_other_write_after_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = SqliteDatabase::open(&dir.path().join("kv.db")).expect("opens");
+        let store = Arc::new(db.store("default"));
+        assert!(store.defers_increment_syncs());
+        let hold = db.counts().sync_hold.lock().unwrap();
+        // With no sync possible, an increment is still answered...
+        let counted = tokio::time::timeout(Duration::from_secs(5), store.increment("n", 1)).await;
+        assert_eq!(counted.expect("answered without a sync"), Ok(1));
+        assert!(!db.counts().all_synced());
+        // ... and visible to readers at once,
+        assert_eq!(store.get("n").await, Ok(Some(1i64.to_le_bytes().to_vec())));
+        // while a set, and a request for the sync, wait for it.
+        let set = {
+            let store = store.clone();
+            tokio::spawn(async move { store.set("k", b"v").await })
+        };
+        let synced = {
+            let store = store.clone();
+            tokio::spawn(async move { store.sync_answered().await })
+        };
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!set.is_finished() && !synced.is_finished());
+        drop(hold);
+        assert_eq!(set.await.expect("joins"), Ok(()));
+        assert_eq!(synced.await.expect("joins"), Ok(()));
+        assert!(db.counts().all_synced());
+        assert!(db.counts().syncs() >= 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_answered_increment_is_synced_within_the_delay_unasked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = SqliteDatabase::open(&dir.path().join("kv.db")).expect("opens");
+        let store = db.store("default");
+        store.increment("n", 1).await.expect("increments");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !db.counts().all_synced() {
+            assert!(std::time::Instant::now() < deadline, "never synced");
+            tokio::time::sleep(SYNC_DELAY).await;
+        }
+        assert_eq!(db.counts().syncs(), 1);
+        // Nothing left to sync: asking costs no sync.
+        store.sync_answered().await.expect("synced");
+        assert_eq!(db.counts().syncs(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn without_durable_commits_every_write_is_answered_at_its_commit() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for setup in [
+            SqliteSetup {
+                durable: false,
+                rollback_journal: false,
+            },
+            SqliteSetup {
+                durable: true,
+                rollback_journal: true,
+            },
+        ] {
+            let db = SqliteDatabase::open_with(&dir.path().join(format!("{setup:?}.db")), setup)
+                .expect("opens");
+            let store = db.store("default");
+            assert!(!store.defers_increment_syncs());
+            store.increment("n", 1).await.expect("increments");
+            assert!(db.counts().all_synced(), "{setup:?}");
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
