@@ -26,10 +26,11 @@ export class ApiError extends Error {
     super(problem.detail || problem.title || `HTTP ${problem.status}`);
     this.problem = problem;
   }
-  /** The message for `field` (or one of its sub-fields), if the problem names it. */
-  fieldMessage(field: string): string | undefined {
+  /** The message for `field` (or, unless `exact`, one of its sub-fields), if the problem names it. */
+  fieldMessage(field: string, exact = false): string | undefined {
     const hit = (this.problem.errors ?? []).find(
-      (e) => e.field === field || (e.field ?? '').startsWith(`${field}.`) || (e.field ?? '').startsWith(`${field}[`),
+      (e) =>
+        e.field === field || (!exact && ((e.field ?? '').startsWith(`${field}.`) || (e.field ?? '').startsWith(`${field}[`))),
     );
     return hit?.message;
   }
@@ -99,11 +100,30 @@ export interface QuantumBackend {
   id: string;
   name: string;
 }
+/** How a product prices the units a subscription used in a calendar month (beyond its free allowance). */
+export type PricingModel = 'PER_UNIT' | 'GRADUATED' | 'VOLUME' | 'PACKAGE';
+/** A tier of a `GRADUATED` or `VOLUME` product: units up to `upTo` (inclusive; `null`: no end). */
+export interface Tier {
+  upTo: string | null;
+  unitPrice: string;
+}
 export interface Product {
   id: string;
   name: string;
+  /** Per unit; per package for `PACKAGE`; the first tier's price for `GRADUATED` and `VOLUME`. */
   unitPrice: string;
   unit: string;
+  pricingModel: PricingModel;
+  tiers?: Tier[];
+  packageSize?: string;
+  freeAllowance: string;
+}
+export type RateWindow = 'SECOND' | 'MINUTE' | 'HOUR';
+export type QuotaPeriod = 'DAY' | 'MONTH';
+/** Limits on each subscription's gateway calls (over one, the gateway answers 429). */
+export interface PlanLimits {
+  rateLimit?: { requests: number; per: RateWindow };
+  quota?: { requests: number; per: QuotaPeriod };
 }
 export interface PricingPlan {
   id: string;
@@ -112,12 +132,29 @@ export interface PricingPlan {
   type: 'FREE' | 'COMMERCIAL';
   currency: string;
   products: Product[];
+  limits?: PlanLimits;
   createdAt: string;
+}
+/** A product as sent: decimals as the user typed them, for the API to check. */
+export interface ProductInput {
+  name: string;
+  unit: string;
+  unitPrice?: string;
+  pricingModel?: PricingModel;
+  tiers?: { upTo: string | null; unitPrice: string }[];
+  packageSize?: string;
+  freeAllowance?: string;
+}
+/** Limits as sent: `requests` a whole number, or the text typed (which the API then names as invalid). */
+export interface PlanLimitsInput {
+  rateLimit?: { requests: number | string; per: RateWindow };
+  quota?: { requests: number | string; per: QuotaPeriod };
 }
 export interface PricingPlanInput {
   name: string;
   type?: 'FREE' | 'COMMERCIAL';
-  products: { name: string; unitPrice: string; unit: string }[];
+  products: ProductInput[];
+  limits?: PlanLimitsInput;
 }
 export interface MarketplaceService extends Omit<Service, 'url' | 'securityConfiguration'> {
   pricingPlans: PricingPlan[];
@@ -138,6 +175,8 @@ export interface Subscription {
   pricingPlanId: string;
   testMode: boolean;
   createdAt: string;
+  /** The plan's limits as they were when it subscribed. */
+  limits?: PlanLimits;
 }
 export interface MeteringEvent {
   id: string;
@@ -154,6 +193,18 @@ export interface MeteringEvent {
   applicationId: string;
   testMode: boolean;
 }
+/** One tier's (or the one price's) share of a usage line. */
+export interface BreakdownEntry {
+  /** The tier starts just above this many units beyond the free allowance. */
+  from: string;
+  /** Its last unit, inclusive; `null`: no end. */
+  upTo: string | null;
+  quantity: string;
+  unitPrice: string;
+  /** `PACKAGE` only: packages charged (a started one whole). */
+  packages?: string;
+  amount: string;
+}
 export interface UsageLine {
   productId: string;
   productName: string;
@@ -161,6 +212,10 @@ export interface UsageLine {
   unitPrice: string;
   quantity: string;
   amount: string;
+  pricingModel: PricingModel;
+  /** The units that fell into the monthly free allowance. */
+  freeQuantity: string;
+  breakdown: BreakdownEntry[];
 }
 export interface Usage {
   subscriptionId: string;
@@ -170,6 +225,77 @@ export interface Usage {
   testMode: boolean;
   lines: UsageLine[];
   total: string;
+}
+export type InvoiceStatus = 'OPEN' | 'FINAL';
+/** A subscription's bill of one UTC calendar month. */
+export interface Invoice {
+  subscriptionId: string;
+  /** `YYYY-MM` */
+  month: string;
+  from: string;
+  to: string;
+  status: InvoiceStatus;
+  /** When it is, or became, final. */
+  finalAt: string;
+  currency: string;
+  testMode: boolean;
+  lines: UsageLine[];
+  total: string;
+}
+/** A metering event as its call shows it, with what the bill charges for it. */
+export interface CallEvent {
+  id: string;
+  timestamp: string;
+  productId: string;
+  productName: string;
+  unit: string;
+  count: string;
+  amount: string;
+}
+/** A gateway call of a subscription, with the metering events it caused. */
+export interface Call {
+  correlationId: string;
+  subscriptionId: string;
+  method: string;
+  path: string;
+  status: number;
+  durationMs: number;
+  requestBytes: number;
+  responseBytes: number;
+  complete: boolean;
+  startedAt: string;
+  events: CallEvent[];
+  amount: string;
+  currency: string;
+}
+/** A subscription's monthly spend cap and the current month's spending. */
+export interface SpendCap {
+  subscriptionId: string;
+  monthlyCap: string | null;
+  currency: string;
+  /** The current month, `YYYY-MM`. */
+  month: string;
+  spent: string;
+  /** Whether the gateway refuses the subscription's calls (402) for the rest of the month. */
+  reached: boolean;
+}
+/** A service's revenue of one month. */
+export interface Revenue {
+  serviceId: string;
+  month: string;
+  currency: string;
+  status: InvoiceStatus;
+  finalAt: string;
+  subscriptions: { subscriptionId: string; applicationId: string; testMode: boolean; total: string }[];
+  /** The live subscriptions' totals, summed. */
+  total: string;
+  /** The test-mode subscriptions' totals, summed. */
+  testModeTotal: string;
+}
+/** A file the platform sent. */
+export interface Download {
+  blob: Blob;
+  filename: string;
 }
 export interface Build {
   id: string;
@@ -224,6 +350,7 @@ export const HEADER = {
 } as const;
 
 const JSON_TYPE = 'application/json';
+const PROBLEM_TYPE = 'application/problem+json';
 
 type Query = Record<string, string | number | boolean | undefined | null>;
 
@@ -261,11 +388,33 @@ interface CallOptions {
   body?: BodyInit;
   contentType?: string;
   token?: string | null;
+  /** The media type asked for; the answer is then read as a file, not as JSON. */
+  accept?: string;
+}
+
+/** The file name a `Content-Disposition` header gives, else `fallback`. */
+function filenameOf(response: Response, fallback: string): string {
+  const disposition = response.headers.get('Content-Disposition') ?? '';
+  const m = disposition.match(/filename="([^"]+)"/) ?? disposition.match(/filename=([^;\s]+)/);
+  return m ? m[1] : fallback;
 }
 
 /** One call of the platform API with the signed-in account's token. */
 async function call<T>(path: string, options: CallOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { [HEADER.accept]: JSON_TYPE };
+  const response = await send(path, options);
+  if (response.status === 204) return undefined as T;
+  return (await response.json()) as T;
+}
+
+/** A file from the platform API, fetched with the signed-in account's token (a plain link would carry none). */
+async function download(path: string, accept: string, fallbackName: string): Promise<Download> {
+  const response = await send(path, { accept });
+  return { blob: await response.blob(), filename: filenameOf(response, fallbackName) };
+}
+
+/** Sends one request of the platform API; a failed answer throws its problem. */
+async function send(path: string, options: CallOptions): Promise<Response> {
+  const headers: Record<string, string> = { [HEADER.accept]: options.accept ? `${options.accept}, ${PROBLEM_TYPE}` : JSON_TYPE };
   const token = options.token === undefined ? session.token() : options.token;
   if (token) headers[HEADER.authorization] = `Bearer ${token}`;
   let body = options.body;
@@ -287,8 +436,7 @@ async function call<T>(path: string, options: CallOptions = {}): Promise<T> {
     throw new ApiError({ status: 0, detail: 'The platform cannot be reached. Check your connection and try again.' });
   }
   if (!response.ok) throw new ApiError(await problemOf(response));
-  if (response.status === 204) return undefined as T;
-  return (await response.json()) as T;
+  return response;
 }
 
 const enc = encodeURIComponent;
@@ -337,6 +485,33 @@ export const api = {
     call<Page<MeteringEvent>>(`/api/services/${enc(serviceId)}/metering-events`, { query }),
   usage: (subscriptionId: string, query: { from?: string; to?: string }) =>
     call<Usage>(`/api/subscriptions/${enc(subscriptionId)}/usage`, { query }),
+  /** A subscription's gateway calls, newest first, over whole UTC days (`from`, `to`: dates). */
+  calls: (subscriptionId: string, query: { from?: string; to?: string; cursor?: string; limit?: number }) =>
+    call<Page<Call>>(`/api/subscriptions/${enc(subscriptionId)}/calls`, { query }),
+  call: (subscriptionId: string, correlationId: string) =>
+    call<Call>(`/api/subscriptions/${enc(subscriptionId)}/calls/${enc(correlationId)}`),
+
+  // Invoices, spend caps and revenue
+  invoices: (subscriptionId: string, query: { cursor?: string; limit?: number }) =>
+    call<Page<Invoice>>(`/api/subscriptions/${enc(subscriptionId)}/invoices`, { query }),
+  invoice: (subscriptionId: string, month: string) =>
+    call<Invoice>(`/api/subscriptions/${enc(subscriptionId)}/invoices/${enc(month)}`),
+  /** The priced events behind an invoice, as the CSV file the platform names. */
+  invoiceEvents: (subscriptionId: string, month: string) =>
+    download(
+      `/api/subscriptions/${enc(subscriptionId)}/invoices/${enc(month)}/events.csv`,
+      'text/csv',
+      `${subscriptionId}-${month}-events.csv`,
+    ),
+  spendCap: (subscriptionId: string) => call<SpendCap>(`/api/subscriptions/${enc(subscriptionId)}/spend-cap`),
+  /** Sets the monthly cap in EUR: the decimal as typed, for the API to check. */
+  setSpendCap: (subscriptionId: string, monthlyCap: string) =>
+    call<SpendCap>(`/api/subscriptions/${enc(subscriptionId)}/spend-cap`, { method: 'PUT', json: { monthlyCap } }),
+  removeSpendCap: (subscriptionId: string) =>
+    call<void>(`/api/subscriptions/${enc(subscriptionId)}/spend-cap`, { method: 'DELETE' }),
+  /** A service's revenue of `month` (`YYYY-MM`; the current month when absent). */
+  revenue: (serviceId: string, month?: string) =>
+    call<Revenue>(`/api/services/${enc(serviceId)}/revenue`, { query: { month } }),
 
   // Applications and subscriptions
   applications: () => call<Page<Application>>('/api/applications', { query: { limit: 500 } }),

@@ -15,7 +15,14 @@ import { MarketplacePage, MarketplaceServicePage } from './pages/Marketplace';
 import { UsagePage } from './pages/Usage';
 import { AccessTokensPage } from './pages/AccessTokens';
 import { NotFoundPage } from './pages/NotFound';
+import { lazy } from './ui';
 import './styles.css';
+
+// A subscription's billing pages load on demand: the first load stays small.
+const billing = () => import('./pages/Billing');
+const SubscriptionBillingPage = lazy(() => billing().then((m) => m.SubscriptionBillingPage), 'Loading the page');
+const InvoicePage = lazy(() => billing().then((m) => m.InvoicePage), 'Loading the page');
+const CallPage = lazy(() => billing().then((m) => m.CallPage), 'Loading the page');
 
 const NAV = [
   { href: '/services', label: 'My services' },
@@ -36,6 +43,12 @@ function page(path: string) {
   if ((p = match('/applications/:id', path))) return <ApplicationPage id={p.id} />;
   if ((p = match('/applications/:id/subscriptions/:sub/try', path)))
     return <TryItOutPage applicationId={p.id} subscriptionId={p.sub} />;
+  if ((p = match('/applications/:id/subscriptions/:sub', path)))
+    return <SubscriptionBillingPage applicationId={p.id} subscriptionId={p.sub} />;
+  if ((p = match('/applications/:id/subscriptions/:sub/invoices/:month', path)))
+    return <InvoicePage applicationId={p.id} subscriptionId={p.sub} month={p.month} />;
+  if ((p = match('/applications/:id/subscriptions/:sub/calls/:call', path)))
+    return <CallPage applicationId={p.id} subscriptionId={p.sub} correlationId={p.call} />;
   if (path === '/marketplace') return <MarketplacePage />;
   if ((p = match('/marketplace/:id', path))) return <MarketplaceServicePage id={p.id} />;
   if (path === '/usage') return <UsagePage />;

@@ -1,6 +1,6 @@
 // Building blocks every page uses: loading and empty states, problems,
 // labelled fields, copy buttons, confirmations.
-import type { ComponentChildren } from 'preact';
+import type { ComponentChildren, ComponentType } from 'preact';
 import { useCallback, useEffect, useId, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api';
 
@@ -77,9 +77,9 @@ export function detailOf(error: unknown): string {
   return String(error);
 }
 
-/** The message a failure has for `field`, when its problem names it. */
-export function fieldError(error: unknown, field: string): string | undefined {
-  return error instanceof ApiError ? error.fieldMessage(field) : undefined;
+/** The message a failure has for `field` (or, unless `exact`, a field within it), when its problem names it. */
+export function fieldError(error: unknown, field: string, exact = false): string | undefined {
+  return error instanceof ApiError ? error.fieldMessage(field, exact) : undefined;
 }
 
 /** A failure, as an alert with the problem's detail. */
@@ -448,3 +448,70 @@ export const LIFECYCLE_LABEL: Record<string, string> = {
   ACCESSIBLE: 'Published internally (test mode)',
   PUBLISHED: 'Published on the marketplace',
 };
+
+/** Saves `blob` as a file named `name` (what a download link does, for bytes fetched with a token). */
+export function saveFile(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  window.setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+/**
+ * A component whose code is loaded when it is first shown (a chunk of its
+ * own), so the first load of the console stays small.
+ */
+export function lazy<P extends object>(load: () => Promise<ComponentType<P>>, what: string): ComponentType<P> {
+  let cached: ComponentType<P> | undefined;
+  return function Lazy(props: P) {
+    const loaded = useLoad(() => (cached ? Promise.resolve(cached) : load().then((c) => (cached = c))), []);
+    const Component = cached ?? loaded.data;
+    if (!Component) return <Pending loaded={loaded} what={what} />;
+    return <Component {...props} />;
+  };
+}
+
+/** Paging through a listing's cursors: the current page's cursor, and going newer or older. */
+export interface Pages {
+  cursor: string | undefined;
+  number: number;
+  older: (next: string | null | undefined) => void;
+  newer: () => void;
+  reset: () => void;
+}
+
+/** The cursors of the pages seen so far; the last is the current page's. */
+export function usePages(): Pages {
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  return {
+    cursor: cursors[cursors.length - 1],
+    number: cursors.length,
+    older: (next) => next && setCursors([...cursors, next]),
+    newer: () => setCursors(cursors.length > 1 ? cursors.slice(0, -1) : cursors),
+    reset: () => setCursors([undefined]),
+  };
+}
+
+/** The buttons that page through a listing, newest first. */
+export function Pager({ pages, next, label, what }: { pages: Pages; next: string | null | undefined; label: string; what: string }) {
+  return (
+    <nav class="pager" aria-label={label}>
+      <button type="button" class="secondary" disabled={pages.number <= 1} onClick={pages.newer}>
+        Newer {what}
+      </button>
+      <span>Page {pages.number}</span>
+      <button type="button" class="secondary" disabled={!next} onClick={() => pages.older(next)}>
+        Older {what}
+      </button>
+    </nav>
+  );
+}
+
+/** A `YYYY-MM` month in words: "December 2026". */
+export function monthName(month: string): string {
+  const [year, m] = month.split('-').map(Number);
+  if (!year || !m) return month;
+  return new Date(Date.UTC(year, m - 1, 1)).toLocaleDateString(undefined, { month: 'long', year: 'numeric', timeZone: 'UTC' });
+}

@@ -97,6 +97,63 @@ async function subscribe(label) {
   await page.getByRole('button', { name: 'Subscribe', exact: true }).click();
 }
 
+/** GET of the platform API with the account's personal access token: what the console's pages are checked against. */
+async function apiGet(path) {
+  const response = await fetch(`${platform.base}${path}`, { headers: { authorization: `Bearer ${made.pat}`, accept: 'application/json' } });
+  assert.equal(response.status, 200, `GET ${path}: ${response.status}`);
+  return response.json();
+}
+
+/**
+ * Calls `POST /walk` of service `serviceId` through the gateway `count`
+ * times as the application (an OAuth2 token from its consumer key and
+ * secret). Returns each answer's status and correlation id, oldest first.
+ */
+async function gatewayCalls(serviceId, { consumerKey, consumerSecret }, count) {
+  const grant = await fetch(`${platform.base}/oauth/token`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${consumerKey}:${consumerSecret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: 'grant_type=client_credentials',
+  });
+  assert.equal(grant.status, 200);
+  const { access_token: token } = await grant.json();
+  const answers = [];
+  for (let i = 0; i < count; i++) {
+    const response = await fetch(`${platform.base}/gateway/${serviceId}/walk`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ steps: i }),
+    });
+    await response.arrayBuffer();
+    answers.push({ status: response.status, correlationId: response.headers.get('x-correlation-id') });
+  }
+  return answers;
+}
+
+/** The subscription's calls as the API lists them, once all `count` are recorded (a call is recorded just after its answer). */
+async function recordedCalls(subscriptionId, count) {
+  for (let tries = 0; ; tries++) {
+    const calls = await apiGet(`/api/subscriptions/${subscriptionId}/calls?limit=500`);
+    if (calls.items.length >= count || tries === 100) return calls.items;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** An exact decimal string ("0.005", "-1.2") as a whole number of 10^-20 units: sums and comparisons without floating point. */
+function exact(text) {
+  const m = /^(-?)(\d+)(?:\.(\d{1,20}))?$/.exec(text.trim());
+  assert.ok(m, `"${text}" is no decimal`);
+  return BigInt(`${m[1]}${m[2]}${(m[3] ?? '').padEnd(20, '0')}`);
+}
+
+/** The row of a table's total, under its row heading "Total". */
+const totalRow = (table) => table.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'Total', exact: true }) });
+/** The body rows of the tables in `locator`: rows of cells, neither the column headings nor a total under its row heading. */
+const bodyRows = (locator) => locator.getByRole('row').filter({ has: page.getByRole('cell') }).filter({ hasNot: page.getByRole('rowheader') });
+
 test('the first load of / transfers at most 250 KB, and hashed assets are cached as immutable', async (t) => {
   const fresh = await browser.context.newPage();
   const responses = [];
@@ -367,6 +424,276 @@ test('a service is edited, and deleted only once the deletion is confirmed', asy
   assert.equal(await page.getByRole('link', { name: 'Temporary' }).count(), 0);
 });
 
+test('a tiered plan through to the bill: calls with their costs, the invoice tier by tier with its events as CSV, a spend cap, and the revenue', async () => {
+  const tiered = await startUpstream(platform.base, { username: UPSTREAM_USER, password: UPSTREAM_PASSWORD });
+  try {
+    tiered.config.accessToken = upstream.config.accessToken;
+    await go('My services');
+    await page.getByRole('link', { name: 'Create service' }).click();
+    await see(heading('Create service'));
+    await page.getByRole('radio', { name: /External service/ }).check();
+    await page.getByLabel('Name', { exact: true }).fill('Tiered walk');
+    await page.getByLabel('URL', { exact: true }).fill(tiered.url);
+    await page.getByLabel('Authentication').selectOption({ label: 'HTTP Basic' });
+    await page.getByLabel('Username', { exact: true }).fill(UPSTREAM_USER);
+    await page.getByLabel('Password', { exact: true }).fill(UPSTREAM_PASSWORD);
+    await page.getByRole('button', { name: 'Create service' }).click();
+    await see(heading('Tiered walk'));
+    made.tieredPath = new URL(page.url()).pathname;
+    const serviceId = made.tieredPath.split('/').pop();
+
+    // A graduated product with a free allowance, and limits; first with two
+    // invalid fields, whose problems show at those fields.
+    await page.getByRole('button', { name: 'Create pricing plan' }).click();
+    await page.getByLabel('Plan name').fill('Tiered');
+    const product = page.getByRole('group', { name: 'Product 1' });
+    await product.getByLabel('Product name').fill('API');
+    await product.getByLabel('Unit', { exact: true }).fill('call');
+    await product.getByLabel('Pricing model').selectOption({ label: 'Graduated tiers' });
+    await product.getByLabel('Free allowance (units per month)').fill('1');
+    const tier1 = product.getByRole('group', { name: 'Tier 1', exact: true });
+    const tier2 = product.getByRole('group', { name: 'Tier 2', exact: true });
+    await tier1.getByLabel('Up to (units)').fill('two');
+    await tier1.getByLabel('Unit price (EUR)').fill('0.01');
+    assert.equal(await tier2.getByLabel('Up to (units)').count(), 0, 'the last tier has no upper bound');
+    await tier2.getByLabel('Unit price (EUR)').fill('0.005');
+    await page.getByLabel('Rate limit (requests)').fill('0');
+    await page.getByLabel('Rate limit per').selectOption({ label: 'Minute' });
+    await page.getByLabel('Quota (requests)').fill('1000');
+    await page.getByLabel('Quota per').selectOption({ label: 'Day (UTC)' });
+    await page.getByRole('button', { name: 'Create plan' }).click();
+    await see(page.getByRole('alert'));
+    const detail = await page.getByRole('alert').textContent();
+    for (const [field, input] of [
+      ['products[0].tiers[0].upTo', tier1.getByLabel('Up to (units)')],
+      ['limits.rateLimit.requests', page.getByLabel('Rate limit (requests)')],
+    ]) {
+      assert.equal(await input.getAttribute('aria-invalid'), 'true', field);
+      const described = (await input.getAttribute('aria-describedby')).split(' ');
+      const message = await page.evaluate((id) => document.getElementById(id).textContent, described[described.length - 1]);
+      assert.ok(message.length > 0 && detail.includes(`${field}: ${message}`), `${field}: ${detail} / ${message}`);
+    }
+    assert.equal(await tier1.getByLabel('Unit price (EUR)').getAttribute('aria-invalid'), null);
+    await checkState('plan-form-errors');
+    await tier1.getByLabel('Up to (units)').fill('2');
+    await page.getByLabel('Rate limit (requests)').fill('100');
+    await page.getByRole('button', { name: 'Create plan' }).click();
+
+    // The plan in words: tiers, allowance, limits; and as the API has it.
+    const plan = page.getByRole('article', { name: /Tiered/ });
+    const productRow = plan.getByRole('row').filter({ hasText: 'API' });
+    await see(productRow);
+    const words = await productRow.textContent();
+    assert.match(words, /Graduated tiers/);
+    assert.match(words, /First 2 call: 0\.01 EUR per call/);
+    assert.match(words, /Above 2 call: 0\.005 EUR per call/);
+    assert.match(words, /Free allowance: 1 call per calendar month/);
+    const limits = plan.getByRole('region', { name: 'Limits of Tiered' });
+    await see(limits.getByText('At most 100 requests per minute.'));
+    await see(limits.getByText('At most 1000 requests per day (UTC).'));
+    await productRow.getByRole('button', { name: 'Copy product id of API' }).click();
+    tiered.config.productId = await page.evaluate(() => navigator.clipboard.readText());
+    const [apiPlan] = (await apiGet(`/api/services/${serviceId}/pricing-plans`)).items;
+    assert.equal(apiPlan.products[0].id, tiered.config.productId);
+    assert.equal(apiPlan.products[0].pricingModel, 'GRADUATED');
+    assert.equal(apiPlan.products[0].freeAllowance, '1');
+    assert.deepEqual(apiPlan.products[0].tiers, [
+      { upTo: '2', unitPrice: '0.01' },
+      { upTo: null, unitPrice: '0.005' },
+    ]);
+    assert.deepEqual(apiPlan.limits, { rateLimit: { requests: 100, per: 'MINUTE' }, quota: { requests: 1000, per: 'DAY' } });
+
+    // A test-mode subscription of Walk client (published internally), 3 calls.
+    await page.getByRole('button', { name: 'Publish internal' }).click();
+    await see(page.getByRole('region', { name: 'Lifecycle' }).getByRole('status').getByText('Published internally (test mode)'));
+    const apps = (await apiGet('/api/applications')).items;
+    const walkClient = { ...apps.find((a) => a.name === 'Walk client'), consumerSecret: made.consumerSecret };
+    await page.goto(`${platform.base}${made.applicationPath}`);
+    await see(heading('Walk client'));
+    await subscribe('Tiered walk (internal, test mode)');
+    await see(page.getByRole('row').filter({ hasText: 'Tiered walk' }).getByText('Test mode'));
+    const testCalls = await gatewayCalls(serviceId, walkClient, 3);
+    assert.deepEqual(testCalls.map((c) => c.status), [200, 200, 200]);
+
+    // Published: a live subscription of a new application, 12 calls.
+    await page.goto(`${platform.base}${made.tieredPath}`);
+    await see(heading('Tiered walk'));
+    await page.getByRole('button', { name: 'Publish', exact: true }).click();
+    await see(page.getByText('Published on the marketplace'));
+    await go('Applications');
+    await page.getByLabel('Application name').fill('Tier client');
+    await page.getByRole('button', { name: 'Create application' }).click();
+    const tierClient = {
+      consumerKey: await page.getByRole('textbox', { name: 'Consumer key', exact: true }).inputValue(),
+      consumerSecret: await page.getByRole('textbox', { name: 'Consumer secret', exact: true }).inputValue(),
+    };
+    await page.getByRole('link', { name: 'Open Tier client' }).click();
+    await see(heading('Tier client'));
+    await subscribe('Tiered walk');
+    const subscriptionRow = page.getByRole('row').filter({ hasText: 'Tiered walk' });
+    await see(subscriptionRow.getByText('Live'));
+    const liveCalls = await gatewayCalls(serviceId, tierClient, 12);
+    assert.deepEqual(liveCalls.map((c) => c.status), Array(12).fill(200));
+
+    // The billing page: the subscription's pricing and limits.
+    await subscriptionRow.getByRole('link', { name: 'Billing: Tiered walk' }).click();
+    await see(heading('Billing of Tiered walk'));
+    made.billingPath = new URL(page.url()).pathname;
+    const subscriptionId = made.billingPath.split('/').pop();
+    const pricing = page.getByRole('region', { name: 'Pricing and limits' });
+    await see(pricing.getByText('At most 100 requests per minute.'));
+    await see(pricing.getByText(/First 2 call: 0\.01 EUR per call/));
+
+    // The calls, newest first, each with its usage and what the bill charges
+    // for it: the first call free, the next 2 at tier 1, the rest at tier 2.
+    const apiCalls = await recordedCalls(subscriptionId, 12);
+    assert.deepEqual(apiCalls.map((c) => c.correlationId), liveCalls.map((c) => c.correlationId).reverse());
+    assert.deepEqual(
+      apiCalls.map((c) => exact(c.amount)).reverse(),
+      ['0', '0.01', '0.01', ...Array(9).fill('0.005')].map(exact),
+    );
+    const calls = page.getByRole('region', { name: 'Calls' });
+    await calls.getByRole('button', { name: 'Refresh' }).click();
+    const callRows = bodyRows(calls);
+    await see(callRows.filter({ hasText: apiCalls[0].correlationId }));
+    const checkCallRows = async (expected) => {
+      assert.equal(await callRows.count(), expected.length);
+      for (let i = 0; i < expected.length; i++) {
+        const text = await callRows.nth(i).textContent();
+        const call = expected[i];
+        assert.ok(text.includes(call.correlationId), `row ${i}: ${text}`);
+        assert.ok(text.includes('POST /walk') && text.includes('200'), text);
+        assert.ok(text.includes(`1 call of API: ${call.events[0].amount} EUR`), text);
+        assert.ok(text.includes(`${call.amount} EUR`), text);
+        assert.ok(text.includes(`${call.requestBytes} sent, ${call.responseBytes} received`), text);
+      }
+    };
+    await checkCallRows(apiCalls.slice(0, 10));
+    await calls.getByRole('button', { name: 'Older calls' }).click();
+    await see(callRows.filter({ hasText: apiCalls[11].correlationId }));
+    await checkCallRows(apiCalls.slice(10));
+    assert.equal(await calls.getByRole('button', { name: 'Older calls' }).isDisabled(), true);
+    await calls.getByRole('button', { name: 'Newer calls' }).click();
+    await see(callRows.filter({ hasText: apiCalls[0].correlationId }));
+
+    // The date filter: tomorrow (UTC) has no calls; today has them all.
+    const day = (offset) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    await calls.getByLabel('From').fill(day(1));
+    await calls.getByLabel('To').fill(day(1));
+    await calls.getByRole('button', { name: 'Apply filters' }).click();
+    await see(calls.getByText('No calls in this range.'));
+    await calls.getByLabel('From').fill(day(0));
+    await calls.getByLabel('To').fill(day(0));
+    await calls.getByRole('button', { name: 'Apply filters' }).click();
+    await see(callRows.filter({ hasText: apiCalls[0].correlationId }));
+    await checkCallRows(apiCalls.slice(0, 10));
+
+    // One call's details, by its correlation id.
+    const chosen = apiCalls[8];
+    await calls.getByRole('link', { name: chosen.correlationId }).click();
+    await see(heading('Call POST /walk'));
+    made.callPath = new URL(page.url()).pathname;
+    await see(page.getByText(chosen.correlationId));
+    const event = bodyRows(page.getByRole('table', { name: 'Metering events of the call' }));
+    assert.equal(await event.count(), 1);
+    const eventText = await event.textContent();
+    assert.ok(eventText.includes(chosen.events[0].id) && eventText.includes('1 call') && eventText.includes(`${chosen.events[0].amount} EUR`), eventText);
+    await page.getByRole('link', { name: 'Billing of Tiered walk' }).click();
+    await see(heading('Billing of Tiered walk'));
+
+    // The open invoice: its total, its lines tier by tier, as the API computes them.
+    const [apiInvoice] = (await apiGet(`/api/subscriptions/${subscriptionId}/invoices`)).items;
+    assert.equal(apiInvoice.status, 'OPEN');
+    assert.equal(exact(apiInvoice.total), apiCalls.reduce((sum, c) => sum + exact(c.amount), 0n), 'the calls add up to the bill');
+    const invoiceRow = bodyRows(page.getByRole('region', { name: 'Invoices' })).filter({ hasText: 'Open' });
+    await see(invoiceRow);
+    assert.ok((await invoiceRow.textContent()).includes(`${apiInvoice.total} EUR`));
+    await invoiceRow.getByRole('link').click();
+    await see(heading(/^Invoice .*: Tiered walk$/));
+    made.invoicePath = new URL(page.url()).pathname;
+    assert.equal(made.invoicePath.split('/').pop(), apiInvoice.month);
+    const bill = page.getByRole('table', { name: /Lines of the invoice/ });
+    const [line] = apiInvoice.lines;
+    assert.deepEqual(
+      { quantity: line.quantity, freeQuantity: line.freeQuantity, tiers: line.breakdown.map((b) => b.quantity) },
+      { quantity: '12', freeQuantity: '1', tiers: ['2', '9'] },
+    );
+    const lineText = await bodyRows(bill).filter({ hasText: 'API' }).textContent();
+    assert.ok(lineText.includes('12 call') && lineText.includes(`${line.amount} EUR`), lineText);
+    assert.ok((await bodyRows(bill).filter({ hasText: 'Free allowance' }).textContent()).includes('1 call'));
+    for (const [i, b] of line.breakdown.entries()) {
+      const text = await bodyRows(bill).filter({ hasText: `Tier ${i + 1}:` }).textContent();
+      assert.ok(text.includes(`${b.quantity} call`) && text.includes(`${b.unitPrice} EUR per call`) && text.includes(`${b.amount} EUR`), text);
+    }
+    assert.match(await bodyRows(bill).filter({ hasText: 'Tier 1:' }).textContent(), /First 2 call/);
+    assert.match(await bodyRows(bill).filter({ hasText: 'Tier 2:' }).textContent(), /Above 2 call/);
+    const totalText = await totalRow(bill).textContent();
+    assert.ok(totalText.includes(`${apiInvoice.total} EUR`), totalText);
+    await checkState('invoice-open');
+
+    // The month's events as CSV, fetched with the token: its rows add up to the total.
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download events (CSV)' }).click();
+    const file = await download;
+    assert.equal(file.suggestedFilename(), `${subscriptionId}-${apiInvoice.month}-events.csv`);
+    const [header, ...rows] = readFileSync(await file.path(), 'utf8').split('\r\n').filter(Boolean);
+    assert.equal(header, 'id,timestamp,productId,productName,unit,count,amount,correlationId');
+    assert.equal(rows.length, 12);
+    const cells = rows.map((r) => r.split(','));
+    assert.deepEqual(cells.map((c) => c[7]), liveCalls.map((c) => c.correlationId));
+    assert.equal(cells.reduce((sum, c) => sum + exact(c[6]), 0n), exact(apiInvoice.total));
+
+    // The spend cap: a bad amount is refused at its field; a cap below the
+    // month's spending stops calls (402); removed, calls pass again.
+    await page.getByRole('link', { name: 'Billing of Tiered walk' }).click();
+    await see(heading('Billing of Tiered walk'));
+    const cap = page.getByRole('region', { name: 'Spend cap' });
+    await see(cap.getByText('Admitted: no cap'));
+    assert.ok((await cap.textContent()).includes(`${apiInvoice.total} EUR`), 'the month’s spending');
+    const capField = cap.getByLabel('Monthly cap (EUR)');
+    await capField.fill('-1');
+    await cap.getByRole('button', { name: 'Set cap' }).click();
+    await see(cap.getByRole('alert'));
+    assert.equal(await capField.getAttribute('aria-invalid'), 'true');
+    await capField.fill('0.05');
+    await cap.getByRole('button', { name: 'Set cap' }).click();
+    await see(cap.getByRole('status').getByText('The monthly cap is now 0.05 EUR.'));
+    await see(cap.getByText('Refused with 402: this month’s bill reached the cap'));
+    const capped = await apiGet(`/api/subscriptions/${subscriptionId}/spend-cap`);
+    assert.equal(capped.monthlyCap, '0.05');
+    assert.equal(capped.reached, true);
+    await checkState('spend-cap-reached');
+    assert.deepEqual((await gatewayCalls(serviceId, tierClient, 1)).map((c) => c.status), [402]);
+    await cap.getByRole('button', { name: 'Remove cap' }).click();
+    await see(cap.getByRole('status').getByText('The monthly cap is removed.'));
+    await see(cap.getByText('Admitted: no cap'));
+    assert.equal((await apiGet(`/api/subscriptions/${subscriptionId}/spend-cap`)).monthlyCap, null);
+    assert.deepEqual((await gatewayCalls(serviceId, tierClient, 1)).map((c) => c.status), [200]);
+
+    // The provider's revenue of the month: the live subscription, and the test-mode one apart.
+    await page.goto(`${platform.base}${made.tieredPath}`);
+    await see(heading('Tiered walk'));
+    const revenue = page.getByRole('region', { name: 'Revenue' });
+    const apiRevenue = await apiGet(`/api/services/${serviceId}/revenue`);
+    const liveTotal = (await apiGet(`/api/subscriptions/${subscriptionId}/invoices/${apiInvoice.month}`)).total;
+    const testSubscription = apiRevenue.subscriptions.find((s) => s.testMode);
+    const testTotal = (await apiGet(`/api/subscriptions/${testSubscription.subscriptionId}/invoices/${apiInvoice.month}`)).total;
+    assert.equal(apiRevenue.total, liveTotal);
+    assert.equal(apiRevenue.testModeTotal, testTotal);
+    assert.equal(exact(testTotal), exact('0.02'), '3 calls: 1 free, 2 at 0.01');
+    const live = revenue.getByRole('table', { name: 'Live subscriptions' });
+    await see(live);
+    assert.ok((await bodyRows(live).filter({ hasText: subscriptionId }).textContent()).includes(`${liveTotal} EUR`));
+    assert.ok((await totalRow(live).textContent()).includes(`${apiRevenue.total} EUR`));
+    const test = revenue.getByRole('table', { name: 'Test-mode subscriptions' });
+    assert.ok((await bodyRows(test).filter({ hasText: testSubscription.subscriptionId }).textContent()).includes(`${testTotal} EUR`));
+    assert.ok((await totalRow(test).textContent()).includes(`${apiRevenue.testModeTotal} EUR`));
+    assert.ok((await revenue.textContent()).includes(`Test mode (not billed)${apiRevenue.testModeTotal} EUR`));
+  } finally {
+    await tiered.stop();
+  }
+});
+
 test('every page has no serious or critical accessibility violation, at 1280 and 390 px, with a screenshot each', async (t) => {
   t.diagnostic(`screenshots: ${SCREENSHOTS}`);
   const pages = [
@@ -382,6 +709,11 @@ test('every page has no serious or critical accessibility violation, at 1280 and
     ['marketplace', '/marketplace', 'Marketplace'],
     ['usage', '/usage', 'Usage'],
     ['access-tokens', '/access-tokens', 'Access tokens'],
+    ['service-tiered', made.tieredPath, 'Tiered walk'],
+    ['marketplace-tiered', `/marketplace/${made.tieredPath.split('/').pop()}`, 'Tiered walk'],
+    ['billing', made.billingPath, 'Billing of Tiered walk'],
+    ['invoice', made.invoicePath, 'Invoice'],
+    ['call', made.callPath, 'Call POST /walk'],
     ['not-found', '/no/such/page', 'Page not found'],
   ];
   const results = made.axe ?? {};

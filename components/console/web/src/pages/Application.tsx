@@ -1,5 +1,6 @@
-// An application: its consumer key, its subscriptions (with Try it out),
-// subscribing it to a service, deleting it.
+// An application: its consumer key, its subscriptions (with Try it out and
+// their billing: invoices, calls, spend cap), subscribing it to a service,
+// deleting it.
 import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { Link, navigate } from '../router';
@@ -113,6 +114,13 @@ export function ApplicationPage({ id }: { id: string }) {
                   <td class="row-actions">
                     <Link href={`/applications/${id}/subscriptions/${s.id}/try`} class="button small" aria-label={`Try it out: ${serviceName(s.serviceId)}`}>
                       Try it out
+                    </Link>
+                    <Link
+                      href={`/applications/${id}/subscriptions/${s.id}`}
+                      class="button small secondary"
+                      aria-label={`Billing: ${serviceName(s.serviceId)}`}
+                    >
+                      Billing
                     </Link>
                     <ConfirmButton
                       label="Unsubscribe"

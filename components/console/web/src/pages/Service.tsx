@@ -1,6 +1,6 @@
 // Service details: what the service is, its lifecycle (publish internal,
 // publish, unpublish), pricing plans, code and build (managed), the API
-// specification and the metering events.
+// specification, the metering events and the revenue per month.
 import { useState } from 'preact/hooks';
 import { api, type Lifecycle, type Service } from '../api';
 import { Link, navigate } from '../router';
@@ -9,7 +9,9 @@ import { BuildSection } from '../parts/Build';
 import { MeteringEvents } from '../parts/MeteringEvents';
 import { PlanForm } from '../parts/PlanForm';
 import { PricingPlans } from '../parts/PricingPlans';
-import { ConfirmButton, LIFECYCLE_LABEL, PageHeading, Pending, ProblemMessage, Time, useAction, useLoad, usePageTitle } from '../ui';
+import { ConfirmButton, lazy, LIFECYCLE_LABEL, PageHeading, Pending, ProblemMessage, Time, useAction, useLoad, usePageTitle } from '../ui';
+
+const Revenue = lazy(() => import('../parts/Revenue').then((m) => m.Revenue), 'Loading the revenue');
 
 const STEPS: { state: Lifecycle; label: string; help: string }[] = [
   { state: 'CREATED', label: 'Created', help: 'Only you see it.' },
@@ -205,6 +207,8 @@ export function ServicePage({ id }: { id: string }) {
       </section>
 
       <MeteringEvents serviceId={id} />
+
+      <Revenue service={service} />
     </section>
   );
 }

@@ -68,6 +68,9 @@ export function ServiceFormPage({ id }: { id?: string }) {
   const [archive, setArchive] = useState<File | null>(null);
   const saving = useAction();
   const error = saving.error;
+  // The service whose values the fields hold: the form shows once they do, so
+  // nothing typed before the effect below runs is overwritten by it.
+  const [filledFrom, setFilledFrom] = useState<Service | null>(null);
 
   useEffect(() => {
     const s = existing.data;
@@ -88,9 +91,10 @@ export function ServiceFormPage({ id }: { id?: string }) {
         timeoutSeconds: String(r.timeoutSeconds),
       });
     }
+    setFilledFrom(s);
   }, [existing.data]);
 
-  if (editing && !existing.data) return <Pending loaded={existing} what="Loading the service" />;
+  if (editing && (!existing.data || filledFrom !== existing.data)) return <Pending loaded={existing} what="Loading the service" />;
 
   const submit = (event: Event) => {
     event.preventDefault();

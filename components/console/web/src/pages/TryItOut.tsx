@@ -19,7 +19,7 @@ import { Link } from '../router';
 import { session } from '../session';
 import { subscribableServices } from '../parts/catalog';
 import { LogLines } from '../parts/LogLines';
-import { CopyButton, DataTable, PageHeading, Pending, ProblemMessage, SelectField, TextField, useAction, useInterval, useLoad, usePageTitle } from '../ui';
+import { CopyButton, DataTable, PageHeading, Pending, ProblemMessage, saveFile, SelectField, TextField, useAction, useInterval, useLoad, usePageTitle } from '../ui';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 const POLL_MS = 1000;
@@ -81,7 +81,7 @@ function SecretForm({ applicationId, onKnown }: { applicationId: string; onKnown
   );
 }
 
-function RequestComposer({ serviceId, token }: { serviceId: string; token: () => Promise<string> }) {
+function RequestComposer({ serviceId, token, billingHref }: { serviceId: string; token: () => Promise<string>; billingHref: string }) {
   const [method, setMethod] = useState('POST');
   const [path, setPath] = useState('/');
   const [headers, setHeaders] = useState('');
@@ -160,6 +160,22 @@ function RequestComposer({ serviceId, token }: { serviceId: string; token: () =>
               </dd>
             </div>
           </dl>
+          {reply.status === 402 && (
+            <div class="notice warning" role="note">
+              <p>
+                This month’s bill of the subscription reached its spend cap: the gateway refuses its calls until the next
+                month or a higher cap. Change the cap on the subscription’s <Link href={billingHref}>billing page</Link>.
+              </p>
+            </div>
+          )}
+          {reply.status === 429 && (
+            <div class="notice warning" role="note">
+              <p>
+                The call is over a limit of the pricing plan (its rate limit or quota). The Retry-After header says how
+                many seconds to wait.
+              </p>
+            </div>
+          )}
           <details>
             <summary>Response headers ({reply.headers.length})</summary>
             <DataTable caption="Response headers" columns={['Name', 'Value']}>
@@ -229,16 +245,7 @@ function ExecutionPanel({ serviceId, token }: { serviceId: string; token: () => 
     acting.run(async () => setExecution(await executions.start(await token(), serviceId, parsed)));
   };
 
-  const download = (name: string, href: string) =>
-    acting.run(async () => {
-      const blob = await executions.file(await token(), href);
-      const url = URL.createObjectURL(blob);
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = name;
-      a.click();
-      window.setTimeout(() => URL.revokeObjectURL(url), 10000);
-    });
+  const download = (name: string, href: string) => acting.run(async () => saveFile(await executions.file(await token(), href), name));
 
   const files = Object.entries(result?._links ?? {}).filter(([name]) => name !== 'self' && name !== 'status');
   const resultBody = result ? Object.fromEntries(Object.entries(result).filter(([k]) => k !== '_links' && k !== '_embedded')) : null;
@@ -336,7 +343,7 @@ export function TryItOutPage({ applicationId, subscriptionId }: { applicationId:
       ) : (
         <>
           {service?.type === 'MANAGED' && <ExecutionPanel serviceId={sub.serviceId} token={token} />}
-          <RequestComposer serviceId={sub.serviceId} token={token} />
+          <RequestComposer serviceId={sub.serviceId} token={token} billingHref={`/applications/${applicationId}/subscriptions/${subscriptionId}`} />
         </>
       )}
     </section>

@@ -1,11 +1,14 @@
 // Usage: for every subscription of the account's applications, a chart of
-// usage per day and product, and the exact bill of the period with its lines.
+// usage per day and product, and the exact bill of the period with its lines
+// (and each line's tiers); a link to the subscription's invoices, calls and
+// spend cap.
 import { useState } from 'preact/hooks';
 import { api, type Application, type Subscription, type Usage } from '../api';
 import { Link } from '../router';
 import { subscribableServices, type Subscribable } from '../parts/catalog';
 import { UsageChart, type DailyUsage } from '../parts/UsageChart';
-import { DataTable, Empty, PageHeading, Pending, SelectField, useLoad, usePageTitle } from '../ui';
+import { BillTable } from '../parts/BillTable';
+import { Empty, PageHeading, Pending, SelectField, useLoad, usePageTitle } from '../ui';
 
 /** The last `days` UTC dates, oldest first, as `YYYY-MM-DD`. */
 export function lastDays(days: number, now = new Date()): string[] {
@@ -48,47 +51,26 @@ function SubscriptionUsageCard({
         {serviceName} <span class="hint">via {application.name}</span>
         {subscription.testMode && <span class="badge accessible">Test mode</span>}
       </h2>
+      <p>
+        <Link href={`/applications/${application.id}/subscriptions/${subscription.id}`} aria-label={`Invoices, calls and spend cap: ${serviceName} via ${application.name}`}>
+          Invoices, calls and spend cap
+        </Link>
+      </p>
       {!usage.data ? (
         <Pending loaded={usage} what="Loading usage" />
       ) : (
         <>
           <UsageChart daily={usage.data.daily} title={`Usage of ${serviceName} per day`} />
-          <DataTable caption={<>Bill from {usage.data.bill.from.slice(0, 10)} to {usage.data.bill.to.slice(0, 10)} (exclusive)</>} showCaption class="bill" columns={['Product', 'Quantity', 'Unit price', 'Amount']}>
-            <tbody>
-              {usage.data.bill.lines.length === 0 ? (
-                <tr>
-                  <td colSpan={4}>No usage in this period.</td>
-                </tr>
-              ) : (
-                usage.data.bill.lines.map((l) => (
-                  <tr key={l.productId}>
-                    <td>{l.productName}</td>
-                    <td class="num">
-                      {l.quantity} {l.unit}
-                    </td>
-                    <td class="num">
-                      {l.unitPrice} {usage.data!.bill.currency}
-                    </td>
-                    <td class="num">
-                      {l.amount} {usage.data!.bill.currency}
-                    </td>
-                  </tr>
-                ))
-              )}
-            </tbody>
-            <tfoot>
-              <tr>
-                <th scope="row" colSpan={3}>
-                  Total
-                </th>
-                <td class="num">
-                  <strong>
-                    {usage.data.bill.total} {usage.data.bill.currency}
-                  </strong>
-                </td>
-              </tr>
-            </tfoot>
-          </DataTable>
+          <BillTable
+            caption={
+              <>
+                Bill from {usage.data.bill.from.slice(0, 10)} to {usage.data.bill.to.slice(0, 10)} (exclusive)
+              </>
+            }
+            lines={usage.data.bill.lines}
+            currency={usage.data.bill.currency}
+            total={usage.data.bill.total}
+          />
         </>
       )}
     </article>

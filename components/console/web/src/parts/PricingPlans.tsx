@@ -1,8 +1,61 @@
-// A service's pricing plans and their products, as a table per plan, with
-// a copy button for each product id (the id a service meters with).
-import type { PricingPlan } from '../api';
+// A service's pricing plans: each plan's limits and its products in words
+// (price, tiers, package, free allowance), as a table per plan, with a copy
+// button for each product id (the id a service meters with).
+import type { PricingPlan, Product } from '../api';
 import { CopyButton, DataTable, Empty } from '../ui';
 import type { ComponentChildren } from 'preact';
+import { allowanceInWords, limitsInWords, MODEL_HELP, MODEL_LABEL, priceInWords, tierRange } from './pricing';
+
+/** A plan's limits in words, with what happens over one. */
+export function PlanLimitsText({ limits }: { limits: PricingPlan['limits'] }) {
+  const words = limitsInWords(limits);
+  if (words.length === 0) return <p class="hint">No rate limit or quota.</p>;
+  return (
+    <div class="limits">
+      <ul>
+        {words.map((w) => (
+          <li key={w}>{w}</li>
+        ))}
+      </ul>
+      <p class="hint">Calls over a limit are answered 429 Too Many Requests, with a Retry-After header.</p>
+    </div>
+  );
+}
+
+/** How a product is priced: the price, its tiers or package, its free allowance. */
+export function ProductPrice({ product, currency }: { product: Product; currency: string }) {
+  const tiers = product.tiers ?? [];
+  const allowance = allowanceInWords(product);
+  return (
+    <>
+      {product.pricingModel === 'GRADUATED' || product.pricingModel === 'VOLUME' ? (
+        <>
+          <span>
+            {MODEL_LABEL[product.pricingModel]}: {MODEL_HELP[product.pricingModel].toLowerCase()}
+          </span>
+          <ul class="tiers">
+            {tiers.map((t, i) => (
+              <li key={i}>
+                {tierRange(tiers, i, product.unit)}: {t.unitPrice} {currency} per {product.unit}
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : (
+        <span>
+          {priceInWords(product, currency)}
+          {product.pricingModel === 'PACKAGE' && <> (a started package is charged whole)</>}
+        </span>
+      )}
+      {allowance && (
+        <span class="allowance">
+          {allowance}
+          {tiers.length > 0 ? ' The tiers count the units beyond it.' : ''}
+        </span>
+      )}
+    </>
+  );
+}
 
 export function PricingPlans({
   plans,
@@ -24,18 +77,21 @@ export function PricingPlans({
             </h3>
             {actions?.(plan)}
           </div>
+          <section class="plan-limits" aria-label={`Limits of ${plan.name}`}>
+            <h4>Limits</h4>
+            <PlanLimitsText limits={plan.limits} />
+          </section>
           {plan.products.length === 0 ? (
             <p class="hint">No products: every call is free.</p>
           ) : (
-            <DataTable caption={`Products of ${plan.name}`} columns={['Product', 'Unit price', 'Unit', 'Product id']}>
+            <DataTable caption={`Products of ${plan.name}`} columns={['Product', 'Price', 'Product id']}>
               <tbody>
                 {plan.products.map((p) => (
                   <tr key={p.id}>
                     <td>{p.name}</td>
-                    <td class="num">
-                      {p.unitPrice} {plan.currency}
+                    <td class="price">
+                      <ProductPrice product={p} currency={plan.currency} />
                     </td>
-                    <td>{p.unit}</td>
                     <td>
                       <code class="id">{p.id}</code> <CopyButton text={p.id} label={`Copy product id of ${p.name}`} />
                     </td>

@@ -5,6 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, type Application, type Subscription } from '../api';
 import { fieldError, ProblemMessage, SelectField, useAction } from '../ui';
 import type { Subscribable } from './catalog';
+import { limitsInWords, productSummary } from './pricing';
 
 export function SubscribeForm(props: {
   applications: Application[];
@@ -19,6 +20,7 @@ export function SubscribeForm(props: {
   const [serviceId, setServiceId] = useState(props.services[0]?.id ?? '');
   const service = props.services.find((s) => s.id === serviceId);
   const [planId, setPlanId] = useState(service?.plans[0]?.id ?? '');
+  const plan = service?.plans.find((p) => p.id === planId);
   const subscribing = useAction();
   const error = subscribing.error;
 
@@ -56,12 +58,17 @@ export function SubscribeForm(props: {
           onValue={setPlanId}
           options={(service?.plans ?? []).map((p) => ({
             value: p.id,
-            label: `${p.name}: ${p.products.map((x) => `${x.unitPrice} ${p.currency} per ${x.unit}`).join(', ') || 'free'}`,
+            label: `${p.name}: ${p.products.map((x) => productSummary(x, p.currency)).join('; ') || 'free'}`,
           }))}
           error={fieldError(error, 'pricingPlanId')}
         />
       </div>
       {service && service.plans.length === 0 && <p class="hint">This service has no pricing plan yet.</p>}
+      {plan && (
+        <p class="hint">
+          Limits of {plan.name}: {limitsInWords(plan.limits).join(' ') || 'none.'}
+        </p>
+      )}
       <ProblemMessage error={error} />
       <button type="submit" disabled={subscribing.busy || !planId || !applicationId}>
         {subscribing.busy ? 'Subscribing…' : 'Subscribe'}
