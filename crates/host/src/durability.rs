@@ -7,8 +7,10 @@
 //! shows outside — an outbound request, the response head, a frame of the
 //! response body — a power cut must not be able to take the value back. So
 //! the request's [`OutputGate`] notes each store that answered it an
-//! unsynced increment, and every way out passes the gate first: it waits
-//! until those stores have synced what they answered ([`Store::sync_answered`]).
+//! unsynced increment, and every way out passes the gate first — the
+//! response head, each frame of the response body, each outbound request's
+//! head and each frame of a body the guest streams with it: it waits until
+//! those stores have synced what they answered ([`Store::sync_answered`]).
 //! A request that made no such increment passes without waiting.
 
 use crate::key_value::{KvError, Store};
@@ -61,9 +63,10 @@ impl OutputGate {
 
 type Passing = Pin<Box<dyn Future<Output = Result<(), KvError>> + Send>>;
 
-/// A response body whose frames each pass the request's gate before they
-/// are sent: a guest that increments a counter while it streams its answer
-/// sends nothing that depends on it before it is durable.
+/// A body (of the response, or of an outbound request) whose frames each
+/// pass the request's gate before they are sent: a guest that increments a
+/// counter while it streams a body sends nothing that depends on it before
+/// it is durable.
 pub(crate) struct GatedBody<B> {
     inner: B,
     gate: Arc<OutputGate>,

@@ -13,6 +13,8 @@ pub use pool::{
     OutboundClient, PoolOptions, DEFAULT_MAX_CONNECTIONS_PER_HOST, IDLE_TIMEOUT, MAX_IDLE_PER_HOST,
 };
 
+use crate::durability::GatedBody;
+use http_body_util::BodyExt;
 use std::time::Duration;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
@@ -265,6 +267,8 @@ impl WasiHttpHooks for OutboundHooks {
                     "the request depends on a write that could not be made durable: {e}"
                 )))
             })?;
+            // A body the guest streams on passes the gate frame by frame.
+            let request = request.map(|body| GatedBody::new(body, gate).boxed_unsync());
             let started = std::time::Instant::now();
             let sent = client.send(request, options).await;
             stats.outbound(started.elapsed());

@@ -330,7 +330,11 @@ impl WriterThread {
             return Ok(());
         }
         #[cfg(test)]
-        let _hold = self.counts.sync_hold.lock().unwrap_or_else(|p| p.into_inner());
+        let _hold = self
+            .counts
+            .sync_hold
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         wal.sync_data()?;
         self.counts.syncs.fetch_add(1, Ordering::Relaxed);
         self.counts.synced.store(committed, Ordering::Release);
@@ -892,6 +896,10 @@ mod tests {
         assert_eq!(
             again.store("default").get("k").await,
             Ok(Some(b"v".to_vec()))
+        );
+        assert!(
+            again.store("default").defers_increment_syncs(),
+            "the reopened database syncs its WAL itself too"
         );
     }
 }
