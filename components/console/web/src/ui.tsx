@@ -515,3 +515,42 @@ export function monthName(month: string): string {
   if (!year || !m) return month;
   return new Date(Date.UTC(year, m - 1, 1)).toLocaleDateString(undefined, { month: 'long', year: 'numeric', timeZone: 'UTC' });
 }
+
+/** The buttons under a filter form: apply what it says, or load again. */
+export function FilterActions({ onRefresh }: { onRefresh: () => void }) {
+  return (
+    <div class="actions">
+      <button type="submit" class="secondary">
+        Apply filters
+      </button>
+      <button type="button" class="secondary" onClick={onRefresh}>
+        Refresh
+      </button>
+    </div>
+  );
+}
+
+/**
+ * A table's footer: "Total" across its first `span` columns, the amount as
+ * given, then `trailing` empty cells.
+ */
+export function TotalRow(props: { span: number; amount: string; currency: string; trailing?: number }) {
+  const { span, amount, currency, trailing = 0 } = props;
+  return (
+    <tfoot>
+      <tr>
+        <th scope="row" colSpan={span}>
+          Total
+        </th>
+        <td class="num">
+          <strong>
+            {amount} {currency}
+          </strong>
+        </td>
+        {Array.from({ length: trailing }, (_, i) => (
+          <td key={i} />
+        ))}
+      </tr>
+    </tfoot>
+  );
+}

@@ -13,6 +13,7 @@ import {
   CopyButton,
   DataTable,
   Empty,
+  FilterActions,
   fieldError,
   formatTime,
   monthName,
@@ -23,6 +24,7 @@ import {
   saveFile,
   TextField,
   Time,
+  TotalRow,
   useAction,
   useLoad,
   usePages,
@@ -274,14 +276,7 @@ function CallsSection({ context }: { context: Context }) {
           error={fieldError(calls.error, 'from')}
         />
         <TextField label="To" type="date" value={draft.to} onValue={(to) => setDraft({ ...draft, to })} error={fieldError(calls.error, 'to')} />
-        <div class="actions">
-          <button type="submit" class="secondary">
-            Apply filters
-          </button>
-          <button type="button" class="secondary" onClick={() => calls.reload()}>
-            Refresh
-          </button>
-        </div>
+        <FilterActions onRefresh={() => calls.reload()} />
       </form>
       {!calls.data ? (
         <Pending loaded={calls} what="Loading calls" />
@@ -560,19 +555,7 @@ export function CallPage({ applicationId, subscriptionId, correlationId }: { app
               </tr>
             ))}
           </tbody>
-          <tfoot>
-            <tr>
-              <th scope="row" colSpan={3}>
-                Total
-              </th>
-              <td class="num">
-                <strong>
-                  {c.amount} {c.currency}
-                </strong>
-              </td>
-              <td />
-            </tr>
-          </tfoot>
+          <TotalRow span={3} amount={c.amount} currency={c.currency} trailing={1} />
         </DataTable>
       )}
       <p class="hint">

@@ -4,7 +4,7 @@
 // API's exact decimal, shown as given.
 import type { ComponentChildren } from 'preact';
 import type { UsageLine } from '../api';
-import { DataTable } from '../ui';
+import { DataTable, TotalRow } from '../ui';
 import { breakdownLabel, isZero, MODEL_LABEL } from './pricing';
 
 /** Whether a line's breakdown says more than its own row does. */
@@ -88,18 +88,7 @@ export function BillTable({
           </tbody>
         ))
       )}
-      <tfoot>
-        <tr>
-          <th scope="row" colSpan={3}>
-            Total
-          </th>
-          <td class="num">
-            <strong>
-              {total} {currency}
-            </strong>
-          </td>
-        </tr>
-      </tfoot>
+      <TotalRow span={3} amount={total} currency={currency} />
     </DataTable>
   );
 }

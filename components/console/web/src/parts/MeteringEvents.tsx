@@ -2,7 +2,7 @@
 // test mode, and paging through the listing's cursors.
 import { useState } from 'preact/hooks';
 import { api } from '../api';
-import { DataTable, Empty, Pending, SelectField, TextField, Time, useLoad } from '../ui';
+import { DataTable, Empty, FilterActions, Pending, SelectField, TextField, Time, useLoad } from '../ui';
 
 const PAGE_SIZE = 20;
 
@@ -59,14 +59,7 @@ export function MeteringEvents({ serviceId }: { serviceId: string }) {
             { value: 'false', label: 'Live only' },
           ]}
         />
-        <div class="actions">
-          <button type="submit" class="secondary">
-            Apply filters
-          </button>
-          <button type="button" class="secondary" onClick={() => events.reload()}>
-            Refresh
-          </button>
-        </div>
+        <FilterActions onRefresh={() => events.reload()} />
       </form>
       {!events.data ? (
         <Pending loaded={events} what="Loading metering events" />

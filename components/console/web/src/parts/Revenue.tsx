@@ -4,7 +4,7 @@
 // Loaded on demand with the service's page.
 import { useState } from 'preact/hooks';
 import { api, type Revenue as RevenueView, type Service } from '../api';
-import { DataTable, Empty, fieldError, formatTime, monthName, Pending, SelectField, useLoad } from '../ui';
+import { DataTable, Empty, fieldError, formatTime, monthName, Pending, SelectField, TotalRow, useLoad } from '../ui';
 
 /** The months from `since` (an RFC 3339 time) to now, newest first, as `YYYY-MM` (UTC). */
 export function monthsSince(since: string, now = new Date()): string[] {
@@ -51,18 +51,7 @@ function SubscriptionsTable({ caption, revenue, testMode, total }: { caption: st
           </tr>
         ))}
       </tbody>
-      <tfoot>
-        <tr>
-          <th scope="row" colSpan={2}>
-            Total
-          </th>
-          <td class="num">
-            <strong>
-              {total} {revenue.currency}
-            </strong>
-          </td>
-        </tr>
-      </tfoot>
+      <TotalRow span={2} amount={total} currency={revenue.currency} />
     </DataTable>
   );
 }
