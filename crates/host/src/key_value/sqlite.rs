@@ -239,6 +239,7 @@ impl SqliteDatabase {
                 wal,
                 counts,
                 most: group,
+                unsynced_since: std::cell::Cell::new(None),
             };
             std::thread::Builder::new()
                 .name("sqlite-writer".into())
@@ -285,15 +286,25 @@ struct WriterThread {
     counts: Arc<WriteCounts>,
     /// The most writes one commit takes.
     most: usize,
+    /// When the oldest commit not synced yet was made.
+    unsynced_since: std::cell::Cell<Option<std::time::Instant>>,
 }
 
 impl WriterThread {
+    /// How long until the oldest unsynced commit must be synced, if any
+    /// waits.
+    fn sync_due_in(&self) -> Option<Duration> {
+        self.unsynced_since
+            .get()
+            .map(|since| SYNC_DELAY.saturating_sub(since.elapsed()))
+    }
+
     /// Commits groups of writes until every sender is gone; syncs commits
     /// left unsynced for [`SYNC_DELAY`] (and before it ends).
     fn write_until_closed(&self, writes: &mpsc::Receiver<Write>) {
         loop {
-            let first = if self.wal.is_some() && !self.counts.all_synced() {
-                match writes.recv_timeout(SYNC_DELAY) {
+            let first = if let Some(due) = self.sync_due_in() {
+                match writes.recv_timeout(due) {
                     Ok(write) => write,
                     Err(mpsc::RecvTimeoutError::Timeout) => {
                         // Nobody waits for it: a failure shows at the next sync.
@@ -338,6 +349,9 @@ impl WriterThread {
         wal.sync_data()?;
         self.counts.syncs.fetch_add(1, Ordering::Relaxed);
         self.counts.synced.store(committed, Ordering::Release);
+        if self.counts.committed.load(Ordering::Acquire) == committed {
+            self.unsynced_since.set(None);
+        }
         Ok(())
     }
 
@@ -373,6 +387,9 @@ impl WriterThread {
                 .writes
                 .fetch_add(writes as u64, Ordering::Relaxed);
             let number = self.counts.committed.fetch_add(1, Ordering::AcqRel) + 1;
+            if defers && self.unsynced_since.get().is_none() {
+                self.unsynced_since.set(Some(std::time::Instant::now()));
+            }
             if !defers {
                 // SQLite synced it (or nothing is synced at all).
                 self.counts.syncs.fetch_add(1, Ordering::Relaxed);
@@ -390,6 +407,11 @@ impl WriterThread {
             }
         }
         if after_sync.is_empty() {
+            // Commits of increments alone, one after another, still get
+            // synced in time.
+            if self.sync_due_in() == Some(Duration::ZERO) {
+                let _ = self.sync();
+            }
             return;
         }
         match self.sync() {
@@ -860,6 +882,19 @@ mod tests {
         // Nothing left to sync: asking costs no sync.
         store.sync_answered().await.expect("synced");
         assert_eq!(db.counts().syncs(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_steady_stream_of_increments_is_synced_every_delay_not_only_when_it_stops() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = SqliteDatabase::open(&dir.path().join("kv.db")).expect("opens");
+        let store = db.store("default");
+        let until = std::time::Instant::now() + 20 * SYNC_DELAY;
+        while std::time::Instant::now() < until {
+            store.increment("n", 1).await.expect("increments");
+        }
+        // Syncs were due while increments kept coming: not one at the end.
+        assert!(db.counts().syncs() >= 2, "{} syncs", db.counts().syncs());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
