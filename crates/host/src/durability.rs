@@ -107,9 +107,7 @@ where
                 other => return other,
             }
         }
-        let Some((_, passing)) = this.held.as_mut() else {
-            return Poll::Pending;
-        };
+        let (_, passing) = this.held.as_mut().expect("a frame is held");
         match passing.as_mut().poll(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(passed) => {

@@ -106,9 +106,8 @@ pub struct WriteCounts {
     writes: AtomicU64,
     commits: AtomicU64,
     syncs: AtomicU64,
-    /// The number of the last commit, and of the last one synced: every
-    /// commit up to `synced` is durable.
-    committed: AtomicU64,
+    /// How many of the commits are synced: every one up to this number is
+    /// durable.
     synced: AtomicU64,
     /// Held by tests to keep the writer from starting a commit.
     #[cfg(test)]
@@ -134,7 +133,7 @@ impl WriteCounts {
     }
     /// Whether every commit so far is synced.
     fn all_synced(&self) -> bool {
-        self.synced.load(Ordering::Acquire) >= self.committed.load(Ordering::Acquire)
+        self.synced.load(Ordering::Acquire) >= self.commits.load(Ordering::Acquire)
     }
 }
 
@@ -336,7 +335,7 @@ impl WriterThread {
     /// Syncs the WAL when a commit is not synced yet.
     fn sync(&self) -> std::io::Result<()> {
         let Some(wal) = &self.wal else { return Ok(()) };
-        let committed = self.counts.committed.load(Ordering::Acquire);
+        let committed = self.counts.commits.load(Ordering::Acquire);
         if self.counts.synced.load(Ordering::Acquire) >= committed {
             return Ok(());
         }
@@ -349,9 +348,8 @@ impl WriterThread {
         wal.sync_data()?;
         self.counts.syncs.fetch_add(1, Ordering::Relaxed);
         self.counts.synced.store(committed, Ordering::Release);
-        if self.counts.committed.load(Ordering::Acquire) == committed {
-            self.unsynced_since.set(None);
-        }
+        // Only this thread commits: everything committed is synced now.
+        self.unsynced_since.set(None);
         Ok(())
     }
 
@@ -382,11 +380,10 @@ impl WriterThread {
                 let _ = self.conn.execute_batch("ROLLBACK");
                 return fail_all(group, format!("sqlite: {e}"));
             }
-            self.counts.commits.fetch_add(1, Ordering::Relaxed);
+            let number = self.counts.commits.fetch_add(1, Ordering::AcqRel) + 1;
             self.counts
                 .writes
                 .fetch_add(writes as u64, Ordering::Relaxed);
-            let number = self.counts.committed.fetch_add(1, Ordering::AcqRel) + 1;
             if defers && self.unsynced_since.get().is_none() {
                 self.unsynced_since.set(Some(std::time::Instant::now()));
             }
