@@ -12,7 +12,7 @@ use qmarket_host::{TestApp, TestAppOptions};
 use serde_json::{json, Value};
 use support::{
     access_token, create_application, create_external_service, lifecycle, manifest, platform,
-    platform_with, sign_up, start_service, subscribe, Account, Api,
+    platform_with, sign_up, start_service, subscribe, Account, Api, Reply,
 };
 
 /// A provider's service with one plan, subscribed to, and one gateway
@@ -89,11 +89,15 @@ impl Sold {
     }
 
     fn get(&self, app: &TestApp, path: &str) -> Value {
+        self.fetch(app, path).json()
+    }
+
+    /// The provider's `GET /api/subscriptions/{sub}{path}`, answered 200.
+    fn fetch(&self, app: &TestApp, path: &str) -> Reply {
         app.get(&format!("/api/subscriptions/{}{path}", self.subscription))
             .bearer(&self.provider.token)
             .send()
             .expect(200)
-            .json()
     }
 }
 
@@ -194,14 +198,7 @@ fn a_graduated_plan_is_billed_across_its_tiers_and_its_events_add_up_to_the_invo
         sold.get(&app, &format!("/invoices/{current}"))["total"],
         "1"
     );
-    let csv = app
-        .get(&format!(
-            "/api/subscriptions/{}/invoices/{current}/events.csv",
-            sold.subscription
-        ))
-        .bearer(&sold.provider.token)
-        .send()
-        .expect(200);
+    let csv = sold.fetch(&app, &format!("/invoices/{current}/events.csv"));
     assert!(csv
         .header("content-type")
         .unwrap_or_default()
@@ -351,14 +348,7 @@ fn a_month_past_its_grace_period_is_final_and_refuses_late_reports() {
         .expect(200)
         .json();
     assert_eq!(batch["results"][0]["status"], 422);
-    let csv = app
-        .get(&format!(
-            "/api/subscriptions/{}/invoices/{past}/events.csv",
-            sold.subscription
-        ))
-        .bearer(&sold.provider.token)
-        .send()
-        .expect(200);
+    let csv = sold.fetch(&app, &format!("/invoices/{past}/events.csv"));
     let (amounts, sum) = csv_amounts(&csv.text);
     assert_eq!(amounts, ["0.05"]);
     assert_eq!(sum, units(&closed["total"]));

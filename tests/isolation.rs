@@ -1356,10 +1356,7 @@ fn an_id_with_an_encoded_path_after_it_is_not_found_whoever_owns_it() {
                     .send();
                 // Check: the same 404 problem, naming no more than it was given.
                 let reply = reply.expect_problem(404);
-                let detail = reply.json()["detail"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
+                let detail = reply.detail();
                 assert!(detail.starts_with("service '"), "{route}: {detail}");
             }
         }
