@@ -45,10 +45,19 @@ impl Timestamp {
         date.year_ce().1 * 10_000 + date.month() * 100 + date.day()
     }
 
-    /// The UTC calendar month as the number `yyyymm` (for keys per month).
+    /// The UTC calendar month as the number `yyyymm` (for keys per month
+    /// of the present: 0 for a time no such number can name).
     pub fn utc_month(self) -> u32 {
-        let date = self.utc().date_naive();
-        date.year_ce().1 * 100 + date.month()
+        self.checked_utc_month().unwrap_or(0)
+    }
+
+    /// The UTC calendar month as the number `yyyymm`; `None` before the
+    /// year 0 or beyond the calendar's range.
+    pub fn checked_utc_month(self) -> Option<u32> {
+        let date = DateTime::<Utc>::from_timestamp_millis(self.0)?.date_naive();
+        u32::try_from(date.year())
+            .ok()
+            .map(|year| year * 100 + date.month())
     }
 
     /// Midnight UTC of the first day of this time's month.

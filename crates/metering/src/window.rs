@@ -5,7 +5,7 @@
 //! `to` means the whole day is included (the window ends at the next
 //! midnight). Windows are half-open: `from` ≤ t < `to`.
 
-use chrono::{Datelike, NaiveDate, TimeZone, Utc};
+use chrono::{NaiveDate, TimeZone, Utc};
 use qmarket_core::time::DAY_MILLIS;
 use qmarket_core::{Error, Result, Timestamp};
 
@@ -59,14 +59,8 @@ fn month_start(year: i32, month: u32) -> Option<Timestamp> {
 
 /// The UTC month of `t` as `yyyymm` (the partition of usage logs).
 pub fn month_of(t: Timestamp) -> Result<u32> {
-    let date = Utc
-        .timestamp_millis_opt(t.millis())
-        .single()
-        .ok_or_else(|| Error::Internal("timestamp out of range".into()))?
-        .date_naive();
-    u32::try_from(date.year())
-        .map(|year| year * 100 + date.month())
-        .map_err(|_| Error::Internal("timestamp out of range".into()))
+    t.checked_utc_month()
+        .ok_or_else(|| Error::Internal("timestamp out of range".into()))
 }
 
 /// The month after `month` (`yyyymm`).
@@ -127,23 +121,7 @@ pub fn month_window(month: u32) -> Result<Window> {
 
 /// The calendar month (UTC) that contains `now`.
 pub fn current_month(now: Timestamp) -> Result<Window> {
-    let date = Utc
-        .timestamp_millis_opt(now.millis())
-        .single()
-        .ok_or_else(|| Error::Internal("clock out of range".into()))?
-        .date_naive();
-    let (next_year, next_month) = if date.month() == 12 {
-        (date.year() + 1, 1)
-    } else {
-        (date.year(), date.month() + 1)
-    };
-    match (
-        month_start(date.year(), date.month()),
-        month_start(next_year, next_month),
-    ) {
-        (Some(from), Some(to)) => Ok(Window { from, to }),
-        _ => Err(Error::Internal("clock out of range".into())),
-    }
+    month_window(month_of(now)?)
 }
 
 fn floor_day(t: Timestamp) -> Timestamp {
