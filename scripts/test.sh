@@ -28,7 +28,11 @@ step "tests"
 cargo test --workspace --locked "$@"
 
 # The web console in Debian's Chromium, against the platform (`qmarket up`)
-# and a worker that the tests start themselves.
+# and a worker that the tests start themselves. They run target/debug/qmarket
+# as the test build made it: `cargo test --no-run` with the same workspace
+# resolves the same features, so it builds nothing when the tests ran whole
+# (`cargo build -p qmarket` alone resolves fewer and would compile wasmtime's
+# code generator a second time).
 step "browser tests of the web console (node --test)"
-cargo build --locked -p qmarket
+cargo test --workspace --locked --no-run
 (cd components/console/web && npm run --silent test:browser)
