@@ -11,6 +11,7 @@
 //! it from listings and from the gateway's lookup key, but keeps its record
 //! so usage metered under it can still be read and billed.
 
+use qmarket_catalog::PricingPlanView;
 use qmarket_core::id::{is_well_formed, new_id};
 use qmarket_core::{Error, IdKind, Result, Timestamp};
 use qmarket_http::PageQuery;
@@ -35,7 +36,7 @@ pub struct NewSubscription {
 }
 
 /// A subscription as its subscriber sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SubscriptionView {
     /// `sub_…`
@@ -53,6 +54,16 @@ pub struct SubscriptionView {
     /// The plan's rate limit and quota that apply to its calls.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limits: Option<PlanLimits>,
+    /// The service's name (shown by [`get`] only, also once the service is
+    /// no longer in the marketplace).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+    /// The plan usage is billed under, products and prices included (shown
+    /// by [`get`] only). A plan with subscriptions never changes, so this
+    /// is what the subscription pays, also once the service is no longer in
+    /// the marketplace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pricing_plan: Option<PricingPlanView>,
 }
 
 impl From<Subscription> for SubscriptionView {
@@ -65,6 +76,8 @@ impl From<Subscription> for SubscriptionView {
             test_mode: sub.test_mode,
             created_at: sub.created_at,
             limits: sub.limits,
+            service_name: None,
+            pricing_plan: None,
         }
     }
 }
@@ -262,9 +275,21 @@ pub fn list(
 }
 
 /// Active subscription `sub_id` of one of account `account_id`'s
-/// applications (404 otherwise).
+/// applications (404 otherwise), with its service's name and its plan.
 pub fn get(kv: &dyn KeyValue, account_id: &str, sub_id: &str) -> Result<SubscriptionView> {
-    subscribed(kv, account_id, sub_id).map(SubscriptionView::from)
+    let sub = subscribed(kv, account_id, sub_id)?;
+    // Neither is ever missing while a subscription is active (a plan with
+    // subscriptions is kept, and a service with active subscriptions cannot
+    // be deleted); the view leaves out what a damaged store lost.
+    let service_name = Service::load(kv, &sub.service_id)?.map(|s| s.name);
+    let pricing_plan = PricingPlan::load(kv, &sub.pricing_plan_id)?
+        .filter(|p| p.service_id == sub.service_id)
+        .map(|p| PricingPlanView::from(&p));
+    Ok(SubscriptionView {
+        service_name,
+        pricing_plan,
+        ..SubscriptionView::from(sub)
+    })
 }
 
 /// Ends active subscription `sub_id` of one of account `account_id`'s

@@ -2,6 +2,7 @@
 
 mod support;
 
+use qmarket_catalog::{lifecycle, pricing_plan};
 use qmarket_core::id::new_id;
 use qmarket_core::IdKind;
 use qmarket_http::PageQuery;
@@ -71,6 +72,49 @@ fn any_account_may_subscribe_to_a_published_service_outside_test_mode() {
     let stored: Subscription = stored.unwrap();
     assert_eq!(stored.subscriber_id, consumer.id);
     assert_eq!(stored.provider_id, provider.id);
+}
+
+#[test]
+fn a_subscription_shows_its_plan_and_service_name_also_once_the_service_is_unpublished() {
+    // Setup: a published service with a graduated plan, and a consumer's
+    // subscription to it; then the provider takes the service back.
+    let kv = MemoryStore::new();
+    let provider = account(&kv, "provider");
+    let consumer = account(&kv, "consumer");
+    let svc = service(&kv, &provider.id, Lifecycle::Published);
+    let input = serde_json::from_value(serde_json::json!({
+        "name": "graduated",
+        "type": "COMMERCIAL",
+        "products": [{
+            "name": "API", "unit": "call", "pricingModel": "GRADUATED",
+            "tiers": [{"upTo": "1000", "unitPrice": "0"}, {"upTo": null, "unitPrice": "0.0001"}]
+        }],
+        "limits": {"quota": {"requests": 5, "per": "DAY"}}
+    }))
+    .unwrap();
+    let created = pricing_plan::create(&kv, &provider.id, &svc, input, now()).unwrap();
+    let consumer_app = app(&kv, &consumer.id);
+    let sub = subscribe(&kv, &consumer.id, &consumer_app.id, &svc, &created.id).unwrap();
+    lifecycle::unpublish(&kv, &provider.id, &svc, now()).unwrap();
+    // Exec
+    let shown = subscription::get(&kv, &consumer.id, &sub.id).unwrap();
+    let listed = subscription::list(&kv, &consumer.id, &consumer_app.id, &first_page()).unwrap();
+    // Check: the single view has the plan exactly as the provider sees it;
+    // the listing stays lean.
+    assert_eq!(shown.service_name.as_deref(), Some("svc"));
+    assert_eq!(shown.pricing_plan.as_ref(), Some(&created));
+    let json = serde_json::to_value(&shown).unwrap();
+    assert_eq!(json["serviceName"], "svc");
+    assert_eq!(
+        json["pricingPlan"]["products"][0]["tiers"][1]["unitPrice"],
+        "0.0001"
+    );
+    assert_eq!(json["pricingPlan"]["limits"]["quota"]["requests"], 5);
+    assert_eq!(listed.items.len(), 1);
+    let item = serde_json::to_value(&listed.items[0]).unwrap();
+    assert_eq!(item["id"], sub.id.as_str());
+    assert!(item.get("pricingPlan").is_none());
+    assert!(item.get("serviceName").is_none());
 }
 
 #[test]

@@ -177,6 +177,10 @@ export interface Subscription {
   createdAt: string;
   /** The plan's limits as they were when it subscribed. */
   limits?: PlanLimits;
+  /** The service's name (one subscription's view only). */
+  serviceName?: string;
+  /** The plan it pays, as it was when it subscribed (one subscription's view only). */
+  pricingPlan?: PricingPlan;
 }
 export interface MeteringEvent {
   id: string;

@@ -689,6 +689,20 @@ test('a tiered plan through to the bill: calls with their costs, the invoice tie
     assert.ok((await bodyRows(test).filter({ hasText: testSubscription.subscriptionId }).textContent()).includes(`${testTotal} EUR`));
     assert.ok((await totalRow(test).textContent()).includes(`${apiRevenue.testModeTotal} EUR`));
     assert.ok((await revenue.textContent()).includes(`Test mode (not billed)${apiRevenue.testModeTotal} EUR`));
+
+    // Taken out of the marketplace, the service's subscribers still see
+    // what they pay: the subscription carries its plan and service name.
+    const lifecycleStatus = page.getByRole('status').filter({ hasText: 'Current state' });
+    await page.getByRole('button', { name: 'Unpublish' }).click();
+    await see(lifecycleStatus.getByText('Created (private)'));
+    await page.goto(`${platform.base}${made.billingPath}`);
+    await see(heading('Billing of Tiered walk'));
+    await see(pricing.getByText(/First 2 call: 0\.01 EUR per call/));
+    await see(pricing.getByText('At most 100 requests per minute.'));
+    await page.goto(`${platform.base}${made.tieredPath}`);
+    await see(heading('Tiered walk'));
+    await page.getByRole('button', { name: 'Publish', exact: true }).click();
+    await see(lifecycleStatus.getByText('Published on the marketplace'));
   } finally {
     await tiered.stop();
   }

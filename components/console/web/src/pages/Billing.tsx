@@ -7,7 +7,6 @@ import { useState } from 'preact/hooks';
 import { api, type Application, type Call, type PricingPlan, type SpendCap, type Subscription } from '../api';
 import { Link } from '../router';
 import { BillTable } from '../parts/BillTable';
-import { subscribableServices, type Subscribable } from '../parts/catalog';
 import { PlanLimitsText, ProductPrice } from '../parts/PricingPlans';
 import {
   CopyButton,
@@ -39,28 +38,28 @@ const INVOICES_PER_PAGE = 12;
 interface Context {
   app: Application;
   subscription: Subscription;
-  service?: Subscribable;
   plan?: PricingPlan;
   serviceName: string;
   base: string;
 }
 
-/** Loads the application, the subscription and its service (with the plan), or says why not. */
+/**
+ * Loads the application and the subscription, or says why not. The
+ * subscription carries its service's name and its plan, also once the
+ * service has left the marketplace.
+ */
 function useSubscriptionContext(applicationId: string, subscriptionId: string): { context?: Context; pending?: Loaded<unknown> } {
   const app = useLoad(() => api.application(applicationId), [applicationId]);
   const subscription = useLoad(() => api.subscription(subscriptionId), [subscriptionId]);
-  const services = useLoad(() => subscribableServices(), []);
   if (!app.data) return { pending: app };
   if (!subscription.data) return { pending: subscription };
   const sub = subscription.data;
-  const service = services.data?.find((s) => s.id === sub.serviceId);
   return {
     context: {
       app: app.data,
       subscription: sub,
-      service,
-      plan: service?.plans.find((p) => p.id === sub.pricingPlanId),
-      serviceName: service?.name ?? sub.serviceId,
+      plan: sub.pricingPlan,
+      serviceName: sub.serviceName ?? sub.serviceId,
       base: `/applications/${applicationId}/subscriptions/${subscriptionId}`,
     },
   };
