@@ -80,10 +80,15 @@ impl Timestamp {
     }
 
     fn first_of(year: i32, month: u32) -> Self {
+        Self::checked_first_of(year, month).unwrap_or(Timestamp(i64::MIN))
+    }
+
+    /// Midnight UTC of the first day of `month` (1–12) of `year`; `None`
+    /// for a month no calendar date names.
+    pub fn checked_first_of(year: i32, month: u32) -> Option<Self> {
         NaiveDate::from_ymd_opt(year, month, 1)
             .and_then(|d| d.and_hms_opt(0, 0, 0))
             .map(|t| Timestamp(t.and_utc().timestamp_millis()))
-            .unwrap_or(Timestamp(i64::MIN))
     }
 
     /// Parses an RFC 3339 timestamp with any offset; `None` when it is not one.

@@ -53,10 +53,6 @@ fn date_start(date: NaiveDate) -> Option<Timestamp> {
     ))
 }
 
-fn month_start(year: i32, month: u32) -> Option<Timestamp> {
-    date_start(NaiveDate::from_ymd_opt(year, month, 1)?)
-}
-
 /// The UTC month of `t` as `yyyymm` (the partition of usage logs).
 pub fn month_of(t: Timestamp) -> Result<u32> {
     t.checked_utc_month()
@@ -110,7 +106,7 @@ pub fn month_window(month: u32) -> Result<Window> {
     let start = |m: u32| {
         i32::try_from(m / 100)
             .ok()
-            .and_then(|year| month_start(year, m % 100))
+            .and_then(|year| Timestamp::checked_first_of(year, m % 100))
             .ok_or_else(|| Error::Internal(format!("month {m} out of range")))
     };
     Ok(Window {
