@@ -137,6 +137,8 @@ export interface PricingPlan {
 }
 /** A product as sent: decimals as the user typed them, for the API to check. */
 export interface ProductInput {
+  /** On a change: the id of the plan's product this one is (it keeps its id); none for a new product. */
+  id?: string;
   name: string;
   unit: string;
   unitPrice?: string;
@@ -155,6 +157,18 @@ export interface PricingPlanInput {
   type?: 'FREE' | 'COMMERCIAL';
   products: ProductInput[];
   limits?: PlanLimitsInput;
+}
+/**
+ * A change of a plan: the fields sent replace the plan's (`products` the
+ * whole list, `limits: null` removes them). Once the plan has
+ * subscriptions only its name may change: a change of its type, products
+ * or limits is refused (409).
+ */
+export interface PricingPlanPatch {
+  name?: string;
+  type?: 'FREE' | 'COMMERCIAL';
+  products?: ProductInput[];
+  limits?: PlanLimitsInput | null;
 }
 export interface MarketplaceService extends Omit<Service, 'url' | 'securityConfiguration'> {
   pricingPlans: PricingPlan[];
@@ -481,6 +495,8 @@ export const api = {
     call<Page<PricingPlan>>(`/api/services/${enc(serviceId)}/pricing-plans`, { query: { limit: 500 } }),
   createPricingPlan: (serviceId: string, input: PricingPlanInput) =>
     call<PricingPlan>(`/api/services/${enc(serviceId)}/pricing-plans`, { method: 'POST', json: input }),
+  updatePricingPlan: (serviceId: string, planId: string, patch: PricingPlanPatch) =>
+    call<PricingPlan>(`/api/services/${enc(serviceId)}/pricing-plans/${enc(planId)}`, { method: 'PATCH', json: patch }),
   deletePricingPlan: (serviceId: string, planId: string) =>
     call<void>(`/api/services/${enc(serviceId)}/pricing-plans/${enc(planId)}`, { method: 'DELETE' }),
 

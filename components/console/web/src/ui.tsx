@@ -426,12 +426,38 @@ export function usePageTitle(title: string): void {
   }, [title]);
 }
 
+/**
+ * A ref whose element takes the focus when it appears, if `focus`: a
+ * page's or an opened form's heading, so keyboard and screen-reader users
+ * start there; the button that opened a form, once the form closed.
+ */
+export function useFocusOnMount<T extends HTMLElement>(focus = true) {
+  const element = useRef<T>(null);
+  useEffect(() => {
+    if (focus) element.current?.focus();
+  }, []);
+  return element;
+}
+
+/** A button that opens a form in the page; it takes the focus back when it shows again as the form closes (`focusOnReturn`). */
+export function OpenFormButton(props: {
+  label: string;
+  accessibleLabel?: string;
+  small?: boolean;
+  focusOnReturn: boolean;
+  onOpen: () => void;
+}) {
+  const button = useFocusOnMount<HTMLButtonElement>(props.focusOnReturn);
+  return (
+    <button ref={button} type="button" class={props.small ? 'secondary small' : undefined} aria-label={props.accessibleLabel} onClick={props.onOpen}>
+      {props.label}
+    </button>
+  );
+}
+
 /** A page's heading, focused when the page opens so keyboard and screen-reader users start there. */
 export function PageHeading({ children, actions }: { children: ComponentChildren; actions?: ComponentChildren }) {
-  const heading = useRef<HTMLHeadingElement>(null);
-  useEffect(() => {
-    heading.current?.focus();
-  }, []);
+  const heading = useFocusOnMount<HTMLHeadingElement>();
   return (
     <div class="page-heading">
       <h1 tabIndex={-1} ref={heading}>

@@ -66,6 +66,10 @@ after(async () => {
 const heading = (name) => page.getByRole('heading', { level: 1, name });
 /** Waits until `locator` is visible (a behaviour, not a time). */
 const see = (locator, timeout) => locator.waitFor({ state: 'visible', timeout });
+/** Waits until `locator`'s element has the focus. */
+async function focused(locator) {
+  await page.waitForFunction((element) => element === document.activeElement, await locator.elementHandle(), { timeout: 5000 });
+}
 /** Follows a link of the main navigation and checks it shows where we are. */
 async function go(name) {
   const nav = page.getByRole('navigation', { name: 'Main' });
@@ -88,6 +92,21 @@ async function createPlan(planName, { name, unitPrice, unit }) {
   await product.getByLabel('Unit price (EUR)').fill(unitPrice);
   await product.getByLabel('Unit', { exact: true }).fill(unit);
   await page.getByRole('button', { name: 'Create plan' }).click();
+}
+
+/**
+ * Checks that the problem shown in the alert `detail` names each of
+ * `fields` ([path, input]) and that the same message stands at its input,
+ * which is marked invalid.
+ */
+async function checkFieldErrors(detail, fields) {
+  for (const [field, input] of fields) {
+    assert.equal(await input.getAttribute('aria-invalid'), 'true', field);
+    // The field's description ends with its error message.
+    const described = (await input.getAttribute('aria-describedby')).split(' ');
+    const message = await page.evaluate((id) => document.getElementById(id).textContent, described[described.length - 1]);
+    assert.ok(message.length > 0 && detail.includes(`${field}: ${message}`), `${field}: ${detail} / ${message}`);
+  }
 }
 
 /** On the application's page shown now: subscribes it to the service `label` names. */
@@ -424,6 +443,143 @@ test('a service is edited, and deleted only once the deletion is confirmed', asy
   assert.equal(await page.getByRole('link', { name: 'Temporary' }).count(), 0);
 });
 
+test('a pricing plan is edited in its form: name, pricing and limits are stored as entered; once it has subscriptions, its products are refused with the platform’s reason and only its name may change', async () => {
+  await go('My services');
+  await page.getByRole('link', { name: 'Create service' }).click();
+  await see(heading('Create service'));
+  await page.getByLabel('Name', { exact: true }).fill('Graph search');
+  await page.getByLabel('URL', { exact: true }).fill('https://search.example.org/api');
+  await page.getByRole('button', { name: 'Create service' }).click();
+  await see(heading('Graph search'));
+  const servicePath = new URL(page.url()).pathname;
+  const serviceId = servicePath.split('/').pop();
+  await createPlan('Starter', { name: 'Search', unitPrice: '0.002', unit: 'query' });
+  await see(page.getByRole('article', { name: /Starter/ }).getByText('0.002 EUR per query'));
+  const [created] = (await apiGet(`/api/services/${serviceId}/pricing-plans`)).items;
+  const planPath = `/api/services/${serviceId}/pricing-plans/${created.id}`;
+  /** The form of the plan named `name`, opened by its Edit button; its heading has the focus. */
+  const openEditForm = async (name) => {
+    await page.getByRole('button', { name: `Edit plan ${name}`, exact: true }).click();
+    const form = page.getByRole('form', { name: `Edit plan ${name}` });
+    await focused(form.getByRole('heading', { name: `Edit plan ${name}` }));
+    return form;
+  };
+  /** Saves `form`; resolves with the platform's answer to the change. */
+  const save = async (form) => {
+    const answer = page.waitForResponse((r) => r.request().method() === 'PATCH' && new URL(r.url()).pathname === planPath);
+    await form.getByRole('button', { name: 'Save plan' }).click();
+    return answer;
+  };
+
+  // The form holds the plan as it is.
+  const form = await openEditForm('Starter');
+  const product = form.getByRole('group', { name: 'Product 1' });
+  assert.deepEqual(
+    {
+      name: await form.getByLabel('Plan name').inputValue(),
+      type: await form.getByLabel('Plan type').inputValue(),
+      product: await product.getByLabel('Product name').inputValue(),
+      unit: await product.getByLabel('Unit', { exact: true }).inputValue(),
+      model: await product.getByLabel('Pricing model').inputValue(),
+      price: await product.getByLabel('Unit price (EUR)').inputValue(),
+      rateLimit: await form.getByLabel('Rate limit (requests)').inputValue(),
+      quota: await form.getByLabel('Quota (requests)').inputValue(),
+    },
+    { name: 'Starter', type: 'COMMERCIAL', product: 'Search', unit: 'query', model: 'PER_UNIT', price: '0.002', rateLimit: '', quota: '' },
+  );
+
+  // A new name, graduated tiers with a free allowance, and limits; first
+  // with a negative price, refused at its field, and nothing stored.
+  await form.getByLabel('Plan name').fill('Starter plus');
+  await product.getByLabel('Pricing model').selectOption({ label: 'Graduated tiers' });
+  const tier1 = product.getByRole('group', { name: 'Tier 1', exact: true });
+  const tier2 = product.getByRole('group', { name: 'Tier 2', exact: true });
+  await tier1.getByLabel('Up to (units)').fill('100');
+  await tier1.getByLabel('Unit price (EUR)').fill('0.002');
+  await tier2.getByLabel('Unit price (EUR)').fill('-0.001');
+  await product.getByLabel('Free allowance (units per month)').fill('10');
+  await form.getByLabel('Rate limit (requests)').fill('5');
+  await form.getByLabel('Rate limit per').selectOption({ label: 'Minute' });
+  await form.getByLabel('Quota (requests)').fill('500');
+  await form.getByLabel('Quota per').selectOption({ label: 'Calendar month (UTC)' });
+  assert.equal((await save(form)).status(), 400);
+  await see(form.getByRole('alert'));
+  await checkFieldErrors(await form.getByRole('alert').textContent(), [['products[0].tiers[1].unitPrice', tier2.getByLabel('Unit price (EUR)')]]);
+  assert.equal(await tier1.getByLabel('Unit price (EUR)').getAttribute('aria-invalid'), null);
+  await checkState('plan-edit-errors');
+  assert.deepEqual(await apiGet(planPath), created);
+
+  await tier2.getByLabel('Unit price (EUR)').fill('0.001');
+  assert.equal((await save(form)).status(), 200);
+  await form.waitFor({ state: 'hidden' });
+  await focused(page.getByRole('button', { name: 'Edit plan Starter plus', exact: true }));
+  const edited = await apiGet(planPath);
+  assert.equal(edited.name, 'Starter plus');
+  assert.equal(edited.type, 'COMMERCIAL');
+  assert.deepEqual(edited.products, [
+    {
+      id: created.products[0].id,
+      name: 'Search',
+      unit: 'query',
+      unitPrice: '0.002',
+      pricingModel: 'GRADUATED',
+      tiers: [
+        { upTo: '100', unitPrice: '0.002' },
+        { upTo: null, unitPrice: '0.001' },
+      ],
+      freeAllowance: '10',
+    },
+  ]);
+  assert.deepEqual(edited.limits, { rateLimit: { requests: 5, per: 'MINUTE' }, quota: { requests: 500, per: 'MONTH' } });
+  const card = page.getByRole('article', { name: /Starter plus/ });
+  const words = card.getByRole('row').filter({ hasText: 'Search' });
+  await see(words.getByText('First 100 query: 0.002 EUR per query'));
+  await see(words.getByText('Above 100 query: 0.001 EUR per query'));
+  await see(words.getByText(/Free allowance: 10 query per calendar month/));
+  const limits = card.getByRole('region', { name: 'Limits of Starter plus' });
+  await see(limits.getByText('At most 5 requests per minute.'));
+  await see(limits.getByText('At most 500 requests per calendar month (UTC).'));
+
+  // Walk client subscribes (test mode): from now on the products are frozen.
+  await page.getByRole('button', { name: 'Publish internal' }).click();
+  await see(page.getByRole('region', { name: 'Lifecycle' }).getByRole('status').getByText('Published internally (test mode)'));
+  await page.goto(`${platform.base}${made.applicationPath}`);
+  await see(heading('Walk client'));
+  await subscribe('Graph search (internal, test mode)');
+  await see(page.getByRole('row').filter({ hasText: 'Graph search' }).getByText('Test mode'));
+  await page.goto(`${platform.base}${servicePath}`);
+  await see(heading('Graph search'));
+
+  // A new tier price is refused: the platform's reason shows in the form,
+  // at no field, and the plan stays as it was.
+  const frozen = await openEditForm('Starter plus');
+  const frozenTiers = frozen.getByRole('group', { name: 'Product 1' });
+  const frozenPrice = frozenTiers.getByRole('group', { name: 'Tier 2', exact: true }).getByLabel('Unit price (EUR)');
+  assert.equal(await frozenTiers.getByRole('group', { name: 'Tier 1', exact: true }).getByLabel('Up to (units)').inputValue(), '100');
+  assert.equal(await frozenPrice.inputValue(), '0.001');
+  await frozenPrice.fill('0.0005');
+  const refused = await save(frozen);
+  assert.equal(refused.status(), 409);
+  const { detail } = await refused.json();
+  assert.match(detail, /has subscriptions/);
+  await see(frozen.getByRole('alert'));
+  assert.equal((await frozen.getByRole('alert').textContent()).trim(), detail);
+  assert.equal(await frozenPrice.getAttribute('aria-invalid'), null);
+  await checkState('plan-edit-refused');
+  assert.deepEqual(await apiGet(planPath), edited);
+
+  // Its name still may change.
+  await frozenPrice.fill('0.001');
+  await frozen.getByLabel('Plan name').fill('Starter classic');
+  assert.equal((await save(frozen)).status(), 200);
+  await frozen.waitFor({ state: 'hidden' });
+  await focused(page.getByRole('button', { name: 'Edit plan Starter classic', exact: true }));
+  const renamed = await apiGet(planPath);
+  assert.equal(renamed.name, 'Starter classic');
+  assert.deepEqual({ ...renamed, name: edited.name, updatedAt: edited.updatedAt }, edited);
+  await see(page.getByRole('article', { name: /Starter classic/ }).getByText('Above 100 query: 0.001 EUR per query'));
+});
+
 test('a tiered plan through to the bill: calls with their costs, the invoice tier by tier with its events as CSV, a spend cap, and the revenue', async () => {
   const tiered = await startUpstream(platform.base, { username: UPSTREAM_USER, password: UPSTREAM_PASSWORD });
   try {
@@ -463,16 +619,10 @@ test('a tiered plan through to the bill: calls with their costs, the invoice tie
     await page.getByLabel('Quota per').selectOption({ label: 'Day (UTC)' });
     await page.getByRole('button', { name: 'Create plan' }).click();
     await see(page.getByRole('alert'));
-    const detail = await page.getByRole('alert').textContent();
-    for (const [field, input] of [
+    await checkFieldErrors(await page.getByRole('alert').textContent(), [
       ['products[0].tiers[0].upTo', tier1.getByLabel('Up to (units)')],
       ['limits.rateLimit.requests', page.getByLabel('Rate limit (requests)')],
-    ]) {
-      assert.equal(await input.getAttribute('aria-invalid'), 'true', field);
-      const described = (await input.getAttribute('aria-describedby')).split(' ');
-      const message = await page.evaluate((id) => document.getElementById(id).textContent, described[described.length - 1]);
-      assert.ok(message.length > 0 && detail.includes(`${field}: ${message}`), `${field}: ${detail} / ${message}`);
-    }
+    ]);
     assert.equal(await tier1.getByLabel('Unit price (EUR)').getAttribute('aria-invalid'), null);
     await checkState('plan-form-errors');
     await tier1.getByLabel('Up to (units)').fill('2');

@@ -1,6 +1,7 @@
 // Service details: what the service is, its lifecycle (publish internal,
-// publish, unpublish), pricing plans, code and build (managed), the API
-// specification, the metering events and the revenue per month.
+// publish, unpublish), pricing plans (create, edit, delete), code and build
+// (managed), the API specification, the metering events and the revenue per
+// month.
 import { useState } from 'preact/hooks';
 import { api, type Lifecycle, type Service } from '../api';
 import { Link, navigate } from '../router';
@@ -9,7 +10,19 @@ import { BuildSection } from '../parts/Build';
 import { MeteringEvents } from '../parts/MeteringEvents';
 import { PlanForm } from '../parts/PlanForm';
 import { PricingPlans } from '../parts/PricingPlans';
-import { ConfirmButton, lazy, LIFECYCLE_LABEL, PageHeading, Pending, ProblemMessage, Time, useAction, useLoad, usePageTitle } from '../ui';
+import {
+  ConfirmButton,
+  lazy,
+  LIFECYCLE_LABEL,
+  OpenFormButton,
+  PageHeading,
+  Pending,
+  ProblemMessage,
+  Time,
+  useAction,
+  useLoad,
+  usePageTitle,
+} from '../ui';
 
 const Revenue = lazy(() => import('../parts/Revenue').then((m) => m.Revenue), 'Loading the revenue');
 
@@ -54,14 +67,109 @@ function LifecycleSection({ service, onChange }: { service: Service; onChange: (
   );
 }
 
+/** What the plan forms' buttons call a new plan's form (a plan's form goes by the plan's id). */
+const NEW_PLAN = 'new';
+
+/**
+ * A service's pricing plans, for its owner: each with its buttons to edit
+ * (its form in place of its card) and delete it, and a new plan's form. A
+ * form's heading takes the focus as it opens; as it closes, the button
+ * that opened it takes the focus back.
+ */
+function PlansSection({ serviceId }: { serviceId: string }) {
+  const plans = useLoad(() => api.pricingPlans(serviceId), [serviceId]);
+  const [creating, setCreating] = useState(false);
+  const [editingId, setEditingId] = useState<string | null>(null);
+  // The form that closed last: NEW_PLAN or a plan's id.
+  const [closed, setClosed] = useState<string | null>(null);
+  const closeCreating = () => {
+    setCreating(false);
+    setClosed(NEW_PLAN);
+  };
+  const closeEditing = (planId: string) => {
+    setEditingId(null);
+    setClosed(planId);
+  };
+
+  return (
+    <section aria-labelledby="plans-heading">
+      <div class="section-heading">
+        <h2 id="plans-heading">Pricing plans</h2>
+        {!creating && <OpenFormButton label="Create pricing plan" focusOnReturn={closed === NEW_PLAN} onOpen={() => setCreating(true)} />}
+      </div>
+      {creating && (
+        <PlanForm
+          serviceId={serviceId}
+          heading="New pricing plan"
+          submitLabel="Create plan"
+          onSaved={() => {
+            closeCreating();
+            plans.reload();
+          }}
+          onCancel={closeCreating}
+        />
+      )}
+      {!plans.data ? (
+        <Pending loaded={plans} what="Loading pricing plans" />
+      ) : (
+        <PricingPlans
+          plans={plans.data.items}
+          empty={
+            <p>
+              No pricing plans yet. Create one — for example a pay-per-use plan with a product <code>API</code> at{' '}
+              <code>0.00001</code> EUR per <code>call</code> — before you publish the service.
+            </p>
+          }
+          actions={(plan) => (
+            <div class="row-actions">
+              <OpenFormButton
+                label="Edit plan"
+                accessibleLabel={`Edit plan ${plan.name}`}
+                small
+                focusOnReturn={closed === plan.id}
+                onOpen={() => setEditingId(plan.id)}
+              />
+              <ConfirmButton
+                label="Delete plan"
+                small
+                accessibleLabel={`Delete plan ${plan.name}`}
+                question={`Delete the pricing plan ${plan.name}?`}
+                confirmLabel="Delete plan"
+                danger
+                onConfirm={async () => {
+                  await api.deletePricingPlan(serviceId, plan.id);
+                  plans.reload();
+                }}
+              />
+            </div>
+          )}
+          editor={(plan) =>
+            plan.id === editingId && (
+              <PlanForm
+                serviceId={serviceId}
+                plan={plan}
+                heading={`Edit plan ${plan.name}`}
+                submitLabel="Save plan"
+                onSaved={() => {
+                  closeEditing(plan.id);
+                  plans.reload();
+                }}
+                onCancel={() => closeEditing(plan.id)}
+              />
+            )
+          }
+        />
+      )}
+    </section>
+  );
+}
+
 export function ServicePage({ id }: { id: string }) {
   const loaded = useLoad(() => api.service(id), [id]);
   const [updated, setUpdated] = useState<Service | null>(null);
   const service = updated ?? loaded.data;
   usePageTitle(service?.name ?? 'Service');
-  const plans = useLoad(() => api.pricingPlans(id), [id]);
   const spec = useLoad(() => api.apiSpec(id), [id, service?.updatedAt]);
-  const [creatingPlan, setCreatingPlan] = useState(false);
 
   if (!service) return <Pending loaded={loaded} what="Loading the service" />;
 
@@ -151,53 +259,7 @@ export function ServicePage({ id }: { id: string }) {
 
       <LifecycleSection service={service} onChange={setUpdated} />
 
-      <section aria-labelledby="plans-heading">
-        <div class="section-heading">
-          <h2 id="plans-heading">Pricing plans</h2>
-          {!creatingPlan && (
-            <button type="button" onClick={() => setCreatingPlan(true)}>
-              Create pricing plan
-            </button>
-          )}
-        </div>
-        {creatingPlan && (
-          <PlanForm
-            serviceId={id}
-            onCreated={() => {
-              setCreatingPlan(false);
-              plans.reload();
-            }}
-            onCancel={() => setCreatingPlan(false)}
-          />
-        )}
-        {!plans.data ? (
-          <Pending loaded={plans} what="Loading pricing plans" />
-        ) : (
-          <PricingPlans
-            plans={plans.data.items}
-            empty={
-              <p>
-                No pricing plans yet. Create one — for example a pay-per-use plan with a product <code>API</code> at{' '}
-                <code>0.00001</code> EUR per <code>call</code> — before you publish the service.
-              </p>
-            }
-            actions={(plan) => (
-              <ConfirmButton
-                label="Delete plan"
-                small
-                accessibleLabel={`Delete plan ${plan.name}`}
-                question={`Delete the pricing plan ${plan.name}?`}
-                confirmLabel="Delete plan"
-                danger
-                onConfirm={async () => {
-                  await api.deletePricingPlan(id, plan.id);
-                  plans.reload();
-                }}
-              />
-            )}
-          />
-        )}
-      </section>
+      <PlansSection serviceId={id} />
 
       {service.type === 'MANAGED' && <BuildSection serviceId={id} />}
 

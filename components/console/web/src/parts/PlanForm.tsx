@@ -1,10 +1,22 @@
-// Creates a pricing plan: its name, type, products (name, unit, pricing
-// model with its price, tiers or package size, free allowance) and limits
-// (a rate limit and a quota). Values go to the API as typed: it checks them
-// and names each invalid field, shown at that field.
-import { useState } from 'preact/hooks';
-import { api, type PlanLimitsInput, type PricingModel, type PricingPlan, type ProductInput, type QuotaPeriod, type RateWindow } from '../api';
-import { fieldError, ProblemMessage, SelectField, TextField, useAction } from '../ui';
+// Creates a pricing plan, or changes one: its name, type, products (name,
+// unit, pricing model with its price, tiers or package size, free
+// allowance) and limits (a rate limit and a quota). Values go to the API as
+// typed: it checks them and names each invalid field, shown at that field;
+// a change it refuses (a plan with subscriptions keeps its type, products
+// and limits) shows its problem.
+import { useId, useState } from 'preact/hooks';
+import {
+  api,
+  type PlanLimits,
+  type PlanLimitsInput,
+  type PricingModel,
+  type PricingPlan,
+  type Product,
+  type ProductInput,
+  type QuotaPeriod,
+  type RateWindow,
+} from '../api';
+import { fieldError, ProblemMessage, SelectField, TextField, useAction, useFocusOnMount } from '../ui';
 import { MODEL_HELP, MODEL_LABEL } from './pricing';
 
 interface TierRow {
@@ -13,6 +25,8 @@ interface TierRow {
 }
 
 interface ProductRow {
+  /** The id of the plan's product this row shows; none for a new product. */
+  id?: string;
   name: string;
   unit: string;
   model: PricingModel;
@@ -37,9 +51,26 @@ const NEW_PRODUCT: ProductRow = {
 
 const MODELS: PricingModel[] = ['PER_UNIT', 'GRADUATED', 'VOLUME', 'PACKAGE'];
 
+/** A plan's product as the form shows it: its values as the API gives them. */
+function productRow(p: Product): ProductRow {
+  const tiers = p.tiers ?? [];
+  return {
+    id: p.id,
+    name: p.name,
+    unit: p.unit,
+    model: p.pricingModel,
+    unitPrice: p.unitPrice,
+    packageSize: p.packageSize ?? '',
+    freeAllowance: p.freeAllowance,
+    // A product without tiers gets the new product's, for a change of its model.
+    tiers: tiers.length > 0 ? tiers.map((t) => ({ upTo: t.upTo ?? '', unitPrice: t.unitPrice })) : NEW_PRODUCT.tiers,
+  };
+}
+
 /** The product as the API takes it: the fields of its model only, decimals as typed. */
 function productInput(p: ProductRow): ProductInput {
   const input: ProductInput = { name: p.name.trim(), unit: p.unit.trim(), pricingModel: p.model };
+  if (p.id) input.id = p.id;
   if (p.model === 'GRADUATED' || p.model === 'VOLUME') {
     input.tiers = p.tiers.map((t, n) => ({ upTo: n === p.tiers.length - 1 ? null : t.upTo.trim(), unitPrice: t.unitPrice.trim() }));
   } else {
@@ -61,6 +92,16 @@ interface LimitsRow {
   ratePer: RateWindow;
   quotaRequests: string;
   quotaPer: QuotaPeriod;
+}
+
+/** A plan's limits as the form shows them (empty fields for none). */
+function limitsRow(limits: PlanLimits | undefined): LimitsRow {
+  return {
+    rateRequests: limits?.rateLimit ? String(limits.rateLimit.requests) : '',
+    ratePer: limits?.rateLimit?.per ?? 'SECOND',
+    quotaRequests: limits?.quota ? String(limits.quota.requests) : '',
+    quotaPer: limits?.quota?.per ?? 'DAY',
+  };
 }
 
 /** The limits as the API takes them; none when no field is filled. */
@@ -134,33 +175,60 @@ function TiersFields({
   );
 }
 
-export function PlanForm({ serviceId, onCreated, onCancel }: { serviceId: string; onCreated: (plan: PricingPlan) => void; onCancel: () => void }) {
-  const [name, setName] = useState('');
-  const [type, setType] = useState<'COMMERCIAL' | 'FREE'>('COMMERCIAL');
-  const [products, setProducts] = useState<ProductRow[]>([NEW_PRODUCT]);
-  const [limits, setLimits] = useState<LimitsRow>({ rateRequests: '', ratePer: 'SECOND', quotaRequests: '', quotaPer: 'DAY' });
-  const creating = useAction();
-  const error = creating.error;
+/**
+ * The form of a new plan, or of a change of `plan` (its values fill the
+ * fields, and saving sends them all: the API keeps what did not change,
+ * products by their ids). Its heading takes the focus as it opens.
+ */
+export function PlanForm({
+  serviceId,
+  plan,
+  heading,
+  submitLabel,
+  onSaved,
+  onCancel,
+}: {
+  serviceId: string;
+  plan?: PricingPlan;
+  heading: string;
+  submitLabel: string;
+  onSaved: (plan: PricingPlan) => void;
+  onCancel: () => void;
+}) {
+  const [name, setName] = useState(plan?.name ?? '');
+  const [type, setType] = useState<'COMMERCIAL' | 'FREE'>(plan?.type ?? 'COMMERCIAL');
+  const [products, setProducts] = useState<ProductRow[]>(plan ? plan.products.map(productRow) : [NEW_PRODUCT]);
+  const [limits, setLimits] = useState<LimitsRow>(limitsRow(plan?.limits));
+  const saving = useAction();
+  const error = saving.error;
+  const headingId = useId();
+  const headingElement = useFocusOnMount<HTMLHeadingElement>();
 
   const change = (i: number, patch: Partial<ProductRow>) => setProducts(products.map((p, j) => (i === j ? { ...p, ...patch } : p)));
 
   const submit = (event: Event) => {
     event.preventDefault();
-    creating.run(async () =>
-      onCreated(
-        await api.createPricingPlan(serviceId, {
-          name: name.trim(),
-          type,
-          products: products.map(productInput),
-          limits: limitsInput(limits),
-        }),
+    const values = { name: name.trim(), type, products: products.map(productInput), limits: limitsInput(limits) };
+    saving.run(async () =>
+      onSaved(
+        plan
+          ? await api.updatePricingPlan(serviceId, plan.id, { ...values, limits: values.limits ?? null })
+          : await api.createPricingPlan(serviceId, values),
       ),
     );
   };
 
   return (
-    <form class="card" onSubmit={submit} aria-labelledby="new-plan-heading" noValidate>
-      <h3 id="new-plan-heading">New pricing plan</h3>
+    <form class="card" onSubmit={submit} aria-labelledby={headingId} noValidate>
+      <h3 id={headingId} ref={headingElement} tabIndex={-1}>
+        {heading}
+      </h3>
+      {plan && (
+        <p class="hint">
+          Once the plan has subscriptions, only its name can change: its type, products and limits stay as they are
+          (create a new plan instead).
+        </p>
+      )}
       <div class="row">
         <TextField label="Plan name" value={name} onValue={setName} required error={fieldError(error, 'name')} />
         <SelectField
@@ -288,8 +356,8 @@ export function PlanForm({ serviceId, onCreated, onCancel }: { serviceId: string
       </fieldset>
       <ProblemMessage error={error} />
       <div class="actions">
-        <button type="submit" disabled={creating.busy}>
-          {creating.busy ? 'Creating…' : 'Create plan'}
+        <button type="submit" disabled={saving.busy}>
+          {saving.busy ? 'Saving…' : submitLabel}
         </button>
         <button type="button" class="secondary" onClick={onCancel}>
           Cancel
