@@ -290,13 +290,19 @@ fn revenue_sums_the_subscriptions_invoices_and_keeps_test_mode_apart() {
     let lines: Vec<String> = found
         .subscriptions
         .iter()
-        .map(|l| format!("{} {} {}", l.subscription_id, l.test_mode, l.total))
+        .map(|l| {
+            format!(
+                "{} {} {} {} {}",
+                l.subscription_id, l.pricing_plan_id, l.pricing_plan_name, l.test_mode, l.total
+            )
+        })
         .collect();
+    let plan = PricingPlan::load(&*w.kv, PLAN).unwrap().unwrap();
     assert_eq!(
         lines,
         [
-            format!("{test_sub} true 0.00005"),
-            format!("{SUBSCRIPTION} false 0.00003")
+            format!("{test_sub} {PLAN} {} true 0.00005", plan.name),
+            format!("{SUBSCRIPTION} {PLAN} {} false 0.00003", plan.name)
         ]
     );
     assert_eq!(found.total.to_string(), "0.00003");

@@ -54,6 +54,10 @@ pub struct RevenueLine {
     pub subscription_id: String,
     /// The subscribed application.
     pub application_id: String,
+    /// The plan it is billed under.
+    pub pricing_plan_id: String,
+    /// That plan's name.
+    pub pricing_plan_name: String,
     /// Whether its usage is test usage.
     pub test_mode: bool,
     /// Its invoice total of the month.
@@ -110,6 +114,8 @@ pub fn revenue(billing: &Billing, service_id: &str, month: u32) -> Result<Revenu
             subscriptions.push(RevenueLine {
                 subscription_id: subscription.id,
                 application_id: subscription.application_id,
+                pricing_plan_id: plan.id,
+                pricing_plan_name: plan.name,
                 test_mode: subscription.test_mode,
                 total: amount,
             });

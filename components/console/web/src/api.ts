@@ -304,7 +304,14 @@ export interface Revenue {
   currency: string;
   status: InvoiceStatus;
   finalAt: string;
-  subscriptions: { subscriptionId: string; applicationId: string; testMode: boolean; total: string }[];
+  subscriptions: {
+    subscriptionId: string;
+    applicationId: string;
+    pricingPlanId: string;
+    pricingPlanName: string;
+    testMode: boolean;
+    total: string;
+  }[];
   /** The live subscriptions' totals, summed. */
   total: string;
   /** The test-mode subscriptions' totals, summed. */

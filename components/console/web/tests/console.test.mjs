@@ -833,7 +833,9 @@ test('a tiered plan through to the bill: calls with their costs, the invoice tie
     assert.equal(exact(testTotal), exact('0.02'), '3 calls: 1 free, 2 at 0.01');
     const live = revenue.getByRole('table', { name: 'Live subscriptions' });
     await see(live);
-    assert.ok((await bodyRows(live).filter({ hasText: subscriptionId }).textContent()).includes(`${liveTotal} EUR`));
+    const liveRow = await bodyRows(live).filter({ hasText: subscriptionId }).textContent();
+    assert.ok(liveRow.includes(`${liveTotal} EUR`) && liveRow.includes('Tiered'), liveRow);
+    assert.equal(apiRevenue.subscriptions.find((s) => s.subscriptionId === subscriptionId).pricingPlanName, 'Tiered');
     assert.ok((await totalRow(live).textContent()).includes(`${apiRevenue.total} EUR`));
     const test = revenue.getByRole('table', { name: 'Test-mode subscriptions' });
     assert.ok((await bodyRows(test).filter({ hasText: testSubscription.subscriptionId }).textContent()).includes(`${testTotal} EUR`));

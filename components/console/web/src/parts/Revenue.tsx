@@ -35,7 +35,7 @@ function SubscriptionsTable({ caption, revenue, testMode, total }: { caption: st
     );
   }
   return (
-    <DataTable caption={caption} showCaption class="bill" columns={['Subscription', 'Application', 'Invoice total']}>
+    <DataTable caption={caption} showCaption class="bill" columns={['Subscription', 'Application', 'Plan', 'Invoice total']}>
       <tbody>
         {rows.map((s) => (
           <tr key={s.subscriptionId}>
@@ -45,13 +45,14 @@ function SubscriptionsTable({ caption, revenue, testMode, total }: { caption: st
             <td>
               <code class="id">{s.applicationId}</code>
             </td>
+            <td>{s.pricingPlanName}</td>
             <td class="num">
               {s.total} {revenue.currency}
             </td>
           </tr>
         ))}
       </tbody>
-      <TotalRow span={2} amount={total} currency={revenue.currency} />
+      <TotalRow span={3} amount={total} currency={revenue.currency} />
     </DataTable>
   );
 }
