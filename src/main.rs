@@ -29,6 +29,7 @@ use commands::login::{LoginCommand, LogoutCommand, WhoamiCommand};
 use commands::marketplace::MarketplaceCommand;
 use commands::metering::MeteringCommand;
 use commands::plans::PlansCommand;
+use commands::revenue::RevenueCommand;
 use commands::run::RunCommand;
 use commands::services::ServicesCommand;
 use commands::spend_cap::SpendCapCommand;
@@ -100,6 +101,7 @@ enum Command {
     Invoices(InvoicesCommand),
     Calls(CallsCommand),
     SpendCap(SpendCapCommand),
+    Revenue(RevenueCommand),
     Init(InitCommand),
     Deploy(DeployCommand),
     Run(RunCommand),
@@ -135,6 +137,7 @@ impl Command {
             Command::Invoices(command) => command.run(context),
             Command::Calls(command) => command.run(context),
             Command::SpendCap(command) => command.run(context),
+            Command::Revenue(command) => command.run(context),
             Command::Init(command) => command.run(context),
             Command::Deploy(command) => command.run(context),
             Command::Run(command) => command.run(context),

@@ -188,6 +188,54 @@ fn the_seed_tutorial_done_with_the_cli_meters_each_call_and_bills_it() {
     cli.run(&["invoices", &subscription_id, "--month", &month])
         .expect(0)
         .assert_stdout_contains("Total: 0.00002 EUR");
+    // The month's events as CSV, one row per call, as the platform wrote
+    // them; and the provider's revenue, this test-mode subscription apart.
+    let csv = cli
+        .run(&[
+            "invoices",
+            &subscription_id,
+            "--month",
+            &month,
+            "--events-csv",
+        ])
+        .expect(0)
+        .stdout;
+    let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(
+        rows[0],
+        [
+            "id",
+            "timestamp",
+            "productId",
+            "productName",
+            "unit",
+            "count",
+            "amount",
+            "correlationId"
+        ]
+    );
+    let csv_calls: Vec<(&str, &str)> = rows[1..].iter().map(|r| (r[7], r[6])).collect();
+    assert_eq!(
+        csv_calls,
+        [
+            (printed[0].as_str(), "0.00001"),
+            (printed[1].as_str(), "0.00001")
+        ]
+    );
+    cli.run(&["invoices", &subscription_id, "--events-csv"])
+        .expect(2)
+        .assert_stderr_contains("--month");
+    let revenue = cli.json(&["revenue", "--service", &service_id, "--month", &month]);
+    assert_eq!(revenue["testModeTotal"], "0.00002", "{revenue}");
+    assert_eq!(revenue["total"], "0");
+    assert_eq!(
+        revenue["subscriptions"][0]["subscriptionId"],
+        subscription_id.as_str()
+    );
+    assert_eq!(revenue["subscriptions"][0]["pricingPlanName"], plan["name"]);
+    let readable = cli.run(&["revenue", "--service", &service_id]).expect(0);
+    readable.assert_stdout_contains(&subscription_id);
+    readable.assert_stdout_contains("Test mode (not billed): 0.00002 EUR");
     let cap = cli.json(&["spend-cap", &subscription_id, "--set", "0.00002"]);
     assert_eq!(cap["reached"], true, "{cap}");
     cli.run(&["call", &service_id, "/run", "-d", "{}"])
@@ -279,6 +327,125 @@ fn a_consumer_finds_a_published_service_and_leaves_it_again() {
     unsubscribed.assert_stdout_contains("Ended");
     assert_eq!(after["subscriptions"], json!([]));
     assert_eq!(left, json!([]));
+}
+
+#[test]
+fn a_provider_changes_a_plan_until_it_has_subscriptions_and_then_only_its_name() {
+    // Setup: a service with a graduated plan made from a file.
+    let app = platform();
+    let cli = Cli::new();
+    cli.login(app.base_url(), &sign_up(&app, "provider").token);
+    let (upstream, _seen) = start_service(0, |_| String::new());
+    let service = cli.json(&[
+        "services", "create", "external", "--name", "Tiers", "--url", &upstream,
+    ]);
+    let service_id = text(&service, "/id");
+    let file = |name: &str, body: Value| {
+        std::fs::write(cli.cwd().join(name), body.to_string()).unwrap();
+        name.to_string()
+    };
+    let plan_file = file(
+        "plan.json",
+        json!({"name": "Growing", "type": "COMMERCIAL", "products": [{
+            "name": "API", "unit": "call", "pricingModel": "GRADUATED", "freeAllowance": "10",
+            "tiers": [{"upTo": "1000", "unitPrice": "0"}, {"upTo": null, "unitPrice": "0.0001"}]
+        }]}),
+    );
+    let plan = cli.json(&[
+        "plans",
+        "create",
+        "--service",
+        &service_id,
+        "--file",
+        &plan_file,
+    ]);
+    let plan_id = text(&plan, "/id");
+    let shown = cli
+        .run(&["plans", "show", "--service", &service_id, &plan_id])
+        .expect(0);
+    shown.assert_stdout_contains(
+        "graduated: 0 up to 1000, 0.0001 beyond (EUR/call), first 10 call a month free",
+    );
+    shown.assert_stdout_contains("Limits: none");
+
+    // Exec + Check: a new name, then limits from a file.
+    let renamed = cli.json(&[
+        "plans",
+        "update",
+        "--service",
+        &service_id,
+        &plan_id,
+        "--name",
+        "Pay as you grow",
+    ]);
+    assert_eq!(renamed["name"], "Pay as you grow");
+    assert_eq!(renamed["products"], plan["products"]);
+    let limits_file = file(
+        "limits.json",
+        json!({"limits": {"quota": {"requests": 5, "per": "DAY"}}}),
+    );
+    let limited = cli
+        .run(&[
+            "plans",
+            "update",
+            "--service",
+            &service_id,
+            &plan_id,
+            "--file",
+            &limits_file,
+        ])
+        .expect(0);
+    limited.assert_stdout_contains("Limits: 5 calls per day");
+    let stored = cli.json(&["plans", "show", "--service", &service_id, &plan_id]);
+    assert_eq!(
+        stored["limits"],
+        json!({"quota": {"requests": 5, "per": "DAY"}})
+    );
+    assert_eq!(stored["name"], "Pay as you grow");
+
+    // Once subscribed, new prices are refused with the platform's reason
+    // and nothing changes; a new name is still taken.
+    cli.json(&["services", "publish-internal", &service_id]);
+    let application = cli.json(&["applications", "create", "--name", "Own test"]);
+    cli.json(&[
+        "subscribe",
+        "--application",
+        &text(&application, "/id"),
+        "--service",
+        &service_id,
+    ]);
+    let repriced_file = file(
+        "repriced.json",
+        json!({"products": [{"name": "API", "unit": "call", "unitPrice": "0.001"}]}),
+    );
+    cli.run(&[
+        "plans",
+        "update",
+        "--service",
+        &service_id,
+        &plan_id,
+        "--file",
+        &repriced_file,
+    ])
+    .expect(3)
+    .assert_stderr_contains(
+        "has subscriptions, so its type, products and limits can no longer change",
+    );
+    let unchanged = cli.json(&["plans", "show", "--service", &service_id, &plan_id]);
+    assert_eq!(unchanged["products"], plan["products"]);
+    let final_name = cli.json(&[
+        "plans",
+        "update",
+        "--service",
+        &service_id,
+        &plan_id,
+        "--name",
+        "Grandfathered",
+    ]);
+    assert_eq!(final_name["name"], "Grandfathered");
+    assert_eq!(final_name["products"], plan["products"]);
+    cli.run(&["plans", "update", "--service", &service_id, &plan_id])
+        .expect(2);
 }
 
 #[test]

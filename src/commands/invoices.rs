@@ -1,5 +1,7 @@
 //! `qmarket invoices`: a subscription's monthly invoices.
 
+use std::io::Write;
+
 use clap::Args;
 use qmarket_client::collect;
 
@@ -7,26 +9,38 @@ use crate::commands::usage::print_usage_lines;
 use crate::context::{Context, ListArgs};
 use crate::output::{self, Rows};
 
-/// Show a subscription's monthly invoices, or one month's.
+/// Show a subscription's monthly invoices, or one month's, or the events
+/// behind one month's as CSV.
 ///
 /// An invoice is OPEN until its month's end plus the grace period, then FINAL
 /// (for the subscriber and the service's owner).
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  qmarket invoices sub_… --month 2026-11")]
+#[command(
+    after_help = "Examples:\n  qmarket invoices sub_… --month 2026-11\n  qmarket invoices sub_… --month 2026-11 --events-csv > events.csv"
+)]
 pub struct InvoicesCommand {
     /// The subscription (`sub_…`).
     subscription: String,
     /// One month's invoice with its lines (`YYYY-MM`).
     #[arg(long)]
     month: Option<String>,
+    /// Write that month's events to standard output as CSV, each priced at
+    /// its margin (the amounts add up to the invoice's total).
+    #[arg(long, requires = "month")]
+    events_csv: bool,
     #[command(flatten)]
     list: ListArgs,
 }
 
 impl InvoicesCommand {
-    /// `GET /api/subscriptions/{id}/invoices[/{month}]`.
+    /// `GET /api/subscriptions/{id}/invoices[/{month}[/events.csv]]`.
     pub fn run(self, context: &Context) -> anyhow::Result<()> {
         let client = context.client()?;
+        if let (Some(month), true) = (&self.month, self.events_csv) {
+            let csv = client.invoice_events_csv(&self.subscription, month)?;
+            std::io::stdout().write_all(&csv)?;
+            return Ok(());
+        }
         if let Some(month) = &self.month {
             let invoice = client.invoice(&self.subscription, month)?;
             if context.json {

@@ -17,6 +17,7 @@ pub mod login;
 pub mod marketplace;
 pub mod metering;
 pub mod plans;
+pub mod revenue;
 pub mod run;
 pub mod services;
 pub mod spend_cap;

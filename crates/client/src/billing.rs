@@ -1,5 +1,5 @@
-//! Invoices, a subscription's gateway calls with what they cost, and its
-//! spend cap.
+//! Invoices and the events behind them, a subscription's gateway calls with
+//! what they cost, its spend cap, and a service's revenue.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -92,6 +92,52 @@ pub struct SpendCap {
     pub reached: bool,
 }
 
+/// A service's revenue of one month: its subscriptions' invoice totals.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Revenue {
+    /// The service.
+    pub service_id: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    /// `OPEN` or `FINAL`, as the month's invoices.
+    pub status: String,
+    /// When the month is, or becomes, final.
+    pub final_at: String,
+    /// `EUR`.
+    pub currency: String,
+    /// One entry per subscription, newest subscription first.
+    pub subscriptions: Vec<RevenueLine>,
+    /// The exact sum of the live subscriptions' totals.
+    pub total: String,
+    /// The exact sum of the test-mode subscriptions' totals (not revenue).
+    pub test_mode_total: String,
+    /// Everything else it carries.
+    #[serde(flatten)]
+    pub other: Other,
+}
+
+/// One subscription's invoice total in a [`Revenue`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RevenueLine {
+    /// The subscription.
+    pub subscription_id: String,
+    /// The subscribed application.
+    pub application_id: String,
+    /// The plan it is billed under.
+    pub pricing_plan_id: String,
+    /// That plan's name.
+    pub pricing_plan_name: String,
+    /// Whether its usage is test usage.
+    pub test_mode: bool,
+    /// Its invoice total of the month.
+    pub total: String,
+    /// Everything else it carries.
+    #[serde(flatten)]
+    pub other: Other,
+}
+
 impl Client {
     /// `GET /api/subscriptions/{id}/invoices`, newest month first.
     pub fn invoices(&self, subscription: &str, page: &PageRequest) -> Result<Page<Invoice>, Error> {
@@ -111,6 +157,27 @@ impl Client {
                 escape(month)
             ),
             &[],
+        )
+    }
+
+    /// `GET /api/subscriptions/{id}/invoices/{month}/events.csv`: the
+    /// month's events, each priced at its margin, as the platform wrote
+    /// them (the rows' amounts add up to the invoice's total).
+    pub fn invoice_events_csv(&self, subscription: &str, month: &str) -> Result<Vec<u8>, Error> {
+        let path = format!(
+            "/api/subscriptions/{}/invoices/{}/events.csv",
+            escape(subscription),
+            escape(month)
+        );
+        Ok(self.platform("GET", &path, &[], None)?.success()?.body)
+    }
+
+    /// `GET /api/services/{id}/revenue`: the month `month` (`YYYY-MM`), or
+    /// the current one.
+    pub fn revenue(&self, service: &str, month: Option<&str>) -> Result<Revenue, Error> {
+        self.get(
+            &format!("/api/services/{}/revenue", escape(service)),
+            &[("month", month.map(str::to_string))],
         )
     }
 

@@ -49,14 +49,14 @@ mod service;
 
 pub use account::{AccessToken, Account, CreatedAccessToken, NewAccessToken};
 pub use application::{Application, CreatedApplication, Subscription};
-pub use billing::{Call, CallEvent, Invoice, SpendCap};
+pub use billing::{Call, CallEvent, Invoice, Revenue, RevenueLine, SpendCap};
 pub use client::Client;
 pub use error::{Error, FieldError, Problem};
 pub use gateway::{ClientCredentials, Gateway, GatewayReply, TokenAnswer, CORRELATION_HEADER};
 pub use managed::{Build, Execution, LogEntry, ValidationResult};
 pub use metering::{EventFilter, MeteringEvent, Usage, UsageLine, Window};
 pub use page::{collect, Listing, Page, PageRequest, MAX_PAGE};
-pub use pricing_plan::{NewPricingPlan, NewProduct, PricingPlan, Product};
+pub use pricing_plan::{Limit, NewPricingPlan, NewProduct, PlanLimits, PricingPlan, Product, Tier};
 pub use service::{
     MarketplaceFilter, MarketplaceService, NewService, Resources, SecurityConfiguration, Service,
     ServiceFields, ServicePatch, ServiceType,
