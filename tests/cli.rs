@@ -369,33 +369,23 @@ fn a_provider_changes_a_plan_until_it_has_subscriptions_and_then_only_its_name()
     shown.assert_stdout_contains("Limits: none");
 
     // Exec + Check: a new name, then limits from a file.
-    let renamed = cli.json(&[
-        "plans",
-        "update",
-        "--service",
-        &service_id,
-        &plan_id,
-        "--name",
-        "Pay as you grow",
-    ]);
+    let update = |change: &[&str]| {
+        let mut args = vec!["plans", "update", "--service", &service_id, &plan_id];
+        args.extend_from_slice(change);
+        cli.run(&args)
+    };
+    let renamed = update(&["--name", "Pay as you grow", "--json"])
+        .expect(0)
+        .json();
     assert_eq!(renamed["name"], "Pay as you grow");
     assert_eq!(renamed["products"], plan["products"]);
     let limits_file = file(
         "limits.json",
         json!({"limits": {"quota": {"requests": 5, "per": "DAY"}}}),
     );
-    let limited = cli
-        .run(&[
-            "plans",
-            "update",
-            "--service",
-            &service_id,
-            &plan_id,
-            "--file",
-            &limits_file,
-        ])
-        .expect(0);
-    limited.assert_stdout_contains("Limits: 5 calls per day");
+    update(&["--file", &limits_file])
+        .expect(0)
+        .assert_stdout_contains("Limits: 5 calls per day");
     let stored = cli.json(&["plans", "show", "--service", &service_id, &plan_id]);
     assert_eq!(
         stored["limits"],
@@ -418,34 +408,19 @@ fn a_provider_changes_a_plan_until_it_has_subscriptions_and_then_only_its_name()
         "repriced.json",
         json!({"products": [{"name": "API", "unit": "call", "unitPrice": "0.001"}]}),
     );
-    cli.run(&[
-        "plans",
-        "update",
-        "--service",
-        &service_id,
-        &plan_id,
-        "--file",
-        &repriced_file,
-    ])
-    .expect(3)
-    .assert_stderr_contains(
-        "has subscriptions, so its type, products and limits can no longer change",
-    );
+    update(&["--file", &repriced_file])
+        .expect(3)
+        .assert_stderr_contains(
+            "has subscriptions, so its type, products and limits can no longer change",
+        );
     let unchanged = cli.json(&["plans", "show", "--service", &service_id, &plan_id]);
     assert_eq!(unchanged["products"], plan["products"]);
-    let final_name = cli.json(&[
-        "plans",
-        "update",
-        "--service",
-        &service_id,
-        &plan_id,
-        "--name",
-        "Grandfathered",
-    ]);
+    let final_name = update(&["--name", "Grandfathered", "--json"])
+        .expect(0)
+        .json();
     assert_eq!(final_name["name"], "Grandfathered");
     assert_eq!(final_name["products"], plan["products"]);
-    cli.run(&["plans", "update", "--service", &service_id, &plan_id])
-        .expect(2);
+    update(&[]).expect(2);
 }
 
 #[test]
