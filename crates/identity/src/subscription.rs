@@ -59,9 +59,9 @@ pub struct SubscriptionView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_name: Option<String>,
     /// The plan usage is billed under, products and prices included (shown
-    /// by [`get`] only). A plan with subscriptions never changes, so this
-    /// is what the subscription pays, also once the service is no longer in
-    /// the marketplace.
+    /// by [`get`] only). Once a plan has subscriptions only its name may
+    /// change, so this is what the subscription pays, also once the service
+    /// is no longer in the marketplace.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pricing_plan: Option<PricingPlanView>,
 }
