@@ -142,33 +142,19 @@ impl Client {
     /// `GET /api/subscriptions/{id}/invoices`, newest month first.
     pub fn invoices(&self, subscription: &str, page: &PageRequest) -> Result<Page<Invoice>, Error> {
         let [limit, cursor] = page.query();
-        self.get(
-            &format!("/api/subscriptions/{}/invoices", escape(subscription)),
-            &[limit, cursor],
-        )
+        self.get(&invoices_path(subscription), &[limit, cursor])
     }
 
     /// `GET /api/subscriptions/{id}/invoices/{month}`.
     pub fn invoice(&self, subscription: &str, month: &str) -> Result<Invoice, Error> {
-        self.get(
-            &format!(
-                "/api/subscriptions/{}/invoices/{}",
-                escape(subscription),
-                escape(month)
-            ),
-            &[],
-        )
+        self.get(&invoice_path(subscription, month), &[])
     }
 
     /// `GET /api/subscriptions/{id}/invoices/{month}/events.csv`: the
     /// month's events, each priced at its margin, as the platform wrote
     /// them (the rows' amounts add up to the invoice's total).
     pub fn invoice_events_csv(&self, subscription: &str, month: &str) -> Result<Vec<u8>, Error> {
-        let path = format!(
-            "/api/subscriptions/{}/invoices/{}/events.csv",
-            escape(subscription),
-            escape(month)
-        );
+        let path = format!("{}/events.csv", invoice_path(subscription, month));
         Ok(self.platform("GET", &path, &[], None)?.success()?.body)
     }
 
@@ -218,6 +204,14 @@ impl Client {
     pub fn remove_spend_cap(&self, subscription: &str) -> Result<(), Error> {
         self.delete(&spend_cap_path(subscription))
     }
+}
+
+fn invoices_path(subscription: &str) -> String {
+    format!("/api/subscriptions/{}/invoices", escape(subscription))
+}
+
+fn invoice_path(subscription: &str, month: &str) -> String {
+    format!("{}/{}", invoices_path(subscription), escape(month))
 }
 
 fn spend_cap_path(subscription: &str) -> String {
