@@ -61,6 +61,12 @@ impl OutputGate {
     }
 }
 
+/// Why `what` (the answer, a request) may not leave: the gate could not be
+/// passed because of `error`.
+pub(crate) fn not_durable(what: &str, error: &KvError) -> String {
+    format!("{what} depends on a write that could not be made durable: {error}")
+}
+
 type Passing = Pin<Box<dyn Future<Output = Result<(), KvError>> + Send>>;
 
 /// A body (of the response, or of an outbound request) whose frames each
@@ -114,9 +120,7 @@ where
                 let (frame, _) = this.held.take().expect("a frame is held");
                 Poll::Ready(Some(match passed {
                     Ok(()) => Ok(frame),
-                    Err(e) => Err(BodyError::InternalError(Some(format!(
-                        "the answer depends on a write that could not be made durable: {e}"
-                    )))),
+                    Err(e) => Err(BodyError::InternalError(Some(not_durable("the body", &e)))),
                 }))
             }
         }

@@ -13,7 +13,7 @@ pub use pool::{
     OutboundClient, PoolOptions, DEFAULT_MAX_CONNECTIONS_PER_HOST, IDLE_TIMEOUT, MAX_IDLE_PER_HOST,
 };
 
-use crate::durability::GatedBody;
+use crate::durability::{not_durable, GatedBody};
 use http_body_util::BodyExt;
 use std::time::Duration;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
@@ -262,11 +262,9 @@ impl WasiHttpHooks for OutboundHooks {
         let client = self.client.clone();
         let gate = self.gate.clone();
         Box::new(async move {
-            gate.pass().await.map_err(|e| {
-                HttpError::InternalError(Some(format!(
-                    "the request depends on a write that could not be made durable: {e}"
-                )))
-            })?;
+            gate.pass()
+                .await
+                .map_err(|e| HttpError::InternalError(Some(not_durable("the request", &e))))?;
             // A body the guest streams on passes the gate frame by frame.
             let request = request.map(|body| GatedBody::new(body, gate).boxed_unsync());
             let started = std::time::Instant::now();

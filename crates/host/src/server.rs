@@ -16,7 +16,7 @@
 
 use crate::app::{App, LoadedComponent};
 use crate::connection::{self, Activity, DeadlineBody, WatchedIo};
-use crate::durability::{GatedBody, OutputGate};
+use crate::durability::{not_durable, GatedBody, OutputGate};
 use crate::lingering::LingeringBody;
 use crate::outbound::OutboundHooks;
 use crate::request_stats::RequestStats;
@@ -473,10 +473,7 @@ async fn invoke_guest(
     match receiver.await {
         Ok(Ok(response)) => {
             if let Err(e) = gate.pass().await {
-                return Err((
-                    format!("the answer depends on a write that could not be made durable: {e}"),
-                    line,
-                ));
+                return Err((not_durable("the answer", &e), line));
             }
             let response = response.map(|body| GatedBody::new(body, gate).boxed_unsync());
             // The guest may still be streaming the body: its task keeps
